@@ -1,0 +1,253 @@
+"""Loading plugins: entry points, local plugin files, and clear reports of what went wrong.
+
+Every plugin, ours included, arrives through the ``grpo_rewards`` entry-point group. Loading is
+forgiving: a plugin that fails to import, implements a hook that does not exist, or registers a
+reward name already taken is recorded as a :class:`PluginProblem` naming the plugin and its
+distribution, and the other plugins still load.
+
+``GRPO_REWARDS_PLUGINS`` chooses which external plugins load: unset loads all, an empty string
+loads none, ``a,b`` loads those (entry-point or distribution names). Our own built-in rewards
+always load. The test suite sets it to the empty string so that whatever else is installed on a
+machine cannot change test results.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from . import hookspecs
+from .reward import RewardSpec
+
+ENTRY_POINT_GROUP = "grpo_rewards"
+ENV_PLUGINS = "GRPO_REWARDS_PLUGINS"
+ENV_LOCAL = "GRPO_REWARDS_LOCAL_PLUGINS"
+LOCAL_PLUGIN_FILE = "grpo_rewards_plugins.py"
+OWN_DISTRIBUTION = "grpo-rewards"
+
+
+@dataclass
+class PluginInfo:
+    """One loaded plugin, as ``grpo-rewards plugins`` shows it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    rewards: list[str] = field(default_factory=list)
+    extractors: list[str] = field(default_factory=list)
+    source: str = "entry point"  # or "local file"
+
+
+@dataclass
+class PluginProblem:
+    """Something that went wrong while loading a plugin; never a bare traceback."""
+
+    plugin: str
+    distribution: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"plugin {self.plugin!r}"
+        if self.distribution:
+            where += f" (distribution {self.distribution})"
+        return f"{where}: {self.message}"
+
+
+class UnknownRewardError(KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class Registry:
+    """The rewards, extractors and plugins known to this process."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.problems: list[PluginProblem] = []
+        self.rewards: dict[str, RewardSpec] = {}
+        self.extractors: dict[str, Callable[[str], str | None]] = {}
+        self._extractor_owner: dict[str, str] = {}
+
+    # -- loading -------------------------------------------------------------------------
+    def load_entry_points(self, allowed: set[str] | None) -> None:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = ep.dist.name if ep.dist else None
+            builtin = dist is not None and _canonical(dist) == OWN_DISTRIBUTION
+            if not builtin and allowed is not None and not ({ep.name, _canonical(dist or "")} & allowed):
+                continue
+            if ep.name in self.plugins:
+                self.problems.append(PluginProblem(ep.name, dist, "an entry point of this name was already loaded; skipped"))
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:
+                self.problems.append(PluginProblem(ep.name, dist, f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}"))
+                continue
+            self.add_plugin(module, ep.name, dist, ep.dist.version if ep.dist else None)
+
+    def load_file(self, path: str | os.PathLike[str]) -> None:
+        """Load a local plugin file (like pytest's conftest.py): no packaging needed."""
+        path = Path(path).resolve()
+        name = f"local:{path.name}"
+        if name in self.plugins or any(p.plugin == name for p in self.problems):
+            return
+        try:
+            spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(str(path)))}", path)
+            if spec is None or spec.loader is None:
+                raise ImportError("not a Python file")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            self.problems.append(PluginProblem(name, None, f"failed to load {path}: {type(exc).__name__}: {exc}"))
+            return
+        self.add_plugin(module, name, None, None, source=f"local file {path}")
+
+    def add_plugin(
+        self,
+        plugin: ModuleType | object,
+        name: str,
+        distribution: str | None = None,
+        version: str | None = None,
+        source: str = "entry point",
+    ) -> None:
+        """Register a plugin object (usually a module) and collect what its hooks register."""
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            self.problems.append(PluginProblem(name, distribution, f"could not be registered: {exc}"))
+            return
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = sorted(c.name for c in callers if c.spec is None)
+        if unknown:
+            self.pm.unregister(plugin)
+            known = ", ".join(sorted(c for c in vars(self.pm.hook) if not c.startswith("_") and getattr(self.pm.hook, c).spec))
+            self.problems.append(PluginProblem(
+                name, distribution, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}"
+            ))
+            return
+        info = PluginInfo(name, distribution, version, hooks=sorted(c.name for c in callers), source=source)
+        self.plugins[name] = info
+        self._collect(name, info)
+
+    def _collect(self, plugin_name: str, info: PluginInfo) -> None:
+        """Call this plugin's hooks with register callbacks that know who is registering."""
+
+        def register_reward(spec: RewardSpec | Callable[..., Any]) -> None:
+            spec = getattr(spec, "reward_spec", spec)
+            if not isinstance(spec, RewardSpec):
+                raise TypeError(f"register() takes a RewardSpec or a function decorated with @reward, got {spec!r}")
+            existing = self.rewards.get(spec.name)
+            if existing is not None:
+                owner = self.plugins.get(existing.plugin)
+                self.problems.append(PluginProblem(
+                    info.name, info.distribution,
+                    f"registers reward {spec.name!r}, already registered by plugin {existing.plugin!r}"
+                    + (f" (distribution {owner.distribution})" if owner and owner.distribution else "")
+                    + "; kept the first",
+                ))
+                return
+            self.rewards[spec.name] = replace(spec, plugin=info.name)
+            info.rewards.append(spec.name)
+
+        def register_extractor(name: str, fn: Callable[[str], str | None]) -> None:
+            if name in self.extractors:
+                self.problems.append(PluginProblem(
+                    info.name, info.distribution,
+                    f"registers extractor {name!r}, already registered by plugin {self._extractor_owner[name]!r}; kept the first",
+                ))
+                return
+            self.extractors[name] = fn
+            self._extractor_owner[name] = info.name
+            info.extractors.append(name)
+
+        for caller, register in (
+            (self.pm.hook.register_rewards, register_reward),
+            (self.pm.hook.register_extractors, register_extractor),
+        ):
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name != plugin_name:
+                    continue
+                try:
+                    impl.function(register=register)
+                except Exception as exc:
+                    self.problems.append(PluginProblem(
+                        info.name, info.distribution, f"{caller.name} failed: {type(exc).__name__}: {exc}"
+                    ))
+
+    # -- lookup --------------------------------------------------------------------------
+    def get(self, name: str) -> RewardSpec:
+        try:
+            return self.rewards[name]
+        except KeyError:
+            from .params import did_you_mean
+
+            hint = did_you_mean(name, self.rewards) or (
+                f"; known rewards: {', '.join(sorted(self.rewards))}" if self.rewards else "; no rewards are registered"
+            )
+            raise UnknownRewardError(f"unknown reward {name!r}{hint}") from None
+
+    def extractor(self, name: str) -> Callable[[str], str | None]:
+        try:
+            return self.extractors[name]
+        except KeyError:
+            from .params import did_you_mean
+
+            raise UnknownRewardError(f"unknown extractor {name!r}{did_you_mean(name, self.extractors)}") from None
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _allowed_from_env() -> set[str] | None:
+    value = os.environ.get(ENV_PLUGINS)
+    if value is None:
+        return None
+    return {_canonical(v.strip()) for v in value.split(",") if v.strip()} | {v.strip() for v in value.split(",") if v.strip()}
+
+
+def _local_files() -> list[Path]:
+    files = [Path(p) for p in os.environ.get(ENV_LOCAL, "").split(os.pathsep) if p]
+    candidate = Path.cwd() / LOCAL_PLUGIN_FILE
+    if candidate.is_file():
+        files.append(candidate)
+    return files
+
+
+_registry: Registry | None = None
+
+
+def get_registry(refresh: bool = False) -> Registry:
+    """The process-wide registry, loaded on first use.
+
+    Loads entry points (filtered by ``GRPO_REWARDS_PLUGINS``), then any local plugin files: those
+    listed in ``GRPO_REWARDS_LOCAL_PLUGINS`` (os.pathsep-separated) and ``grpo_rewards_plugins.py``
+    in the current directory.
+    """
+    global _registry
+    if _registry is None or refresh:
+        registry = Registry()
+        registry.load_entry_points(_allowed_from_env())
+        for path in _local_files():
+            registry.load_file(path)
+        _registry = registry
+    return _registry
+
+
+def load_plugin_files(paths: Iterable[str | os.PathLike[str]]) -> Registry:
+    """Add local plugin files (e.g. named in a config's ``plugins`` key) to the registry."""
+    registry = get_registry()
+    for path in paths:
+        registry.load_file(path)
+    return registry
+

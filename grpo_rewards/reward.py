@@ -1,0 +1,265 @@
+"""The reward contract.
+
+A plugin author writes a plain function that scores one :class:`Sample` (or, with
+``batched=True``, a list of them) and declares it with :func:`reward`. The framework turns it into
+a :class:`RewardFunction`: a picklable callable that follows TRL's convention
+``f(prompts, completions, completion_ids=None, **kwargs) -> list[float | None]``, accepts plain and
+chat completions, applies a per-item time limit and turns a crash into a counted None.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from .params import Param, ParamSet
+from .timelimit import RewardTimeout, time_limit
+
+# Keyword arguments TRL passes that are not dataset columns.
+_TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric"})
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def message_text(value: Any) -> str:
+    """Text of a completion or prompt, plain or chat-style.
+
+    Chat completions arrive as ``[{"role": "assistant", "content": ...}]``; for chat prompts the
+    last user message is the text a reward usually wants.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return _content_text(value.get("content"))
+    if isinstance(value, Sequence):
+        messages = [m for m in value if isinstance(m, Mapping)]
+        if not messages:
+            return ""
+        assistant = [m for m in messages if m.get("role") == "assistant"]
+        if assistant:
+            return "".join(_content_text(m.get("content")) for m in assistant)
+        user = [m for m in messages if m.get("role") == "user"]
+        return _content_text((user or messages)[-1].get("content"))
+    return str(value)
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # multimodal content parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+    return str(content)
+
+
+@dataclass
+class Sample:
+    """One completion to score, with its prompt and the dataset columns of its row."""
+
+    completion: str
+    prompt: str = ""
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    completion_ids: Sequence[int] | None = None
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    """What a plugin registers: a named, documented, parameterised scoring function.
+
+    ``fn(sample, **params) -> float | None`` scores one sample; with ``batched=True`` it is
+    ``fn(samples, **params) -> list[float | None]`` (for models that score a batch at once).
+    ``value_range`` is the range of the score when known, for reports and sanity checks.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    description: str
+    params: ParamSet = field(default_factory=ParamSet)
+    columns: tuple[str, ...] = ()
+    value_range: tuple[float, float] | None = None
+    batched: bool = False
+    default_timeout: float | None = DEFAULT_TIMEOUT
+    plugin: str = ""  # filled in by the registry: which plugin registered it
+
+    def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
+        """Fixed columns plus those named by column parameters."""
+        return list(dict.fromkeys([*self.columns, *self.params.columns(resolved_params)]))
+
+    def build(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None | str = "default",
+    ) -> "RewardFunction":
+        """Validate ``params`` and return the TRL-compatible callable."""
+        resolved = self.params.resolve(params)
+        return RewardFunction(
+            fn=self.fn,
+            params=resolved,
+            name=name or self.name,
+            batched=self.batched,
+            timeout=self.default_timeout if timeout == "default" else timeout,
+        )
+
+
+def reward(
+    name: str,
+    *,
+    description: str,
+    params: Sequence[Param] = (),
+    columns: Sequence[str] = (),
+    value_range: tuple[float, float] | None = None,
+    batched: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
+
+    The function keeps working as a plain function; its spec is attached as ``fn.reward_spec``.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.reward_spec = RewardSpec(
+            name=name,
+            fn=fn,
+            description=description,
+            params=ParamSet(tuple(params)),
+            columns=tuple(columns),
+            value_range=value_range,
+            batched=batched,
+            default_timeout=timeout,
+        )
+        return fn
+
+    return decorate
+
+
+@dataclass
+class CallStats:
+    """What happened in one or more calls of a reward: counts, time and the first error."""
+
+    rows: int = 0
+    nones: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    seconds: float = 0.0
+    first_error: str | None = None
+
+    def add(self, other: "CallStats") -> None:
+        self.rows += other.rows
+        self.nones += other.nones
+        self.errors += other.errors
+        self.timeouts += other.timeouts
+        self.seconds += other.seconds
+        if self.first_error is None:
+            self.first_error = other.first_error
+
+    @property
+    def latency_ms(self) -> float:
+        """Mean wall time per row, in milliseconds."""
+        return 1000.0 * self.seconds / self.rows if self.rows else 0.0
+
+
+class RewardFunction:
+    """A built reward, ready for TRL's ``reward_funcs`` or the scoring engine.
+
+    Picklable (it holds a module-level function and plain params), so it can cross into worker
+    processes. ``__name__`` is the name TRL logs it under. ``last_stats`` describes the latest
+    call; ``total_stats`` accumulates over the object's life in this process.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        params: Mapping[str, Any],
+        name: str,
+        batched: bool = False,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.fn = fn
+        self.params = dict(params)
+        self.__name__ = name
+        self.batched = batched
+        self.timeout = timeout
+        self.last_stats = CallStats()
+        self.total_stats = CallStats()
+
+    def __repr__(self) -> str:
+        return f"RewardFunction({self.__name__!r}, params={self.params!r})"
+
+    def __call__(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        completions = list(completions or [])
+        n = len(completions)
+        prompts = list(prompts) if prompts is not None else [""] * n
+        columns = {
+            key: value
+            for key, value in kwargs.items()
+            if key not in _TRL_EXTRAS and isinstance(value, Sequence) and not isinstance(value, str) and len(value) == n
+        }
+        samples = [
+            Sample(
+                completion=message_text(completions[i]),
+                prompt=message_text(prompts[i]) if i < len(prompts) else "",
+                columns={key: values[i] for key, values in columns.items()},
+                completion_ids=completion_ids[i] if completion_ids is not None else None,
+            )
+            for i in range(n)
+        ]
+        return self.score_samples(samples)
+
+    def score_samples(self, samples: Sequence[Sample]) -> list[float | None]:
+        """Score samples under the time limit; a crash or timeout gives None and is counted."""
+        stats = CallStats(rows=len(samples))
+        start = time.perf_counter()
+        if self.batched:
+            values = self._guarded(stats, lambda: list(self.fn(list(samples), **self.params)))
+            if values is None or len(values) != len(samples):
+                if values is not None:
+                    stats.errors += 1
+                    stats.first_error = stats.first_error or (
+                        f"returned {len(values)} scores for {len(samples)} samples"
+                    )
+                values = [None] * len(samples)
+        else:
+            values = [self._guarded(stats, lambda s=s: self.fn(s, **self.params)) for s in samples]
+        values = [self._as_score(v, stats) for v in values]
+        stats.nones = sum(v is None for v in values)
+        stats.seconds = time.perf_counter() - start
+        self.last_stats = stats
+        self.total_stats.add(stats)
+        return values
+
+    def _guarded(self, stats: CallStats, call: Callable[[], Any]) -> Any:
+        try:
+            with time_limit(self.timeout):
+                return call()
+        except RewardTimeout:
+            stats.timeouts += 1
+            stats.first_error = stats.first_error or f"timed out after {self.timeout:g}s"
+        except Exception as exc:  # a broken reward must never kill training
+            stats.errors += 1
+            stats.first_error = stats.first_error or f"{type(exc).__name__}: {exc}"
+        return None
+
+    @staticmethod
+    def _as_score(value: Any, stats: CallStats) -> float | None:
+        if value is None:
+            return None
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            stats.errors += 1
+            stats.first_error = stats.first_error or f"returned {value!r}, not a number"
+            return None
+        return value if math.isfinite(value) else None
