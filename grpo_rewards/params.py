@@ -147,7 +147,7 @@ class ParamErrors(ValueError):
 
 def did_you_mean(word: str, candidates) -> str:
     """A ``"; did you mean 'x'?"`` suffix, or an empty string when nothing is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
     if not close:
         return ""
     return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -1,24 +1,32 @@
 """Per-call time limits that hold in any thread, not only the main one.
 
-``signal.alarm`` only works in the main thread of the main interpreter, and TRL, async rewards
-and thread pools call rewards elsewhere. Instead one watchdog thread per process raises
-:class:`RewardTimeout` inside the thread that overran, through CPython's
-``PyThreadState_SetAsyncExc``. The exception is delivered between bytecodes, so pure-Python work
-(sympy simplification, regex loops in Python) is interrupted; a single C call that never returns
-to the interpreter is not, which is why the parsers also bound their input sizes.
+``signal.alarm`` alone only works in the main thread, and TRL, async rewards and thread pools call
+rewards elsewhere. One watchdog thread per process tracks every active deadline and, when one
+passes, interrupts the thread that overran:
+
+- in the main thread, with SIGALRM sent to that thread: its handler raises :class:`RewardTimeout`,
+  which also breaks out of blocking calls such as ``time.sleep`` (used only when nobody else
+  installed a SIGALRM handler);
+- in any other thread, with CPython's ``PyThreadState_SetAsyncExc``, delivered between bytecodes:
+  pure-Python work (sympy simplification, loops) is interrupted, a single C call that never returns
+  to the interpreter is not, which is why the parsers also bound their input sizes.
+
+Worker processes run rewards in their main thread, so they get the signal path.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, TypeVar
 
 _POLL_SECONDS = 0.005
+T = TypeVar("T")
 
 
 class RewardTimeout(BaseException):
@@ -29,10 +37,14 @@ class RewardTimeout(BaseException):
 
 
 @dataclass
-class _Deadline:
+class Deadline:
+    """One active limit. ``expired`` tells whether *this* limit fired (not an enclosing one)."""
+
     thread_id: int
     at: float
-    fired: bool = field(default=False)
+    use_signal: bool
+    expired: bool = False
+    delivered: bool = False
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> int:
@@ -45,10 +57,11 @@ class _Watchdog:
     """A daemon thread that fires overdue deadlines; restarted lazily after a fork."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._deadlines: dict[int, _Deadline] = {}
+        self._lock = threading.RLock()  # re-entrant: the SIGALRM handler may run while held
+        self._deadlines: dict[int, Deadline] = {}
         self._pid = -1
         self._wake = threading.Event()
+        self._signal_ready = False
 
     def _ensure_running(self) -> None:
         if self._pid == os.getpid():
@@ -57,9 +70,25 @@ class _Watchdog:
             if self._pid == os.getpid():
                 return
             self._deadlines = {}
-            thread = threading.Thread(target=self._run, name="grpo-rewards-watchdog", daemon=True)
-            thread.start()
+            self._wake = threading.Event()
+            threading.Thread(target=self._run, name="grpo-rewards-watchdog", daemon=True).start()
             self._pid = os.getpid()
+
+    def _install_signal_handler(self) -> bool:
+        """Use SIGALRM for the main thread unless someone else already handles it."""
+        if not self._signal_ready and hasattr(signal, "pthread_kill"):
+            if signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGALRM, self._on_alarm)
+                self._signal_ready = True
+        return self._signal_ready and signal.getsignal(signal.SIGALRM) == self._on_alarm
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        with self._lock:
+            pending = [d for d in self._deadlines.values() if d.use_signal and d.expired and not d.delivered]
+            for deadline in pending:
+                deadline.delivered = True
+        if pending:
+            raise RewardTimeout("time limit reached")
 
     def _run(self) -> None:
         while True:
@@ -67,20 +96,24 @@ class _Watchdog:
             now = time.monotonic()
             with self._lock:
                 for deadline in self._deadlines.values():
-                    if not deadline.fired and now >= deadline.at:
-                        deadline.fired = True
+                    if deadline.expired or now < deadline.at:
+                        continue
+                    deadline.expired = True
+                    if deadline.use_signal:
+                        signal.pthread_kill(deadline.thread_id, signal.SIGALRM)
+                    else:
                         _set_async_exc(deadline.thread_id, RewardTimeout)
                 if not self._deadlines:
                     self._wake.clear()
             time.sleep(_POLL_SECONDS)
 
-    def _disarm(self, key: int, deadline: _Deadline) -> None:
+    def _disarm(self, key: int, deadline: Deadline) -> None:
         # The timeout may land while we are here; retry until the deadline is surely removed.
         while True:
             try:
                 with self._lock:
                     self._deadlines.pop(key, None)
-                    if deadline.fired:
+                    if deadline.expired and not deadline.use_signal:
                         # A fired exception may still be pending: clear it so that it cannot
                         # surface later in unrelated code.
                         _set_async_exc(deadline.thread_id, None)
@@ -89,21 +122,23 @@ class _Watchdog:
                 continue
 
     @contextmanager
-    def limit(self, seconds: float | None) -> Iterator[None]:
+    def limit(self, seconds: float | None) -> Iterator[Deadline | None]:
         if seconds is None or seconds <= 0:
-            yield
+            yield None
             return
         self._ensure_running()
-        key = object()
-        deadline = _Deadline(threading.get_ident(), time.monotonic() + seconds)
+        in_main = threading.current_thread() is threading.main_thread()
+        use_signal = in_main and self._install_signal_handler()
+        deadline = Deadline(threading.get_ident(), time.monotonic() + seconds, use_signal)
+        key = id(deadline)
         with self._lock:
-            self._deadlines[id(key)] = deadline
+            self._deadlines[key] = deadline
             self._wake.set()
         try:
-            yield
+            yield deadline
         finally:
-            self._disarm(id(key), deadline)
-        if deadline.fired:
+            self._disarm(key, deadline)
+        if deadline.expired:
             raise RewardTimeout(f"ran past its time limit of {seconds:g}s")
 
 
@@ -113,6 +148,23 @@ _watchdog = _Watchdog()
 def time_limit(seconds: float | None):
     """Context manager: raise :class:`RewardTimeout` in this thread after ``seconds``.
 
-    ``None`` or a non-positive value means no limit.
+    ``None`` or a non-positive value means no limit. It yields a :class:`Deadline` (or None)
+    whose ``expired`` tells whether this limit, rather than an enclosing one, fired.
     """
     return _watchdog.limit(seconds)
+
+
+def call_with_time_limit(seconds: float | None, fn: Callable[[], T], default: T) -> T:
+    """``fn()`` under a time limit; ``default`` if *this* limit fires.
+
+    Nesting-safe: if an enclosing limit fires meanwhile, its RewardTimeout propagates, so an inner
+    bounded step (say, a symbolic simplification) never swallows the reward's own time limit.
+    """
+    deadline = None
+    try:
+        with time_limit(seconds) as deadline:
+            return fn()
+    except RewardTimeout:
+        if deadline is not None and deadline.expired:
+            return default
+        raise

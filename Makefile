@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make demo` (set up + the main job offline) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch, installed FIRST so that nothing pulls a multi-GB CUDA build.
+# On a GPU machine: make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu128" setup
+TORCH_SPEC ?= torch==2.13.0
+DEMO_CONFIG ?= examples/tldr-length.toml
+DEMO_OUT ?= runs/tldr-length-demo
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: setup demo test test-fast clean
+
+$(VENV)/.installed: pyproject.toml requirements-offline.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet --no-deps -r requirements-offline.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/grpo-rewards train $(DEMO_CONFIG) --set output.dir=$(DEMO_OUT) --overwrite
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) runs reports .pytest_cache
