@@ -21,11 +21,11 @@ import os
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 _POLL_SECONDS = 0.005
+_FORGET_AFTER_SECONDS = 60.0
 T = TypeVar("T")
 
 
@@ -62,6 +62,7 @@ class _Watchdog:
         self._pid = -1
         self._wake = threading.Event()
         self._signal_ready = False
+        self._main_thread_id = threading.main_thread().ident
 
     def _ensure_running(self) -> None:
         if self._pid == os.getpid():
@@ -71,16 +72,16 @@ class _Watchdog:
                 return
             self._deadlines = {}
             self._wake = threading.Event()
+            self._main_thread_id = threading.main_thread().ident
             threading.Thread(target=self._run, name="grpo-rewards-watchdog", daemon=True).start()
             self._pid = os.getpid()
 
     def _install_signal_handler(self) -> bool:
         """Use SIGALRM for the main thread unless someone else already handles it."""
-        if not self._signal_ready and hasattr(signal, "pthread_kill"):
-            if signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
-                signal.signal(signal.SIGALRM, self._on_alarm)
-                self._signal_ready = True
-        return self._signal_ready and signal.getsignal(signal.SIGALRM) == self._on_alarm
+        if hasattr(signal, "pthread_kill") and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGALRM, self._on_alarm)
+            self._signal_ready = True
+        return self._signal_ready
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
         with self._lock:
@@ -95,24 +96,29 @@ class _Watchdog:
             self._wake.wait()
             now = time.monotonic()
             with self._lock:
-                for deadline in self._deadlines.values():
-                    if deadline.expired or now < deadline.at:
+                for key, deadline in list(self._deadlines.items()):
+                    if deadline.expired:
+                        if now > deadline.at + _FORGET_AFTER_SECONDS:  # never disarmed: forget it
+                            del self._deadlines[key]
+                        continue
+                    if now < deadline.at:
                         continue
                     deadline.expired = True
-                    if deadline.use_signal:
+                    if deadline.use_signal and signal.getsignal(signal.SIGALRM) == self._on_alarm:
                         signal.pthread_kill(deadline.thread_id, signal.SIGALRM)
-                    else:
+                    else:  # someone replaced our handler meanwhile: fall back to the async path
+                        deadline.use_signal = False
                         _set_async_exc(deadline.thread_id, RewardTimeout)
                 if not self._deadlines:
                     self._wake.clear()
             time.sleep(_POLL_SECONDS)
 
-    def _disarm(self, key: int, deadline: Deadline) -> None:
+    def disarm(self, deadline: Deadline) -> None:
         # The timeout may land while we are here; retry until the deadline is surely removed.
         while True:
             try:
                 with self._lock:
-                    self._deadlines.pop(key, None)
+                    self._deadlines.pop(id(deadline), None)
                     if deadline.expired and not deadline.use_signal:
                         # A fired exception may still be pending: clear it so that it cannot
                         # surface later in unrelated code.
@@ -121,37 +127,53 @@ class _Watchdog:
             except RewardTimeout:
                 continue
 
-    @contextmanager
-    def limit(self, seconds: float | None) -> Iterator[Deadline | None]:
-        if seconds is None or seconds <= 0:
-            yield None
-            return
-        self._ensure_running()
-        in_main = threading.current_thread() is threading.main_thread()
-        use_signal = in_main and self._install_signal_handler()
-        deadline = Deadline(threading.get_ident(), time.monotonic() + seconds, use_signal)
-        key = id(deadline)
+    def arm(self, seconds: float) -> Deadline:
+        if self._pid != os.getpid():
+            self._ensure_running()
+        thread_id = threading.get_ident()
+        use_signal = thread_id == self._main_thread_id and (self._signal_ready or self._install_signal_handler())
+        deadline = Deadline(thread_id, time.monotonic() + seconds, use_signal)
         with self._lock:
-            self._deadlines[key] = deadline
+            self._deadlines[id(deadline)] = deadline
+        if not self._wake.is_set():
             self._wake.set()
-        try:
-            yield deadline
-        finally:
-            self._disarm(key, deadline)
-        if deadline.expired:
-            raise RewardTimeout(f"ran past its time limit of {seconds:g}s")
+        return deadline
+
+
+class _Limit:
+    """The context manager behind :func:`time_limit` (a class: it runs once per scored item)."""
+
+    __slots__ = ("seconds", "deadline")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds if seconds is not None and seconds > 0 else None
+        self.deadline: Deadline | None = None
+
+    def __enter__(self) -> Deadline | None:
+        if self.seconds is not None:
+            self.deadline = _watchdog.arm(self.seconds)
+        return self.deadline
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        deadline = self.deadline
+        if deadline is None:
+            return False
+        _watchdog.disarm(deadline)
+        if deadline.expired and (exc_type is None or exc_type is RewardTimeout):
+            raise RewardTimeout(f"ran past its time limit of {self.seconds:g}s")
+        return False
 
 
 _watchdog = _Watchdog()
 
 
-def time_limit(seconds: float | None):
+def time_limit(seconds: float | None) -> _Limit:
     """Context manager: raise :class:`RewardTimeout` in this thread after ``seconds``.
 
     ``None`` or a non-positive value means no limit. It yields a :class:`Deadline` (or None)
     whose ``expired`` tells whether this limit, rather than an enclosing one, fired.
     """
-    return _watchdog.limit(seconds)
+    return _Limit(seconds)
 
 
 def call_with_time_limit(seconds: float | None, fn: Callable[[], T], default: T) -> T:
