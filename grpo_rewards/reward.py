@@ -18,7 +18,7 @@ from .params import Param, ParamSet
 from .timelimit import RewardTimeout, time_limit
 
 # Keyword arguments TRL passes that are not dataset columns.
-_TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric"})
+_TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
 
 DEFAULT_TIMEOUT = 5.0
 
