@@ -80,7 +80,9 @@ class Registry:
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        # Built-ins first, so that a third-party name clash never displaces one of ours.
+        own = lambda e: e.dist is not None and _canonical(e.dist.name) == OWN_DISTRIBUTION  # noqa: E731
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not own(e), e.name)):
             dist = ep.dist.name if ep.dist else None
             builtin = dist is not None and _canonical(dist) == OWN_DISTRIBUTION
             if not builtin and allowed is not None and not ({ep.name, _canonical(dist or "")} & allowed):
