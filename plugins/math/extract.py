@@ -1,0 +1,254 @@
+"""Where a completion states its final answer: named extractors, each ``fn(text) -> str | None``.
+
+Registered through the ``register_extractors`` hook so other plugins (consistency, a third-party
+format) reuse them by name. Every extractor is linear in the text: plain string searches and
+simple regexes, brace matching by counting; a 1 MB completion costs milliseconds.
+
+- ``boxed``: the last ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces), or ``\\boxed 5``.
+- ``answer_tag``: the content of the last ``<answer>`` element (to the end if never closed).
+- ``gsm8k``: what follows the last ``####``.
+- ``answer_is``: what follows the last "the answer is", "final answer:", "answer:".
+- ``whole``: the whole completion when it is one short line that parses as an answer.
+- ``last_number``: the last number (a plain or LaTeX fraction, a percentage, a negative number).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable, Sequence
+
+from .normalize import strip_delimiters
+
+MAX_BOXED_TRIES = 8
+MAX_MARKER_TRIES = 8
+PHRASE_SCAN_CHARS = 200_000
+MAX_PHRASE_CHARS = 300
+TAIL_CHARS = 4096
+MAX_WHOLE_CHARS = 200
+MAX_BOX_CHARS = 20_000
+
+_BRACE_EVENT = re.compile(r"\\.|[{}]", re.S)  # an escape (\{, \frac...) or a brace
+_BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_ANSWER_PHRASE = re.compile(
+    r"(?:\bfinal\s+answer|\bthe\s+answer|\banswer)\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*(?::\s*)?",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"(?:-\s*)?\\[dt]?frac\{\s*-?\d+(?:\.\d+)?\s*\}\{\s*-?\d+(?:\.\d+)?\s*\}"
+    r"|(?:(?<![\w.)\]}])-)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?(?:\s*\\?%)?"
+    r"|(?:(?<![\w.)\]}])-)?\.\d+"
+)
+_LATEX_WORDS = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
+_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "sqrt", "pi", "inf", "infinity"})
+_GSM8K_VALUE = re.compile(r"\s*(?:[-+\u2212$\\(\[.\d]|\*\*)")
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+# Words that open a verdict or a preamble, not a value: "the answer is correct", "... is that".
+_NOT_VALUES = frozenset({
+    "correct", "incorrect", "right", "wrong", "indeed", "not", "that", "as", "given", "shown",
+    "above", "below", "clear", "clearly", "obvious", "confirmed", "verified", "consistent",
+    "reasonable", "in", "to", "the", "an", "this", "still", "also", "therefore", "then",
+    "probably", "likely", "definitely", "boxed", "unclear",
+})
+_CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+
+
+def matching_brace(text: str, open_at: int) -> int | None:
+    """Index of the ``}`` closing the ``{`` at ``open_at`` (skipping ``\\{``/``\\}``), or None;
+    a group longer than ``MAX_BOX_CHARS`` is not an answer and is not followed further."""
+    depth = 0
+    for m in _BRACE_EVENT.finditer(text, open_at, min(len(text), open_at + MAX_BOX_CHARS)):
+        if m.group() == "{":
+            depth += 1
+        elif m.group() == "}":
+            depth -= 1
+            if depth == 0:
+                return m.start()
+    return None
+
+
+def boxed_contents(text: str) -> list[str]:
+    """Contents of the boxed answers, last first (at most ``MAX_BOXED_TRIES``)."""
+    out: list[str] = []
+    starts = [m.end() for m in _BOX_COMMAND.finditer(text)]
+    for start in reversed(starts[-MAX_BOXED_TRIES:]):
+        i = start
+        while i < len(text) and text[i] in " \t":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            close = matching_brace(text, i)
+            if close is not None:
+                out.append(text[i + 1:close].strip())
+        else:  # \boxed 5: one token
+            m = re.match(r"[^\s$}]+", text[i:i + 100])
+            if m:
+                out.append(m.group(0))
+    return [c for c in out if c]
+
+
+def boxed(text: str) -> str | None:
+    """The last ``\\boxed{...}`` or ``\\fbox{...}``."""
+    found = boxed_contents(text)
+    return found[0] if found else None
+
+
+def answer_tag(text: str) -> str | None:
+    """The content of the last ``<answer>`` element; to the end of the text if it was never
+    closed (a truncated completion still states its answer)."""
+    lower = text.lower()
+    start = lower.rfind("<answer>")
+    if start < 0:
+        return None
+    start += len("<answer>")
+    end = lower.find("</answer>", start)
+    content = text[start:] if end < 0 else text[start:end]
+    return _clean(content)
+
+
+def gsm8k(text: str) -> str | None:
+    """What follows the last ``####`` marker on its line (GSM8K's answer marker). A Markdown
+    heading (``#### Step 2: ...``) is not a marker: the answer after one starts with a number,
+    a sign, a currency sign or LaTeX."""
+    at = len(text)
+    for _ in range(MAX_MARKER_TRIES):
+        at = text.rfind("####", 0, at)
+        if at < 0:
+            return None
+        line = text[at + 4:].lstrip("#").split("\n", 1)[0]
+        if _GSM8K_VALUE.match(line):
+            return _clean(line)
+    return None
+
+
+def answer_is(text: str) -> str | None:
+    """What follows the last "the answer is" / "final answer:" phrase that states a value: a
+    ``$...$`` span, else the rest of the sentence. A phrase followed by a verdict rather than a
+    value ("the answer is correct", "the answer is that ...") is skipped for an earlier one."""
+    matches = list(_ANSWER_PHRASE.finditer(text[-PHRASE_SCAN_CHARS:]))
+    offset = max(0, len(text) - PHRASE_SCAN_CHARS)
+    for m in reversed(matches[-MAX_MARKER_TRIES:]):
+        found = _phrase_value(text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS])
+        if found is None:
+            continue
+        first = _FIRST_WORD.match(found)
+        if first and first.group(0).lower() in _NOT_VALUES:
+            continue
+        return found
+    return None
+
+
+def _phrase_value(rest: str) -> str | None:
+    rest = rest.lstrip(" \t*_")
+    for opener, closer in _CLOSERS.items():
+        if rest.startswith(opener):
+            end = _find_unescaped(rest, closer, len(opener))
+            if end > 0:
+                return _clean(rest[len(opener):end])
+    line = rest.split("\n", 1)[0]
+    # the sentence ends at a full stop that is not a decimal point, or at "!"/"?" before the next
+    # sentence (a bare "5!" at the end reads as an exclamation: write $5!$ for a factorial)
+    sentence = re.split(r"(?<!\d)\.(?!\d)|\.(?=\s|$)|[!?](?=\s+[A-Z])", line, maxsplit=1)[0]
+    return _clean(sentence.rstrip("!?"))
+
+
+def whole(text: str) -> str | None:
+    """The whole completion, when it is nothing but an answer: one short line that parses
+    (``3\\sqrt{13}``, ``$(3, 4]$``); a sentence around a number is left to ``last_number``."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > MAX_WHOLE_CHARS or "\n" in stripped:
+        return None
+    prose = _PROSE_WORD.findall(_LATEX_WORDS.sub(" ", stripped))
+    if len([w for w in prose if w.lower() not in _MATH_WORDS]) > 1:
+        return None
+    from .parse import parse_answer  # the parser decides what "nothing but an answer" means
+
+    return _clean(stripped) if parse_answer(stripped) is not None else None
+
+
+def last_number(text: str) -> str | None:
+    """The last number in the text (``-3``, ``1,250``, ``0.5``, ``3/4``, ``\\frac{1}{2}``, ``20%``)."""
+    for chunk in (text[-TAIL_CHARS:], text) if len(text) > TAIL_CHARS else (text,):
+        last = None
+        for last in _NUMBER.finditer(chunk):
+            pass
+        if last is not None:
+            return last.group(0).strip()
+    return None
+
+
+def _find_unescaped(text: str, needle: str, start: int) -> int:
+    """``text.find(needle, start)`` skipping occurrences escaped by a backslash (``\\$``)."""
+    at = text.find(needle, start)
+    while at > 0 and text[at - 1] == "\\":
+        at = text.find(needle, at + 1)
+    return at
+
+
+def _clean(candidate: str) -> str | None:
+    """Trim markdown emphasis, math delimiters and sentence punctuation around an answer."""
+    candidate = candidate.strip().strip("*_").strip()
+    if candidate.startswith("$") and candidate.endswith("$") and len(candidate) > 1:
+        candidate = candidate.strip("$").strip()
+    candidate = candidate.rstrip(".,;: ").strip()
+    return candidate or None
+
+
+EXTRACTORS: dict[str, Callable[[str], str | None]] = {
+    "boxed": boxed,
+    "answer_tag": answer_tag,
+    "gsm8k": gsm8k,
+    "answer_is": answer_is,
+    "whole": whole,
+    "last_number": last_number,
+}
+DEFAULT_ORDER = ("boxed", "answer_tag", "gsm8k", "answer_is", "whole", "last_number")
+
+
+def resolve(name: str) -> Callable[[str], str | None]:
+    """An extractor by name, through the plugin registry (so a third-party extractor works);
+    ours directly when the registry is unavailable or lacks it (e.g. used before plugins load)."""
+    from grpo_rewards.registry import UnknownRewardError, get_registry
+
+    try:
+        return get_registry().extractor(name)
+    except UnknownRewardError:
+        if name in EXTRACTORS:
+            return EXTRACTORS[name]
+        raise
+
+
+def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | None:
+    """The final answer stated in ``text``: the first extractor (in order) that finds one.
+
+    ``extractors`` are names registered through ``register_extractors`` (default
+    :data:`DEFAULT_ORDER`); an unknown name raises the registry's error.
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    for name in DEFAULT_ORDER if extractors is None else extractors:
+        found = resolve(name)(text)
+        if found is not None and found.strip():
+            return found.strip()
+    return None
+
+
+def gold_answer(raw_gold: object) -> str | None:
+    """The answer inside a dataset's gold column: bare, ``$...$``, boxed, an ``<answer>`` element,
+    or a GSM8K solution ending in ``#### N``. Numbers (int, float) are accepted as they are."""
+    if raw_gold is None or isinstance(raw_gold, bool):
+        return None
+    if isinstance(raw_gold, (int, float)):
+        return repr(raw_gold) if isinstance(raw_gold, int) or math.isfinite(raw_gold) else None
+    if not isinstance(raw_gold, str):
+        return None
+    text = raw_gold.strip()
+    if not text:
+        return None
+    if "####" in text:
+        return gsm8k(text)
+    for find in (boxed, answer_tag):
+        found = find(text)
+        if found is not None:
+            return found
+    return strip_delimiters(text) or None

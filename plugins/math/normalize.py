@@ -1,0 +1,114 @@
+"""String clean-up before tokenizing: the many ways of writing the same answer, made one.
+
+Everything here is a linear-time regex substitution or character map over a bounded string; no
+pattern can backtrack badly. What it does, in order: strip math delimiters and ``\\boxed``, map
+Unicode maths characters to LaTeX, drop sizing (``\\left``/``\\right``) and spacing commands,
+read LaTeX thousands separators (``10,\\!080``, ``1\\,000``) and unambiguous decimal commas,
+mark degrees, drop currency signs, turn ``\\text{...}``-like groups into their words, and
+write plain mixed numbers (``2 1/2``) as sums.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_ANSWER_CHARS = 2000
+
+_DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)\s*(.*?)\s*(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
+_UNICODE = str.maketrans({
+    "\u2212": "-", "\u2013": "-", "\u2012": "-", "\u00d7": r"\times ", "\u00b7": r"\cdot ",
+    "\u22c5": r"\cdot ", "\u2217": "*", "\u00f7": r"\div ", "\u03c0": r"\pi ", "\u221e": r"\infty ",
+    "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u00b1": r"\pm ", "\u2213": r"\mp ",
+    "\u222a": r"\cup ", "\u2208": r"\in ", "\u2205": r"\emptyset ", "\u2044": "/", "\u2215": "/",
+    "\u00b2": "^2", "\u00b3": "^3", "\u00b9": "^1", "\u00bd": "(1/2)", "\u00bc": "(1/4)",
+    "\u00be": "(3/4)", "\u2153": "(1/3)", "\u2154": "(2/3)", "\u00b0": r" \degmark ", "\u00a0": " ",
+    "\u2009": "", "\u202f": "", "\u200a": "", "\u200b": "", "\u2060": "", "\uff0c": ",",
+    "\u20ac": " ", "\u00a3": " ", "\u00a5": " ", "\u221a": r"\usqrt ", "\u27e8": r"\langle ",
+    "\u27e9": r"\rangle ", "\u2032": "'",
+})
+_TEXT_GROUP = re.compile(
+    r"\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mbox|hbox|mathrm|mathbf|mathit|"
+    r"mathsf|mathtt|mathnormal|boldsymbol|operatorname\*?)\s*\{([^{}]*)\}"
+)
+_TEXT_WORD = re.compile(r"[A-Za-z]{2,}")
+_SUBS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\\\\"), r" \\rowsep "),  # matrix row separator, before any other backslash rule
+    (re.compile(r"\\(?:boxed|fbox|displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])"), " "),
+    (re.compile(r"\\[dtc]frac(?![A-Za-z])"), r"\\frac"),
+    (re.compile(r"\\[dt]binom(?![A-Za-z])"), r"\\binom"),
+    (re.compile(r"\\(?:left|right|[bB]igg?[lrm]?)(?![A-Za-z])\s*\.?"), ""),
+    # thousands separators: 10,\!080 and 1\,000 and 1{,}000 -> plain digits
+    (re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))"), ""),
+    (re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))"), ""),
+    (re.compile(r"(?<=\d)\{,\}(?=\d)"), "."),  # 3{,}5: a LaTeX decimal comma
+    (re.compile(r"(?<=\d)\\[,;: ]\s*(?=\d{3}(?!\d))"), ""),
+    (re.compile(r"\\(?:[,;:! >]|quad|qquad|enspace|thinspace|hfill)(?![A-Za-z])"), " "),
+    (re.compile(r"~"), " "),
+    # degrees: 90^\circ, 90^{\circ}, 90\degree, 90° -> one mark (a trig function reads it, else it goes)
+    (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])"), r" \\degmark "),
+    (re.compile(r"\\%"), "%"),
+    (re.compile(r"\\\$|\$|\\(?:euro|pounds|yen|textdollar)(?![A-Za-z])"), " "),
+    (re.compile(r"\b(?:USD|EUR|GBP|Rs\.?)(?![A-Za-z])"), " "),
+]
+_CURRENCY = re.compile(r"\\\$|[\u20ac\u00a3\u00a5]|\\(?:euro|pounds|yen)(?![A-Za-z])")
+_DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d+),(\d+)\s*(%?)\s*$")
+_MIXED_PLAIN = re.compile(r"(?<![\d.,/^_{])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.,/])")
+_TRAILING = re.compile(r"[\s.,;:?]+$")  # not "!": 5! is a factorial
+
+
+def strip_delimiters(text: str) -> str:
+    """``$x$``, ``$$x$$``, ``\\(x\\)``, ``\\[x\\]`` -> ``x`` (repeatedly)."""
+    for _ in range(3):
+        m = _DELIMITERS.match(text)
+        if not m:
+            break
+        text = m.group(1)
+    return text.strip()
+
+
+def _text_group(m: re.Match[str]) -> str:
+    """A ``\\text{...}`` group: its words marked so the lexer reads them as words, not variables."""
+    content = m.group(1)
+    return " " + _TEXT_WORD.sub(lambda w: f"\\word{{{w.group(0)}}}", content) + " "
+
+
+def normalize(text: str) -> str | None:
+    """The answer with surface variation removed, or None when it is too long to be an answer."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return None
+    had_currency = bool(_CURRENCY.search(text))
+    text = strip_delimiters(text.translate(_UNICODE))
+    for pattern, repl in _SUBS:
+        text = pattern.sub(repl, text)
+    for _ in range(3):  # nested \text{\textbf{...}}
+        new = _TEXT_GROUP.sub(_text_group, text)
+        if new == text:
+            break
+        text = new
+    text = _decimal_comma(text, had_currency)
+    text = _MIXED_PLAIN.sub(_mixed, text)
+    return _TRAILING.sub("", text).strip()
+
+
+def _decimal_comma(text: str, had_currency: bool) -> str:
+    """``3,25 €``, ``12,5%`` -> decimal points, when nothing else could be meant.
+
+    A single comma between digits is read as a decimal comma only when it cannot be a thousands
+    separator (not exactly three digits after it) and the answer cannot be a list of two numbers
+    (``0,1`` is one in MATH): a currency sign or a percent sign comes with it.
+    """
+    m = _DECIMAL_COMMA.match(text)
+    if not m:
+        return text
+    sign, whole, frac, pct = m.groups()
+    if len(frac) == 3 or not (had_currency or pct):
+        return text
+    return f"{sign}{whole}.{frac}{pct}"
+
+
+def _mixed(m: re.Match[str]) -> str:
+    """``2 1/2`` -> ``(2+1/2)`` for a proper fraction; anything else is left alone."""
+    whole, num, den = m.groups()
+    if int(den) == 0 or int(num) >= int(den):
+        return m.group(0)
+    return f"({whole}+{num}/{den})"

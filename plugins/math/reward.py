@@ -1,0 +1,83 @@
+"""``math.correct``: 1 when the completion's final answer equals the gold answer, else 0.
+
+The gold answer comes from a dataset column (``answer`` by default) and may be bare, in
+``$...$``, boxed or a whole GSM8K solution ending in ``#### N``; None when it is missing or cannot
+be parsed (the reward does not apply to that row, and TRL leaves it out of the mean).
+"""
+
+from __future__ import annotations
+
+import re
+
+from grpo_rewards import Param, Sample, reward
+
+from .equivalence import matches
+from .extract import DEFAULT_ORDER, _NUMBER, answer_tag, boxed_contents, extract_answer, gold_answer
+from .parse import parse_answer
+from .values import Answer
+
+MAX_ELSEWHERE_CANDIDATES = 48
+_MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
+
+
+@reward(
+    "math.correct",
+    description=(
+        "1.0 when the final answer (last \\boxed{}, <answer>, #### N, 'the answer is', a completion "
+        "that is only an answer, or the last number, in the `extractors` order) equals the gold answer exactly, numerically or "
+        "symbolically; tuples, intervals, sets, equations, percentages, units handled. None when "
+        "the gold answer is missing or unparseable."
+    ),
+    params=[
+        Param("answer_column", str, "answer", "dataset column holding the gold answer (bare, $..$, "
+              "boxed, or a GSM8K solution ending in '#### N')", column=True),
+        Param("extractors", list, list(DEFAULT_ORDER), "answer extractors to try, in order (names "
+              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_number, ...)"),
+        Param("rel_tol", float, 1e-6, "relative tolerance when a decimal is involved (exact "
+              "fractions are compared exactly)", min=0.0, max=0.5),
+        Param("partial_credit", float, 0.0, "score when the right answer appears in the completion "
+              "but not where the extractors look (0 = no credit)", min=0.0, max=1.0),
+        Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
+    ],
+    value_range=(0.0, 1.0),
+)
+def math_correct(
+    sample: Sample,
+    answer_column: str,
+    extractors: list[str],
+    rel_tol: float,
+    partial_credit: float,
+    wrong_score: float,
+) -> float | None:
+    gold = gold_answer(sample.columns.get(answer_column))
+    gold_value = parse_answer(gold) if gold is not None else None
+    if gold_value is None:
+        return None
+    predicted = extract_answer(sample.completion, extractors)
+    if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
+        return 1.0
+    if partial_credit != wrong_score and appears_elsewhere(sample.completion, gold_value, predicted, rel_tol):
+        return partial_credit
+    return wrong_score
+
+
+def appears_elsewhere(text: str, gold_value: Answer, skip: str | None, rel_tol: float) -> bool:
+    """Whether the gold answer is stated somewhere in ``text`` other than ``skip``: in any boxed
+    answer, ``<answer>`` element, ``$...$`` span, or as a number (latest first, bounded)."""
+    tail = text[-20_000:]
+    candidates = list(boxed_contents(tail))
+    tag = answer_tag(tail)
+    if tag:
+        candidates.append(tag)
+    candidates += [m.group(1) for m in _MATH_SPAN.finditer(tail)][::-1]
+    candidates += [m.group(0) for m in _NUMBER.finditer(tail)][::-1]
+    seen = {skip}
+    for candidate in candidates:
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        if len(seen) > MAX_ELSEWHERE_CANDIDATES:
+            break
+        if matches(candidate, gold_value, rel_tol=rel_tol):
+            return True
+    return False

@@ -1,0 +1,90 @@
+"""The kinds of value a final answer parses into.
+
+A maths answer is not always one number: it may be an interval, an ordered pair, a set of roots,
+an equation, a matrix, a multiple-choice letter or a word. Each kind gets its own small frozen
+type so that :mod:`.equivalence` can compare like with like (element-wise, order-insensitively,
+up to a tolerance) instead of flattening everything into one sympy expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import sympy
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """One expression. ``inexact``: a decimal literal went into it, so a tolerance applies.
+    ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2)."""
+
+    expr: sympy.Expr
+    inexact: bool = False
+    percent: bool = False
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``lhs op rhs`` with op one of ``= < <= !=`` (``>`` and ``>=`` are stored flipped)."""
+
+    lhs: sympy.Expr
+    op: str
+    rhs: sympy.Expr
+    inexact: bool = False
+
+
+@dataclass(frozen=True)
+class Bracketed:
+    """A tuple, point or interval: items between brackets. ``left``/``right`` are ``(``/``[`` and
+    ``)``/``]``: ``(1, 2]`` is half-open, ``(1, 2)`` is both an open interval and a pair."""
+
+    items: tuple["Answer", ...]
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Several answers where order does not matter: ``set`` (``\\{1, 2\\}``), ``list`` (a bare
+    ``1, 2`` or ``x = 1 or x = 2``; also the two values of ``a \\pm b``) or ``union``
+    (``(0, 1) \\cup (2, 3)``)."""
+
+    items: tuple["Answer", ...]
+    kind: str
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A ``pmatrix``/``bmatrix``: rows of cells."""
+
+    rows: tuple[tuple[Scalar, ...], ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), len(self.rows[0]) if self.rows else 0
+
+
+@dataclass(frozen=True)
+class Text:
+    """A word answer (``\\text{Evelyn}``, ``east``), lower-cased with spaces collapsed."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A multiple-choice letter: ``(B)``, ``\\text{(C)}``, a bare ``D``."""
+
+    letter: str
+
+
+@dataclass(frozen=True)
+class BaseNumber:
+    """A numeral in another base, as written: ``52_8``, ``4210_{5}``."""
+
+    digits: str
+    base: int
+
+
+Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber]
