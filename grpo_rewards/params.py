@@ -30,6 +30,7 @@ class Param:
     ``type`` is one of bool, int, float, str or list (a list of strings, or of ``item_type``).
     ``column=True`` marks a parameter whose value names a dataset column the reward reads: the
     reward set checks that the data has it. ``nullable`` allows None (e.g. "no limit").
+    ``required=True`` means the config must give a value (the default is only shown in help).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Param:
     column: bool = False
     nullable: bool = False
     item_type: type = str
+    required: bool = False
 
     def describe_type(self) -> str:
         text = self.type.__name__ if self.type is not list else f"list[{self.item_type.__name__}]"
@@ -119,6 +121,9 @@ class ParamSet:
                 errors.append(ParamError(key, f"unknown parameter{did_you_mean(key, by_name)}"))
         resolved: dict[str, Any] = {}
         for param in self.params:
+            if param.required and param.name not in given:
+                errors.append(ParamError(param.name, f"required: {param.help}"))
+                continue
             try:
                 resolved[param.name] = param.validate(given[param.name]) if param.name in given else param.default
             except ParamError as exc:

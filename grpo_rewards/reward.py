@@ -9,6 +9,7 @@ chat completions, applies a per-item time limit and turns a crash into a counted
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,34 @@ def message_text(value: Any) -> str:
     return str(value)
 
 
+def conversation(prompt: Any, completion: Any) -> list[dict[str, Any]] | None:
+    """The whole chat, prompt messages then completion messages, when either side is chat-style.
+
+    None for plain-text rows. Rewards that must see the conversation as the policy saw it (a reward
+    model applying its chat template, with the system prompt and earlier turns) read this; the
+    flattened ``Sample.prompt`` keeps only the last user message.
+    """
+    if not (_is_chat(prompt) or _is_chat(completion)):
+        return None
+    return _as_messages(prompt, "user") + _as_messages(completion, "assistant")
+
+
+def _is_chat(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return "role" in value
+    return (
+        isinstance(value, Sequence) and not isinstance(value, str) and bool(value)
+        and all(isinstance(m, Mapping) and "role" in m for m in value)
+    )
+
+
+def _as_messages(value: Any, role: str) -> list[dict[str, Any]]:
+    if _is_chat(value):
+        return [dict(m) for m in ([value] if isinstance(value, Mapping) else value)]
+    text = message_text(value)
+    return [{"role": role, "content": text}] if text else []
+
+
 def _content_text(content: Any) -> str:
     if content is None:
         return ""
@@ -59,12 +88,23 @@ def _content_text(content: Any) -> str:
 
 @dataclass
 class Sample:
-    """One completion to score, with its prompt and the dataset columns of its row."""
+    """One completion to score, with its prompt and the dataset columns of its row.
+
+    ``raw_prompt`` / ``raw_completion`` keep the values as the caller gave them (plain strings or
+    chat message lists) for rewards that need the structure: a reward model's chat template, a
+    remote endpoint. ``messages`` is the whole conversation for chat-style rows, else None.
+    """
 
     completion: str
     prompt: str = ""
     columns: Mapping[str, Any] = field(default_factory=dict)
     completion_ids: Sequence[int] | None = None
+    raw_prompt: Any = None
+    raw_completion: Any = None
+
+    @property
+    def messages(self) -> list[dict[str, Any]] | None:
+        return conversation(self.raw_prompt, self.raw_completion)
 
 
 @dataclass(frozen=True)
@@ -74,6 +114,8 @@ class RewardSpec:
     ``fn(sample, **params) -> float | None`` scores one sample; with ``batched=True`` it is
     ``fn(samples, **params) -> list[float | None]`` (for models that score a batch at once).
     ``value_range`` is the range of the score when known, for reports and sanity checks.
+    ``concurrent=True`` marks a reward that mostly waits (a model forward, an HTTP call): it is
+    built as an :class:`AsyncRewardFunction` so that TRL gathers it with the other rewards.
     """
 
     name: str
@@ -85,6 +127,7 @@ class RewardSpec:
     batched: bool = False
     default_timeout: float | None = DEFAULT_TIMEOUT
     plugin: str = ""  # filled in by the registry: which plugin registered it
+    concurrent: bool = False
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -96,10 +139,15 @@ class RewardSpec:
         *,
         name: str | None = None,
         timeout: float | None | str = "default",
+        concurrent: bool | None = None,
     ) -> "RewardFunction":
-        """Validate ``params`` and return the TRL-compatible callable."""
+        """Validate ``params`` and return the TRL-compatible callable.
+
+        ``concurrent`` (default: the spec's own flag) builds an :class:`AsyncRewardFunction`.
+        """
         resolved = self.params.resolve(params)
-        return RewardFunction(
+        concurrent = self.concurrent if concurrent is None else concurrent
+        return (AsyncRewardFunction if concurrent else RewardFunction)(
             fn=self.fn,
             params=resolved,
             name=name or self.name,
@@ -117,6 +165,7 @@ def reward(
     value_range: tuple[float, float] | None = None,
     batched: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
+    concurrent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -133,6 +182,7 @@ def reward(
             value_range=value_range,
             batched=batched,
             default_timeout=timeout,
+            concurrent=concurrent,
         )
         return fn
 
@@ -199,6 +249,16 @@ class RewardFunction:
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float | None]:
+        return self.score(prompts, completions, completion_ids, **kwargs)
+
+    def score(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        """Score a TRL-style batch synchronously (what ``__call__`` does, for sync and async kinds)."""
         completions = list(completions or [])
         n = len(completions)
         prompts = list(prompts) if prompts is not None else [""] * n
@@ -213,6 +273,8 @@ class RewardFunction:
                 prompt=message_text(prompts[i]) if i < len(prompts) else "",
                 columns={key: values[i] for key, values in columns.items()},
                 completion_ids=completion_ids[i] if completion_ids is not None else None,
+                raw_prompt=prompts[i] if i < len(prompts) else None,
+                raw_completion=completions[i],
             )
             for i in range(n)
         ]
@@ -256,6 +318,10 @@ class RewardFunction:
     def _as_score(value: Any, stats: CallStats) -> float | None:
         if value is None:
             return None
+        if isinstance(value, BaseException):  # a batched reward's per-row failure: counted, with its message
+            stats.errors += 1
+            stats.first_error = stats.first_error or f"{type(value).__name__}: {value}"
+            return None
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -263,3 +329,23 @@ class RewardFunction:
             stats.first_error = stats.first_error or f"returned {value!r}, not a number"
             return None
         return value if math.isfinite(value) else None
+
+
+class AsyncRewardFunction(RewardFunction):
+    """A :class:`RewardFunction` whose ``__call__`` is a coroutine function.
+
+    TRL 1.16 runs every sync reward in turn, then gathers all async rewards on its event loop
+    (``trl.trainer.utils.is_async_callable`` checks ``__call__``). The scoring itself still runs
+    synchronously, in a worker thread (``asyncio.to_thread``), so the loop stays free and rewards
+    that wait on a model forward or an HTTP endpoint overlap with each other and with rule-based
+    rewards built the same way. Time limits hold off the main thread too (see ``timelimit``).
+    """
+
+    async def __call__(  # type: ignore[override]
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        return await asyncio.to_thread(self.score, prompts, completions, completion_ids, **kwargs)

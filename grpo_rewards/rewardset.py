@@ -42,8 +42,8 @@ class WeightedReward:
     def columns(self) -> list[str]:
         return self.spec.required_columns(self.params)
 
-    def build(self) -> RewardFunction:
-        return self.spec.build(self.params, name=self.name, timeout=self.timeout)
+    def build(self, concurrent: bool | None = None) -> RewardFunction:
+        return self.spec.build(self.params, name=self.name, timeout=self.timeout, concurrent=concurrent)
 
 
 @dataclass
@@ -63,9 +63,15 @@ class RewardSet:
         return [r.weight for r in self.rewards]
 
     def functions(self) -> list[RewardFunction]:
-        """The built callables, created once and reused (their stats accumulate on them)."""
+        """The built callables, created once and reused (their stats accumulate on them).
+
+        When any reward is ``concurrent`` (a model or remote reward), every reward is built async:
+        TRL runs sync rewards one after another *before* gathering the async ones, so only an
+        all-async set lets the slow rewards overlap with the rule-based ones.
+        """
         if self._functions is None:
-            self._functions = [r.build() for r in self.rewards]
+            concurrent = True if any(r.spec.concurrent for r in self.rewards) else None
+            self._functions = [r.build(concurrent) for r in self.rewards]
         return self._functions
 
     def to_trl(self) -> tuple[list[RewardFunction], list[float]]:

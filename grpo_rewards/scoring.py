@@ -28,7 +28,8 @@ class Row:
     completion_ids: Sequence[int] | None = None
 
     def sample(self) -> Sample:
-        return Sample(message_text(self.completion), message_text(self.prompt), self.columns, self.completion_ids)
+        return Sample(message_text(self.completion), message_text(self.prompt), self.columns, self.completion_ids,
+                      raw_prompt=self.prompt, raw_completion=self.completion)
 
 
 @dataclass

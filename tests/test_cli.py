@@ -46,7 +46,7 @@ def test_rewards_lists_and_shows_one(runner, registry):
         "name": "test.gold", "plugin": "sample-rewards", "description": "1 if the completion equals the gold column.",
         "columns": [], "value_range": [0, 1], "timeout": 5.0,
         "params": [{"name": "gold_column", "type": "str", "default": "answer", "help": "column with the gold answer",
-                    "choices": None, "min": None, "max": None, "column": True}],
+                    "choices": None, "min": None, "max": None, "column": True, "required": False}],
     }]
     unknown = runner.invoke(main, ["rewards", "test.gould"])
     assert unknown.exit_code == 2 and "unknown reward 'test.gould'; did you mean 'test.gold'?" in unknown.output

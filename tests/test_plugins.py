@@ -15,7 +15,7 @@ import pytest
 from grpo_rewards.registry import ENV_PLUGINS, get_registry, load_plugin_files
 
 REPO = Path(__file__).resolve().parents[1]
-BUILTIN_FAMILIES = {"length", "math", "xml_format", "consistency", "repetition"}
+BUILTIN_FAMILIES = {"length", "math", "xml_format", "consistency", "repetition", "reward_model"}
 
 
 def make_distribution(root: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> None:

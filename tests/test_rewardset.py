@@ -194,3 +194,13 @@ def test_set_dotted_parses_values():
     assert config == {"grpo": {"beta": 0.04, "bf16": False}, "output": {"dir": "runs/x"}, "data": {"columns": [1, 2]}}
     with pytest.raises(ConfigError):
         set_dotted(config, "no-equals-sign")
+
+
+def test_a_required_parameter_must_be_given():
+    from grpo_rewards.params import Param, ParamErrors, ParamSet
+
+    params = ParamSet((Param("model", str, None, "hub id or local folder", required=True),))
+    with pytest.raises(ParamErrors) as info:
+        params.resolve({})
+    assert str(info.value) == "model: required: hub id or local folder"
+    assert params.resolve({"model": "org/rm"}) == {"model": "org/rm"}
