@@ -17,14 +17,14 @@ Worker processes run rewards in their main thread, so they get the signal path.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-_POLL_SECONDS = 0.005
+_SLACK_SECONDS = 0.002
 _FORGET_AFTER_SECONDS = 60.0
 T = TypeVar("T")
 
@@ -36,15 +36,17 @@ class RewardTimeout(BaseException):
     """
 
 
-@dataclass
 class Deadline:
     """One active limit. ``expired`` tells whether *this* limit fired (not an enclosing one)."""
 
-    thread_id: int
-    at: float
-    use_signal: bool
-    expired: bool = False
-    delivered: bool = False
+    __slots__ = ("thread_id", "at", "use_signal", "expired", "delivered")
+
+    def __init__(self, thread_id: int, at: float, use_signal: bool) -> None:
+        self.thread_id = thread_id
+        self.at = at
+        self.use_signal = use_signal
+        self.expired = False
+        self.delivered = False
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> int:
@@ -61,6 +63,7 @@ class _Watchdog:
         self._deadlines: dict[int, Deadline] = {}
         self._pid = -1
         self._wake = threading.Event()
+        self._next_wake = math.inf
         self._signal_ready = False
         self._main_thread_id = threading.main_thread().ident
 
@@ -72,6 +75,7 @@ class _Watchdog:
                 return
             self._deadlines = {}
             self._wake = threading.Event()
+            self._next_wake = math.inf
             self._main_thread_id = threading.main_thread().ident
             threading.Thread(target=self._run, name="grpo-rewards-watchdog", daemon=True).start()
             self._pid = os.getpid()
@@ -92,26 +96,32 @@ class _Watchdog:
             raise RewardTimeout("time limit reached")
 
     def _run(self) -> None:
+        # Sleeps until the earliest live deadline (or until armed while idle): items normally
+        # finish long before their limit, so the thread wakes rarely and costs the GIL nothing.
         while True:
-            self._wake.wait()
-            now = time.monotonic()
             with self._lock:
+                now = time.monotonic()
                 for key, deadline in list(self._deadlines.items()):
                     if deadline.expired:
                         if now > deadline.at + _FORGET_AFTER_SECONDS:  # never disarmed: forget it
                             del self._deadlines[key]
-                        continue
-                    if now < deadline.at:
-                        continue
-                    deadline.expired = True
-                    if deadline.use_signal and signal.getsignal(signal.SIGALRM) == self._on_alarm:
-                        signal.pthread_kill(deadline.thread_id, signal.SIGALRM)
-                    else:  # someone replaced our handler meanwhile: fall back to the async path
-                        deadline.use_signal = False
-                        _set_async_exc(deadline.thread_id, RewardTimeout)
-                if not self._deadlines:
-                    self._wake.clear()
-            time.sleep(_POLL_SECONDS)
+                    elif now >= deadline.at:
+                        self._fire(deadline)
+                live = [d.at for d in self._deadlines.values() if not d.expired]
+                self._next_wake = min(live) if live else math.inf
+                self._wake.clear()
+            timeout = None if not live else max(self._next_wake - now, 0.0) + _SLACK_SECONDS
+            if not live and self._deadlines:
+                timeout = _FORGET_AFTER_SECONDS
+            self._wake.wait(timeout)
+
+    def _fire(self, deadline: Deadline) -> None:
+        deadline.expired = True
+        if deadline.use_signal and signal.getsignal(signal.SIGALRM) == self._on_alarm:
+            signal.pthread_kill(deadline.thread_id, signal.SIGALRM)
+        else:  # not the main thread, or someone replaced our handler: the async path
+            deadline.use_signal = False
+            _set_async_exc(deadline.thread_id, RewardTimeout)
 
     def disarm(self, deadline: Deadline) -> None:
         # The timeout may land while we are here; retry until the deadline is surely removed.
@@ -135,7 +145,10 @@ class _Watchdog:
         deadline = Deadline(thread_id, time.monotonic() + seconds, use_signal)
         with self._lock:
             self._deadlines[id(deadline)] = deadline
-        if not self._wake.is_set():
+            earlier = deadline.at < self._next_wake
+            if earlier:
+                self._next_wake = deadline.at
+        if earlier:  # the watchdog sleeps past this deadline: wake it to re-plan
             self._wake.set()
         return deadline
 

@@ -1,0 +1,73 @@
+"""``grpo-rewards bench``: the click command. Heavy imports happen only when a model is used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--prompts", required=True, metavar="FILE|builtin:NAME[:SPLIT]",
+              help="Held-out rows: .jsonl/.json/.csv/.parquet with 'prompt' (or the trainer template's columns) and gold "
+                   "columns; rows with 'completion' are scored as they are. Or builtin:gsm8k (split test by default).")
+@click.option("--model", default=None, help="Sample completions from this model: a run folder, a saved model or LoRA "
+              "adapter, a .gguf file, builtin:smollm2 or a hub id (default: the trainer config's model).")
+@click.option("--num-generations", "-g", type=click.IntRange(min=1), default=None,
+              help="Completions per prompt (default: [bench] or the trainer config's grpo.num_generations).")
+@click.option("--compare", "compare_model", default=None, help="A second model to sample on the same prompts; reports "
+              "B - A per reward with bootstrap confidence intervals.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Report folder (default: bench-reports/<config name>); an existing report is never overwritten: "
+                   "the next free NAME-2, NAME-3, ... is used.")
+@click.option("--overwrite", is_flag=True, help="Replace the report in --output instead of writing a new numbered one.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N prompts.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to score in (default 1).")
+@click.option("--seed", type=int, default=None, help="Sampling and bootstrap seed (default: [bench] seed or 0).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="Generation cache (default: $GRPO_REWARDS_CACHE/bench, i.e. ~/.cache/grpo-rewards/bench).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report JSON to stdout instead of tables.")
+def bench(config: Path, prompts: str, model: str | None, num_generations: int | None, compare_model: str | None,
+          output: Path | None, overwrite: bool, limit: int | None, workers: int | None, seed: int | None,
+          cache_dir: Path | None, no_plots: bool, as_json: bool) -> None:
+    """Benchmark the reward set of CONFIG on held-out prompts before training: per-reward statistics,
+    within-group spread, agreement with gold labels, advantage shares, group-size guidance,
+    hackability probes and (with --compare) before/after deltas. Writes a report folder."""
+    from ..cli import console, fail, out, warn_plugin_problems
+    from ..config import ConfigError
+    from ..score_command import InputError
+    from .report import ReportDirError, choose_report_dir, describe_flag, terminal_tables, write_report
+    from .run import run_bench
+
+    target = output or Path("bench-reports") / config.stem
+    try:
+        folder = choose_report_dir(target, overwrite)
+    except ReportDirError as exc:
+        fail(str(exc))
+
+    def say(message: str) -> None:
+        console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+    try:
+        result = run_bench(config, prompts, model=model, num_generations=num_generations, compare=compare_model,
+                           limit=limit, workers=workers, seed=seed, cache_dir=cache_dir, log=say)
+    except ConfigError as exc:
+        fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
+    except (InputError, FileNotFoundError) as exc:
+        fail(str(exc))
+    warn_plugin_problems()
+    markdown = write_report(result, folder, plots=not no_plots)
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2, default=str))
+    else:
+        for table in terminal_tables(result.report):
+            out.print(table)
+        for note in result.report["notes"]:
+            console.print(f"[cyan]note:[/] {note['message']}", highlight=False, soft_wrap=True)
+        for flag in result.flags:
+            if flag["target"] == "total":
+                console.print(f"[bold yellow]weakness:[/] {describe_flag(flag)}", highlight=False, soft_wrap=True)
+    console.print(f"report: {markdown}", highlight=False, soft_wrap=True)

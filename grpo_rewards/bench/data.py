@@ -1,0 +1,143 @@
+"""Held-out prompts for the benchmark: read rows, group them by prompt, find the gold answer.
+
+A row carries ``prompt`` (a string or chat messages) or, with a trainer config whose
+``data.template`` names columns, those columns; any other columns travel with it (gold answers,
+labels such as ``correct``). Rows that carry a ``completion`` are scored as they are; rows of the
+same prompt form one group, as GRPO groups completions. ``builtin:gsm8k[:split]`` (also math,
+math500, aclsum) reads the offline datasets the trainer knows, default split ``test``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..reward import message_text
+from ..score_command import InputError, read_rows
+
+RESERVED = ("prompt", "completion", "completion_ids", "__line__")
+# Columns the built-in datasets hold the question in, for a plain ``prompt``.
+QUESTION_COLUMNS = ("question", "problem", "abstract")
+_CALCULATOR = re.compile(r"<<[^<>]*>>")
+
+
+@dataclass
+class Completion:
+    """One completion of a group, with the columns of its own row (labels differ per row)."""
+
+    text: str
+    columns: dict[str, Any] = field(default_factory=dict)
+    completion_ids: list[int] | None = None
+    truncated: bool | None = None  # generation stopped at max_completion_length
+
+
+@dataclass
+class PromptGroup:
+    """All completions of one prompt, and the columns of its first row."""
+
+    index: int
+    prompt: Any  # as the rewards see it: a string or chat messages ("" until rendered)
+    columns: dict[str, Any]
+    completions: list[Completion] = field(default_factory=list)
+    where: str = ""  # file:line of the first row, for messages
+
+    @property
+    def prompt_text(self) -> str:
+        return message_text(self.prompt)
+
+
+def read_prompt_rows(source: str, base_dir: Path | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Rows of a .jsonl/.json/.csv/.parquet file or a ``builtin:`` dataset, and a description."""
+    if source.startswith("builtin:"):
+        from ..trainer.builtin_data import builtin_rows
+
+        parts = source.split(":", 2)
+        name, split = parts[1], (parts[2] if len(parts) > 2 and parts[2] else "test")
+        try:
+            rows = list(builtin_rows(name, split))
+        except (KeyError, FileNotFoundError) as exc:
+            raise InputError(f"--prompts {source}: {exc.args[0] if exc.args else exc}") from None
+        for number, row in enumerate(rows, start=1):
+            row["__line__"] = number
+            if "prompt" not in row:
+                row["prompt"] = next((row[c] for c in QUESTION_COLUMNS if c in row), "")
+        return rows, f"builtin:{name} [{split}]"
+    path = Path(source).expanduser()
+    if not path.is_absolute() and not path.exists() and base_dir is not None and (base_dir / path).exists():
+        path = base_dir / path
+    return read_rows(path), str(path)
+
+
+def group_rows(rows: Sequence[dict[str, Any]], source: str, template_fields: Sequence[str] = (),
+               limit: int | None = None) -> list[PromptGroup]:
+    """Group rows by prompt in order of first appearance; keep the first ``limit`` prompts.
+
+    A row is identified by its ``prompt``, or by the ``template_fields`` a trainer config's
+    template renders. Every row missing both is reported, by line, in one InputError.
+    """
+    groups: dict[str, PromptGroup] = {}
+    problems = []
+    for index, row in enumerate(rows):
+        line = row.get("__line__", index + 1)
+        where = f"{source}:{line}"
+        if "prompt" in row:
+            identity = json.dumps(row["prompt"], sort_keys=True, ensure_ascii=False, default=str)
+        elif template_fields and all(f in row for f in template_fields):
+            identity = json.dumps({f: row[f] for f in template_fields}, sort_keys=True, ensure_ascii=False, default=str)
+        else:
+            need = "'prompt'" + (f" or the template's column(s) {', '.join(map(repr, template_fields))}" if template_fields else "")
+            problems.append(f"{where}: no {need}")
+            continue
+        columns = {k: v for k, v in row.items() if k not in RESERVED}
+        group = groups.get(identity)
+        if group is None:
+            if limit is not None and len(groups) >= limit:
+                continue
+            group = groups[identity] = PromptGroup(len(groups), row.get("prompt", ""), columns, where=where)
+        if "completion" in row:
+            ids = row.get("completion_ids")
+            group.completions.append(Completion(message_text(row["completion"]), columns,
+                                                list(ids) if isinstance(ids, list) else None))
+    if problems:
+        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        raise InputError("\n".join(shown))
+    if not groups:
+        raise InputError(f"{source}: no prompts")
+    return list(groups.values())
+
+
+def gold_column(groups: Sequence[PromptGroup], reward_columns: Sequence[str], configured: str | None) -> str | None:
+    """The column with the gold answer: configured, else the first column a reward reads, else ``answer``."""
+    if configured:
+        return configured
+    present = set().union(*(g.columns for g in groups)) if groups else set()
+    for column in [*reward_columns, "answer"]:
+        if column in present:
+            return column
+    return None
+
+
+def gold_answer(value: Any) -> str | None:
+    """The final answer in a gold value: after GSM8K's ``####``, inside the last ``\\boxed{}``, or as is."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if "####" in text:
+        text = text.rsplit("####", 1)[1].strip()
+    elif "\\boxed" in text:
+        from ..trainer.builtin_data import last_boxed
+
+        text = (last_boxed(text) or text).strip()
+    return text or None
+
+
+def gold_reasoning(value: Any) -> str | None:
+    """Worked reasoning from a solution column: GSM8K's text before ``####``, calculator notes removed."""
+    if value is None:
+        return None
+    text = str(value).split("####", 1)[0]
+    text = _CALCULATOR.sub("", text).strip()
+    return text or None

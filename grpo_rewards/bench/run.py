@@ -1,0 +1,402 @@
+"""One benchmark run, from a config and held-out prompts to a report dictionary.
+
+The order matters for the user's time: the config, the prompts and the columns the rewards need
+are all checked before a model is loaded; generation (the slow part) is cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..score_command import InputError
+from ..scoring import score_rows
+from . import analysis, compare as compare_mod, diagnose, probes as probes_mod
+from .data import PromptGroup, gold_answer, gold_column, gold_reasoning, group_rows, read_prompt_rows
+from .engine import TimedScores, make_row, score_timed
+from .settings import BenchConfig, load_bench_config
+from .variants import extractor_variants
+
+REPORT_VERSION = 1
+EXAMPLE_CHARS = 600
+
+
+@dataclass
+class Side:
+    """One model's completions (or the given ones) with their scores."""
+
+    label: str
+    groups: list[PromptGroup]
+    scores: TimedScores
+    generation: dict[str, Any] | None = None
+    owner: list[int] = field(default_factory=list)  # row -> group position
+
+    def grouped(self, name: str) -> list[list[float | None]]:
+        """A reward's scores (or ``total``, ``length_chars``) per group."""
+        if name == "total":
+            values = self.totals()
+        elif name == "length_chars":
+            values = [float(len(c.text)) for g in self.groups for c in g.completions]
+        else:
+            values = self.scores.result.values[name]
+        out: list[list[float | None]] = [[] for _ in self.groups]
+        for position, value in zip(self.owner, values):
+            out[position].append(value)
+        return out
+
+    def totals(self) -> list[float]:
+        result = self.scores.result
+        rows = list(zip(*[result.values[n] for n in result.names])) if result.names else []
+        return analysis.weighted_totals(rows, result.weights)
+
+
+@dataclass
+class BenchResult:
+    """The report (JSON-ready) and the scored sides behind it."""
+
+    report: dict[str, Any]
+    sides: list[Side]
+    config: BenchConfig
+
+    @property
+    def flags(self) -> list[dict[str, Any]]:
+        return self.report["probes"]["flags"]
+
+
+def run_bench(
+    config_path: str | Path,
+    prompts: str,
+    *,
+    model: str | None = None,
+    num_generations: int | None = None,
+    compare: str | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    cache_dir: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> BenchResult:
+    """Benchmark the reward set of ``config_path`` on ``prompts``. Raises ConfigError / InputError
+    for problems in the config or the prompts, before any model is loaded."""
+    cfg = load_bench_config(config_path)
+    workers = workers or cfg.workers
+    seed = cfg.seed if seed is None else seed
+    rows, source = read_prompt_rows(prompts, None)
+    fields = _template_fields(cfg)
+    groups = group_rows(rows, source, fields, limit)
+    available = set().union(*(g.columns for g in groups)) | {"prompt"}
+    cfg.reward_set.check_columns(available, f"--prompts {source}")
+
+    missing = [g for g in groups if not g.completions]
+    model_name = model
+    if missing and model_name is None:
+        model_name = _config_model(cfg)
+        log(f"{len(missing)} of {len(groups)} prompts have no completions: sampling them with {model_name}")
+    if model is not None and not missing:
+        log("every prompt carries completions: they are scored as they are and --model is not used")
+    generator = _Generator(cfg, cache_dir, num_generations, seed, log) if (missing or compare) else None
+    if missing:
+        generator.check_fields(missing)
+    if compare:
+        generator.check_fields(groups)
+
+    pristine = copy.deepcopy(groups)
+    generation = generator.run(model_name, missing) if missing else None
+    side_a = _score_side(cfg, f"A: {model_name or 'given completions'}", groups, generation, workers)
+    figures = _analyse(cfg, side_a)
+    probe_report = _probe(cfg, side_a, workers)
+
+    sides = [side_a]
+    compare_report = None
+    if compare:
+        groups_b = copy.deepcopy(pristine)
+        for g in groups_b:
+            g.completions = []
+        generation_b = generator.run(compare, groups_b)
+        side_b = _score_side(cfg, f"B: {compare}", groups_b, generation_b, workers)
+        sides.append(side_b)
+        metrics = [*cfg.reward_set.names, "total", "length_chars"]
+        compare_report = {
+            "a": side_a.label, "b": side_b.label,
+            "rows": compare_mod.compare_sides(metrics, {m: side_a.grouped(m) for m in metrics},
+                                              {m: side_b.grouped(m) for m in metrics}, cfg.bootstrap, seed),
+            "b_figures": _analyse(cfg, side_b, variants=False),
+            "generation": generation_b,
+        }
+
+    report = {
+        "version": REPORT_VERSION,
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.source,
+        "prompts": source,
+        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params,
+                     "value_range": list(r.spec.value_range) if r.spec.value_range else None}
+                    for r in cfg.reward_set.rewards],
+        "data": {"prompts": len(groups), "completions": len(side_a.owner),
+                 "group_sizes": _counts(len(g.completions) for g in groups)},
+        "generation": generation,
+        **figures,
+        "probes": probe_report,
+        "compare": compare_report,
+    }
+    report["notes"] = diagnose.notes(report)
+    return BenchResult(report, sides, cfg)
+
+
+# -- configuration helpers ------------------------------------------------------------------------
+def _template_fields(cfg: BenchConfig) -> list[str]:
+    """Columns a trainer config's template renders the prompt from (``[]`` for a reward-set file)."""
+    if not cfg.is_trainer_config:
+        return []
+    data = cfg.raw.get("data", {})
+    template = data.get("template") if isinstance(data, dict) else None
+    if isinstance(template, str):
+        from ..trainer.config import DataSettings
+
+        try:
+            return DataSettings(template=template).template_fields()
+        except ValueError:
+            return []  # the trainer's validation reports the bad template
+    column = data.get("prompt_column", "prompt") if isinstance(data, dict) else "prompt"
+    return [column] if isinstance(column, str) else []
+
+
+def _config_model(cfg: BenchConfig) -> str:
+    from ..trainer.config import DEFAULT_MODEL
+
+    model = cfg.raw.get("model", {})
+    name = model.get("name") if isinstance(model, dict) else None
+    return name if isinstance(name, str) and name else DEFAULT_MODEL
+
+
+def _counts(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[str(v)] = out.get(str(v), 0) + 1
+    return out
+
+
+class _Generator:
+    """Loads models and samples completions with the trainer's settings (torch only in here)."""
+
+    def __init__(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
+                 log: Callable[[str], None]) -> None:
+        self.cfg, self.log, self.seed = cfg, log, seed
+        self.num_generations = num_generations
+        self.trainer = None
+        if cfg.is_trainer_config:
+            from ..trainer.config import validate_trainer_config
+
+            self.trainer = validate_trainer_config(cfg.trainer_raw, cfg.source, cfg.base_dir)
+        if cache_dir is None:
+            from ..trainer.model import cache_dir as project_cache
+
+            cache_dir = project_cache() / "bench"
+        self.cache_dir = Path(cache_dir)
+
+    def check_fields(self, groups: Sequence[PromptGroup]) -> None:
+        if self.trainer is None or self.trainer.data.template is None:
+            return
+        needed = self.trainer.data.template_fields()
+        bad = [f"{g.where}: missing column(s) {', '.join(repr(f) for f in needed if f not in g.columns)} "
+               f"that the template of {self.cfg.source} renders" for g in groups if any(f not in g.columns for f in needed)]
+        if bad:
+            raise InputError("\n".join(bad[:20]))
+
+    def run(self, model_name: str, groups: list[PromptGroup]) -> dict[str, Any]:
+        from .generate import GenerationCache, PromptRenderer, default_data_settings, generate_groups, load_model
+        from .generate import resolve_sampling
+
+        grpo = self.trainer.grpo if self.trainer else None
+        sampling = resolve_sampling(self.cfg.sampling, grpo, self.num_generations, self.seed)
+        settings = self.trainer.model if self.trainer else None
+        loaded = load_model(model_name, self.cfg.base_dir, chat_template=settings.chat_template if settings else None,
+                            dtype=settings.dtype if settings else "auto", grpo=grpo, log=self.log)
+        data = self.trainer.data if self.trainer else default_data_settings(loaded.tokenizer, self.cfg.system_prompt)
+        renderer = PromptRenderer(data, loaded.tokenizer)
+        cache = GenerationCache(self.cache_dir, loaded.identity, sampling)
+        self.log(f"sampling {sampling.num_generations} completions for each of {len(groups)} prompts with "
+                 f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
+                 f"max {sampling.max_completion_length} tokens)")
+        done = [0]
+
+        def progress(n: int) -> None:
+            done[0] += n
+            self.log(f"  {done[0]} of {len(groups)} prompts sampled")
+
+        info = generate_groups(groups, loaded, renderer, sampling, cache, self.cfg.batch_size, progress)
+        if info["cached_prompts"]:
+            self.log(f"  {info['cached_prompts']} prompts from the cache {cache.path}")
+        return info
+
+
+# -- scoring and figures --------------------------------------------------------------------------
+def _score_side(cfg: BenchConfig, label: str, groups: list[PromptGroup], generation: dict[str, Any] | None,
+                workers: int) -> Side:
+    rows, owner = [], []
+    for position, group in enumerate(groups):
+        for completion in group.completions:
+            rows.append(make_row(group.prompt, completion.text, completion.columns, completion.completion_ids))
+            owner.append(position)
+    scores = score_timed(cfg.reward_set, rows, workers=workers)
+    return Side(label, groups, scores, generation, owner)
+
+
+def _labels(cfg: BenchConfig, side: Side) -> dict[str, str]:
+    """Reward -> gold label column: configured, or ``correct`` for math rewards when the data has it."""
+    present = set().union(*(c.columns for g in side.groups for c in g.completions)) if side.owner else set()
+    labels = {name: column for name, column in cfg.labels.items() if column in present}
+    if "correct" in present:
+        for entry in cfg.reward_set.rewards:
+            if entry.spec.name.startswith("math.") and entry.name not in labels:
+                labels[entry.name] = "correct"
+    return labels
+
+
+def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, Any]:
+    reward_set = cfg.reward_set
+    result = side.scores.result
+    names = reward_set.names
+    per_reward: dict[str, Any] = {}
+    grouped = {name: side.grouped(name) for name in [*names, "total"]}
+    for entry in reward_set.rewards:
+        summary = analysis.reward_summary(result.values[entry.name], result.stats[entry.name],
+                                          side.scores.latency_ms.get(entry.name, []))
+        summary["spread"] = analysis.spread_fraction(grouped[entry.name])
+        summary["weight"] = entry.weight
+        per_reward[entry.name] = summary
+    totals = side.totals()
+    total = {"mean": statistics.fmean(totals) if totals else None,
+             "std": statistics.pstdev(totals) if len(totals) > 1 else None,
+             "histogram": analysis.histogram(totals), "spread": analysis.spread_fraction(grouped["total"])}
+    rows_by_group: list[list[list[float | None]]] = [[] for _ in side.groups]
+    for i, position in enumerate(side.owner):
+        rows_by_group[position].append([result.values[n][i] for n in names])
+    contributions = analysis.contributions(rows_by_group, reward_set.weights, names)
+    if contributions:
+        for name in names:
+            per_reward[name]["share"] = contributions["share"][name]
+    labels = _labels(cfg, side)
+    label_values = {name: [c.columns.get(column) for g in side.groups for c in g.completions]
+                    for name, column in labels.items()}
+    specs = {entry.name: entry.spec for entry in reward_set.rewards}
+    agreement = {name: {"column": labels[name],
+                        **analysis.agreement(result.values[name], values, analysis.label_threshold(specs[name].value_range))}
+                 for name, values in label_values.items()}
+    figures: dict[str, Any] = {
+        "per_reward": per_reward,
+        "total": total,
+        "contributions": contributions,
+        "correlation": {"names": names, "matrix": contributions["correlation"] if contributions else None},
+        "group_size": analysis.group_size_guidance([[t for t in g] for g in grouped["total"]]),
+        "agreement": agreement,
+        "per_prompt": _per_prompt(side, grouped, names),
+        "examples": _examples(side, totals, names),
+    }
+    if variants:
+        rows = [make_row(g.prompt, c.text, c.columns, c.completion_ids) for g in side.groups for c in g.completions]
+        figures["extractor_variants"] = extractor_variants(reward_set, rows, label_values)
+    return figures
+
+
+def _per_prompt(side: Side, grouped: dict[str, list[list[float | None]]], names: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for position, group in enumerate(side.groups):
+        totals = [t for t in grouped["total"][position] if t is not None]
+        out.append({
+            "index": group.index,
+            "prompt": group.prompt_text[:200],
+            "completions": len(group.completions),
+            "total_mean": statistics.fmean(totals) if totals else None,
+            "total_std": statistics.pstdev(totals) if len(totals) > 1 else None,
+            "range": {name: analysis.group_range(grouped[name][position]) for name in names},
+        })
+    return out
+
+
+def _examples(side: Side, totals: list[float], names: list[str]) -> list[dict[str, Any]]:
+    """The best and the worst completion by weighted total, with every score."""
+    if not totals:
+        return []
+    flat = [(g, c) for g in side.groups for c in g.completions]
+    picks = {"best": max(range(len(totals)), key=totals.__getitem__), "worst": min(range(len(totals)), key=totals.__getitem__)}
+    out = []
+    for label, i in picks.items():
+        group, completion = flat[i]
+        out.append({"which": label, "prompt": group.prompt_text[:EXAMPLE_CHARS], "completion": completion.text[:EXAMPLE_CHARS],
+                    "total": totals[i], "scores": side.scores.result.row(i)})
+    return out
+
+
+# -- probes ---------------------------------------------------------------------------------------
+def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
+    reward_set = cfg.reward_set
+    names = reward_set.names
+    groups = side.groups
+    gold_col = gold_column(groups, [c for cols in reward_set.required_columns().values() for c in cols], cfg.gold_column)
+    present = set().union(*(g.columns for g in groups))
+    reasoning_col = cfg.reasoning_column or ("solution" if "solution" in present else None)
+    think, answer_tag = probes_mod.format_tags(reward_set)
+    contexts = []
+    for position, group in enumerate(groups):
+        raw_gold = group.columns.get(gold_col) if gold_col else None
+        reasoning = gold_reasoning(group.columns.get(reasoning_col)) if reasoning_col else None
+        if reasoning is None and isinstance(raw_gold, str) and "####" in raw_gold:
+            reasoning = gold_reasoning(raw_gold)
+        contexts.append(probes_mod.ProbeContext(group.prompt_text, gold_answer(raw_gold), reasoning, position,
+                                                think, answer_tag))
+    chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes)
+    texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)
+
+    # One scoring call for every probe and reference of every prompt.
+    rows, where = [], []
+    for key, column in [*texts.items(), ("__reference__", references)]:
+        for position, text in enumerate(column):
+            if text is not None:
+                rows.append(make_row(groups[position].prompt, text, groups[position].columns))
+                where.append((key, position))
+    result = score_rows(reward_set, rows, workers=workers)
+    totals = analysis.weighted_totals(list(zip(*[result.values[n] for n in names])), reward_set.weights)
+    table: dict[str, dict[str, list[float | None]]] = {t: {k: [None] * len(groups) for k in [*texts, "__reference__"]}
+                                                       for t in [*names, "total"]}
+    for i, (key, position) in enumerate(where):
+        for name in names:
+            table[name][key][position] = result.values[name][i]
+        table["total"][key][position] = totals[i]
+
+    readers = {name for name, columns in reward_set.required_columns().items() if gold_col in columns}
+    findings = []
+    for target in [*names, "total"]:
+        real = side.grouped(target)
+        scores = {k: v for k, v in table[target].items() if k != "__reference__"}
+        findings += probes_mod.evaluate(target, scores, table[target]["__reference__"], real, chosen, texts,
+                                        cfg.flag_fraction, is_total=target == "total",
+                                        checks_answer=target in readers or (target == "total" and bool(readers)))
+    flags = probes_mod.strongest(findings)
+    flags.sort(key=lambda f: (f.target != "total", {"fools": 0, "misses": 1, "beats_typical": 2}[f.rule], -f.rate))
+
+    def mean(values: list[float | None]) -> float | None:
+        present_values = [v for v in values if v is not None]
+        return statistics.fmean(present_values) if present_values else None
+
+    return {
+        "rule": "fools: a degenerate probe (or, for rewards reading the gold answer, a wrong final answer) scores >= the "
+                "gold reference on a prompt where the reference is above the lowest score seen; beats_typical: a degenerate "
+                "probe scores >= the median real completion (when that is above the lowest); misses: a gold-reading reward "
+                f"scores the gold answer in another correct form below the reference; the rate is over the prompts with both "
+                f"scores, flagged at >= {cfg.flag_fraction:g}",
+        "gold_readers": sorted(readers),
+        "gold_column": gold_col,
+        "reasoning_column": reasoning_col,
+        "tags": [think, answer_tag],
+        "reference_example": next((r for r in references if r), None),
+        "probes": [{"name": p.name, "kind": p.kind, "description": p.description,
+                    "example": next((t for t in texts[p.name] if t is not None), None)} for p in chosen.values()],
+        "mean_scores": {target: {key: mean(values) for key, values in by_probe.items()} for target, by_probe in table.items()},
+        "findings": [f.as_dict() for f in findings],
+        "flags": [f.as_dict() for f in flags],
+    }
