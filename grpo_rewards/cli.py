@@ -7,6 +7,7 @@ scoring commands stay fast and torch-free.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -103,16 +104,22 @@ def rewards(name: str | None, as_json: bool) -> None:
                 extra.append(f"range [{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]")
             if p.column:
                 extra.append("names a dataset column")
-            table.add_row(p.name, p.describe_type(), repr(p.default), p.help + (f" ({'; '.join(extra)})" if extra else ""))
+            table.add_row(p.name, p.describe_type(), "required" if p.required else repr(p.default), p.help + (f" ({'; '.join(extra)})" if extra else ""))
         out.print(table)
         return
     table = Table(title="grpo-rewards rewards")
     for column in ("reward", "plugin", "range", "description"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.name, spec.plugin, _range(spec.value_range), spec.description)
+        table.add_row(spec.name, spec.plugin, _range(spec.value_range), _summary(spec.description))
     out.print(table)
     warn_plugin_problems()
+
+
+def _summary(description: str) -> str:
+    """The first sentence: the listing is one line per reward; `rewards NAME` shows the rest."""
+    head = re.split(r"(?<=[.?!])\s", description.strip(), maxsplit=1)[0]
+    return head
 
 
 def _range(value_range) -> str:
@@ -129,7 +136,8 @@ def _spec_json(spec) -> dict:
         "timeout": spec.default_timeout,
         "params": [
             {"name": p.name, "type": p.describe_type(), "default": p.default, "help": p.help,
-             "choices": list(p.choices) if p.choices else None, "min": p.min, "max": p.max, "column": p.column}
+             "choices": list(p.choices) if p.choices else None, "min": p.min, "max": p.max, "column": p.column,
+             "required": p.required}
             for p in spec.params
         ],
     }
@@ -158,3 +166,13 @@ from .score_command import score  # noqa: E402  (kept in its own module: it is t
 main.add_command(score)
 
 # -- commands from other modules: one add_command line each, below ---------------------------
+from grpo_rewards.trainer import cli as _trainer_cli  # noqa: E402  (click only: no torch at import)
+
+main.add_command(_trainer_cli.train)
+main.add_command(_trainer_cli.generate)
+from grpo_rewards.plugins.reward_model.server import serve_rewards as _serve_rewards  # noqa: E402  (no torch at import)
+
+main.add_command(_serve_rewards)
+from grpo_rewards.bench.cli import bench as _bench  # noqa: E402  (no torch at import)
+
+main.add_command(_bench)

@@ -1,0 +1,135 @@
+"""Step-time overhead of grpo-rewards' trainer against plain TRL GRPOTrainer, side by side.
+
+    HF_HUB_OFFLINE=1 python benchmarks/trainer_overhead.py [--model tiny|smollm2] [--steps 12] [--rounds 2]
+
+Both trainers get the same model (fresh copy per run), data, reward functions, seed and
+arguments; runs alternate plain, ours, plain, ours... so that machine drift hits both. A
+callback stamps the wall clock at every step end, so a step's time includes everything the
+trainer does between steps (generation, scoring, loss, logging, our contribution metrics, run
+files and progress display). The first step of each run is dropped (warm-up). With the same
+seed both trainers generate the same completions, so the work per step is identical; the
+script checks that by comparing the logged rewards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_model(kind: str, folder: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    from grpo_rewards.trainer.model import builtin_tokenizer, load_tokenizer, local_folder, resolve_model
+
+    if kind == "tiny":
+        tokenizer = builtin_tokenizer()
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, bos_token_id=tokenizer.bos_token_id,
+                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                             tie_word_embeddings=True)
+        torch.manual_seed(0)
+        LlamaForCausalLM(config).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        location = str(folder)
+    else:
+        location = local_folder(resolve_model("builtin:smollm2"))
+    return (lambda: AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32)), load_tokenizer(location)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["tiny", "smollm2"], default="tiny")
+    parser.add_argument("--steps", type=int, default=12, help="steps per run (the first is dropped)")
+    parser.add_argument("--rounds", type=int, default=2, help="plain/ours pairs")
+    parser.add_argument("--max-completion-length", type=int, default=24)
+    args = parser.parse_args()
+
+    import transformers
+    from transformers import PrinterCallback, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from grpo_rewards.rewardset import parse_reward_set
+    from grpo_rewards.trainer.callbacks import RunFilesCallback, StopOnInterrupt
+    from grpo_rewards.trainer.config import DataSettings
+    from grpo_rewards.trainer.data import build_prompts, load_data
+    from grpo_rewards.trainer.metrics import make_trainer_class
+    from grpo_rewards.trainer.progress import ProgressDisplay
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    work = Path(tempfile.mkdtemp(prefix="trainer-overhead-"))
+    make_model, tokenizer = build_model(args.model, work / "model")
+    data = DataSettings(source="builtin:aclsum", template="Summarize this in one short sentence:\n\n{abstract}",
+                        max_prompt_tokens=128)
+    dataset = build_prompts(load_data(data, "benchmark", ROOT), data, tokenizer, log=lambda m: None).train
+    reward_set = parse_reward_set([
+        {"use": "length.target", "name": "length", "params": {"target": 50}},
+        {"use": "length.target", "name": "length_words", "weight": 0.5, "params": {"target": 10, "unit": "words"}},
+    ])
+    funcs, weights = reward_set.to_trl()
+
+    class StepClock(TrainerCallback):
+        def __init__(self) -> None:
+            self.stamps: list[float] = []
+
+        def on_step_begin(self, a, state, control, **kw):
+            if not self.stamps:
+                self.stamps.append(time.perf_counter())
+
+        def on_step_end(self, a, state, control, **kw):
+            self.stamps.append(time.perf_counter())
+
+    def run(ours: bool, index: int) -> tuple[list[float], list[float]]:
+        out = work / f"run-{index}-{'ours' if ours else 'plain'}"
+        config = GRPOConfig(
+            output_dir=str(out), use_cpu=True, bf16=False, learning_rate=1e-4, num_generations=4,
+            per_device_train_batch_size=8, max_completion_length=args.max_completion_length, max_steps=args.steps,
+            logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True, seed=7,
+            reward_weights=weights, activation_checkpointing=False,
+        )
+        clock = StepClock()
+        common = dict(model=make_model(), reward_funcs=funcs, args=config, train_dataset=dataset,
+                      processing_class=tokenizer)
+        if ours:
+            out.mkdir(parents=True)
+            files = RunFilesCallback(out)
+            trainer = make_trainer_class()(**common, callbacks=[files, StopOnInterrupt(), ProgressDisplay(
+                reward_set.names, "none"), clock], correlation_steps=5, samples_per_step=4)
+            files.trainer = trainer
+        else:
+            trainer = GRPOTrainer(**common, callbacks=[clock])
+        trainer.remove_callback(PrinterCallback)
+        trainer.train()
+        steps = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])][1:]
+        rewards = [r["reward"] for r in trainer.state.log_history if "reward" in r]
+        return steps, rewards
+
+    times: dict[bool, list[float]] = {False: [], True: []}
+    same_rewards = True
+    for round_index in range(args.rounds):
+        plain_steps, plain_rewards = run(False, round_index)
+        our_steps, our_rewards = run(True, round_index)
+        times[False] += plain_steps
+        times[True] += our_steps
+        same_rewards &= plain_rewards == our_rewards
+        print(f"round {round_index + 1}: plain median {statistics.median(plain_steps):.3f} s/step, "
+              f"ours {statistics.median(our_steps):.3f} s/step")
+    plain, ours = statistics.median(times[False]), statistics.median(times[True])
+    mean_plain, mean_ours = statistics.mean(times[False]), statistics.mean(times[True])
+    print(f"\nmodel {args.model}, {args.steps - 1} timed steps x {args.rounds} rounds each, "
+          f"G=4, batch 8, {args.max_completion_length} new tokens, 2 rewards")
+    print(f"plain TRL GRPOTrainer: median {plain:.3f} s/step (mean {mean_plain:.3f})")
+    print(f"grpo-rewards trainer:  median {ours:.3f} s/step (mean {mean_ours:.3f})")
+    print(f"ratio ours/plain: median {ours / plain:.3f}, mean {mean_ours / mean_plain:.3f}")
+    print(f"identical rewards logged at every step (same work per step): {same_rewards}")
+
+
+if __name__ == "__main__":
+    main()

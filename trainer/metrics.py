@@ -1,0 +1,147 @@
+"""Per-reward contribution metrics, from the very reward values TRL trained on.
+
+:class:`RewardsGRPOTrainer` overrides ``_calculate_rewards`` only to keep what TRL's own method
+returns: the N x K matrix of raw scores, already gathered over all processes (TRL normalises
+advantages per group across processes from that same matrix). No second scoring pass. The call
+statistics of each :class:`~grpo_rewards.reward.RewardFunction` (rows, None, errors, timeouts,
+seconds) are per process, so they are summed over processes with one small collective in the
+same place, where every process is in lockstep.
+
+:class:`RewardMetrics` turns the matrices of one logging window into
+``rewards/<name>/{weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
+(and ``rewards/corr/<a>~<b>`` every ``correlation_steps`` steps), which are put into TRL's
+metrics so that every ``report_to`` backend, the console and ``metrics.jsonl`` get them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from grpo_rewards.contributions import compute_contributions, correlation_matrix
+from grpo_rewards.reward import message_text
+
+STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
+
+
+class RewardMetrics:
+    """Accumulates gathered reward matrices and summed call statistics between logging steps."""
+
+    def __init__(self, names: Sequence[str], weights: Sequence[float], group_size: int, correlation_steps: int = 10) -> None:
+        self.names = list(names)
+        self.weights = [float(w) for w in weights]
+        self.group_size = group_size
+        self.correlation_steps = correlation_steps
+        self._values: list[np.ndarray] = []
+        self._stats = np.zeros((len(self.names), len(STAT_FIELDS)))
+        self._timed = np.ones(len(self.names), dtype=bool)
+        self._corr_values: list[np.ndarray] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._values)
+
+    def add(self, values: np.ndarray, stats: np.ndarray, timed: Sequence[bool] | None = None) -> None:
+        """One generation batch: ``values`` N x K (NaN = None), ``stats`` K x len(STAT_FIELDS) summed
+        over processes; ``timed[k]`` is False for a reward whose calls were not measured."""
+        values = np.asarray(values, dtype=float).reshape(-1, len(self.names))
+        self._values.append(values)
+        self._corr_values.append(values)
+        self._stats += np.asarray(stats, dtype=float).reshape(len(self.names), len(STAT_FIELDS))
+        if timed is not None:
+            self._timed &= np.asarray(timed, dtype=bool)
+
+    def flush(self, step: int) -> dict[str, float]:
+        """The figures of the window since the last flush, then start a new window."""
+        if not self._values:
+            return {}
+        matrix = np.concatenate(self._values)
+        contributions = compute_contributions(matrix, self.weights, self.group_size, self.names)
+        out = contributions.as_metrics()
+        rows, _, errors, timeouts, seconds = (self._stats[:, i] for i in range(len(STAT_FIELDS)))
+        for k, name in enumerate(self.names):
+            out[f"rewards/{name}/error_rate"] = errors[k] / rows[k] if rows[k] else math.nan
+            out[f"rewards/{name}/timeout_rate"] = timeouts[k] / rows[k] if rows[k] else math.nan
+            out[f"rewards/{name}/latency_ms"] = 1000.0 * seconds[k] / rows[k] if rows[k] and self._timed[k] else math.nan
+        if len(self.names) > 1 and step % self.correlation_steps == 0:
+            correlation = correlation_matrix(np.concatenate(self._corr_values))
+            for i, a in enumerate(self.names):
+                for j in range(i + 1, len(self.names)):
+                    out[f"rewards/corr/{a}~{self.names[j]}"] = float(correlation[i, j])
+            self._corr_values = []
+        self._values = []
+        self._stats = np.zeros_like(self._stats)
+        self._timed = np.ones(len(self.names), dtype=bool)
+        return {key: float(value) for key, value in out.items()}
+
+
+def call_stats_rows(reward_funcs: Sequence[Any], rows: int) -> tuple[list[list[float]], list[bool]]:
+    """The latest call statistics of each reward (K x 5) and whether each was timed.
+
+    Our RewardFunction records ``last_stats``; any other callable (or a reward model) counts its
+    rows and nothing else, and its latency is reported as unknown.
+    """
+    table, timed = [], []
+    for func in reward_funcs:
+        stats = getattr(func, "last_stats", None)
+        if stats is None:
+            table.append([float(rows), 0.0, 0.0, 0.0, 0.0])
+            timed.append(False)
+        else:
+            table.append([float(getattr(stats, f)) for f in STAT_FIELDS])
+            timed.append(True)
+    return table, timed
+
+
+def make_trainer_class():
+    """The GRPOTrainer subclass, built on first use so importing this module needs no torch."""
+    import torch
+    from trl import GRPOTrainer
+
+    class RewardsGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
+
+        def __init__(self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            weights = self.reward_weights.tolist()
+            self.reward_metrics = {
+                "train": RewardMetrics(self.reward_func_names, weights, self.num_generations, correlation_steps),
+                "eval": RewardMetrics(self.reward_func_names, weights, self.num_generations_eval, correlation_steps),
+            }
+            self.samples_per_step = samples_per_step
+            self.pending_samples: list[dict[str, Any]] = []
+
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            mode = "train" if self.model.training else "eval"
+            table, timed = call_stats_rows(self.reward_funcs, len(prompts))
+            stats = torch.tensor(table, dtype=torch.float64, device=values.device)
+            stats = self.accelerator.gather(stats.unsqueeze(0)).view(-1, *stats.shape).sum(dim=0)
+            self.reward_metrics[mode].add(values.detach().float().cpu().numpy(), stats.cpu().numpy(), timed)
+            if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
+                self._keep_samples(prompts, completions, values[: len(prompts)])
+            return values
+
+        def _keep_samples(self, prompts, completions, local_values) -> None:
+            step = self.state.global_step + 1  # the optimizer step these completions train
+            for i in range(min(self.samples_per_step, len(prompts))):
+                scores = {
+                    name: (None if math.isnan(v) else v)
+                    for name, v in zip(self.reward_func_names, local_values[i].tolist())
+                }
+                self.pending_samples.append({
+                    "step": step,
+                    "prompt": message_text(prompts[i]),
+                    "completion": message_text(completions[i]),
+                    "rewards": scores,
+                })
+
+        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+            mode = "train" if self.model.training else "eval"
+            for key, value in self.reward_metrics[mode].flush(self.state.global_step).items():
+                self._metrics[mode][key] = [value]  # TRL averages lists and turns NaN into None
+            super().log(logs, start_time)
+
+    return RewardsGRPOTrainer

@@ -1,0 +1,220 @@
+"""The run report: ``report.md`` with PNG plots, built from ``metrics.jsonl`` and ``samples.jsonl``.
+
+Written at the end of a run and after an interruption, and rebuildable at any time from the
+files alone (``write_report(output_dir)``), so a report never depends on a live trainer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
+
+REPORT_FILE = "report.md"
+PLOTS = {"reward": "reward.png", "shares": "shares.png", "length": "length.png"}
+FIGURES = ("weighted_mean", "share", "zero_spread", "none_rate", "error_rate", "timeout_rate", "latency_ms")
+
+
+@dataclass
+class History:
+    """Training log records (one per logging step), the reward names and kept samples."""
+
+    steps: list[dict[str, Any]]
+    names: list[str]
+    samples: list[dict[str, Any]]
+    summary: dict[str, Any]  # the final train_runtime/... record, if the run finished
+
+    def series(self, key: str) -> tuple[list[int], list[float]]:
+        xs, ys = [], []
+        for record in self.steps:
+            value = record.get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                xs.append(int(record["step"]))
+                ys.append(float(value))
+        return xs, ys
+
+
+def load_history(output_dir: Path) -> History:
+    records = read_jsonl(Path(output_dir) / METRICS_FILE)
+    steps = [r for r in records if "reward" in r]
+    summary = next((r for r in reversed(records) if "train_runtime" in r), {})
+    names: list[str] = []
+    for record in steps:
+        for key in record:
+            if key.startswith("rewards/") and key.endswith("/mean") and key.count("/") == 2:
+                name = key.split("/")[1]
+                if name not in names:
+                    names.append(name)
+    return History(steps, names, read_jsonl(Path(output_dir) / SAMPLES_FILE), summary)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def window_means(ys: Sequence[float], fraction: float = 0.2) -> tuple[float, float]:
+    """Mean of the first and the last ``fraction`` of a curve (at least one point each)."""
+    if not ys:
+        return math.nan, math.nan
+    n = max(1, int(len(ys) * fraction))
+    return _mean(ys[:n]), _mean(ys[-n:])
+
+
+def _smooth(ys: Sequence[float]) -> list[float]:
+    window = max(1, len(ys) // 10)
+    out = []
+    for i in range(len(ys)):
+        chunk = ys[max(0, i - window + 1): i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
+    """Write the PNGs; returns what was written (plots with no data are skipped)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: dict[str, Path] = {}
+    names = history.names
+    if history.steps:
+        fig, axes = plt.subplots(1 + len(names), 1, figsize=(8, 2.6 * (1 + len(names))), sharex=True, squeeze=False)
+        _curve(axes[0][0], history, "reward", "total reward (weighted sum)")
+        for i, name in enumerate(names):
+            _curve(axes[i + 1][0], history, f"rewards/{name}/mean", f"{name}: mean raw score")
+        axes[-1][0].set_xlabel("step")
+        fig.tight_layout()
+        written["reward"] = output_dir / PLOTS["reward"]
+        fig.savefig(written["reward"], dpi=100)
+        plt.close(fig)
+
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        drawn = False
+        for name in names:
+            xs, ys = history.series(f"rewards/{name}/share")
+            if xs:
+                ax.plot(xs, _smooth(ys), label=name)
+                drawn = True
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_title("share of the advantage signal per reward (sums to 1)")
+        ax.set_xlabel("step")
+        if drawn:
+            ax.legend(loc="best", fontsize="small")
+        fig.tight_layout()
+        written["shares"] = output_dir / PLOTS["shares"]
+        fig.savefig(written["shares"], dpi=100)
+        plt.close(fig)
+
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        for key, label in (("completions/mean_length", "mean"), ("completions/min_length", "min"),
+                           ("completions/max_length", "max")):
+            xs, ys = history.series(key)
+            if xs:
+                ax.plot(xs, ys, label=label, lw=1.5 if label == "mean" else 0.8)
+        ax.set_title("completion length (tokens)")
+        ax.set_xlabel("step")
+        ax.legend(loc="best", fontsize="small")
+        fig.tight_layout()
+        written["length"] = output_dir / PLOTS["length"]
+        fig.savefig(written["length"], dpi=100)
+        plt.close(fig)
+    return written
+
+
+def _curve(ax, history: History, key: str, title: str) -> None:
+    xs, ys = history.series(key)
+    if xs:
+        ax.plot(xs, ys, color="tab:blue", alpha=0.35, lw=1)
+        ax.plot(xs, _smooth(ys), color="tab:blue", lw=2)
+    ax.set_title(title, fontsize="medium")
+    ax.grid(alpha=0.3)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], status: str) -> str:
+    config = read_run_config(output_dir) or {}
+    lines = [f"# GRPO run report: {output_dir.name}", "", f"Status: {status}.", ""]
+    if config:
+        model = config.get("model", {})
+        data = config.get("data", {})
+        lines += [f"- model: `{model.get('name', '?')}`" + (" with LoRA" if model.get("lora") else ""),
+                  f"- data: `{data.get('source', '?')}` split `{data.get('split', 'train')}`"]
+        grpo = config.get("grpo", {})
+        keys = ("learning_rate", "num_generations", "per_device_train_batch_size", "max_completion_length", "beta",
+                "loss_type", "scale_rewards", "max_steps")
+        lines.append("- grpo: " + ", ".join(f"{k}={grpo[k]}" for k in keys if k in grpo))
+    last_step = history.steps[-1]["step"] if history.steps else 0
+    lines.append(f"- steps logged: {len(history.steps)} (last step {last_step})")
+    if history.summary.get("train_runtime") is not None:
+        lines.append(f"- train time: {history.summary['train_runtime']:.0f} s this session")
+    lines.append("")
+
+    lines += ["## Rewards", "", "First and last 20% of logged steps; contribution figures averaged over the run.", "",
+              "| reward | mean (start) | mean (end) | weighted mean (end) | share | zero spread | None | errors | timeouts | latency ms |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    _, total = history.series("reward")
+    start, end = window_means(total)
+    lines.append(f"| **total** | {_fmt(start)} | {_fmt(end)} | {_fmt(end)} | 1 | "
+                 f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | |")
+    for name in history.names:
+        start, end = window_means(history.series(f"rewards/{name}/mean")[1])
+        avg = {f: _mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
+        _, wend = window_means(history.series(f"rewards/{name}/weighted_mean")[1])
+        lines.append(f"| {name} | {_fmt(start)} | {_fmt(end)} | {_fmt(wend)} | {_fmt(avg['share'])} | "
+                     f"{_fmt(avg['zero_spread'])} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
+                     f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |")
+    _, lengths = history.series("completions/mean_length")
+    if lengths:
+        start, end = window_means(lengths)
+        lines += ["", f"Completion length: {_fmt(start)} tokens at the start, {_fmt(end)} at the end."]
+    correlations = sorted({k for r in history.steps for k in r if k.startswith("rewards/corr/")})
+    if correlations:
+        lines += ["", "Correlation between rewards' raw scores (mean over the logged intervals; near 1: one reward "
+                  "counted twice, negative: a tug of war):", "", "| pair | correlation |", "|---|---|"]
+        lines += [f"| {key.split('/', 2)[2]} | {_fmt(_mean(history.series(key)[1]))} |" for key in correlations]
+    lines.append("")
+    for key, title in (("reward", "Reward curves"), ("shares", "Contribution shares"), ("length", "Completion length")):
+        if key in plots:
+            lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
+    lines += _sample_section(history)
+    return "\n".join(lines) + "\n"
+
+
+def _sample_section(history: History) -> list[str]:
+    if not history.samples:
+        return []
+    first_step = min(s["step"] for s in history.samples)
+    last_step = max(s["step"] for s in history.samples)
+    lines = ["## Sample completions", ""]
+    for label, step in (("first", first_step), ("last", last_step)):
+        if label == "last" and last_step == first_step:
+            break
+        lines += [f"### Step {step} ({label})", ""]
+        for sample in [s for s in history.samples if s["step"] == step]:
+            scores = ", ".join(f"{k} = {_fmt(v)}" for k, v in sample.get("rewards", {}).items())
+            prompt = " ".join(sample.get("prompt", "").split())
+            lines += [f"- prompt: {prompt[:160]}{'...' if len(prompt) > 160 else ''}",
+                      f"  - scores: {scores}", "", "  ```text", *["  " + l for l in sample.get("completion", "").splitlines() or [""]],
+                      "  ```", ""]
+    return lines
+
+
+def write_report(output_dir: str | Path, status: str = "finished") -> Path:
+    """Build ``report.md`` and the plots from the run files in ``output_dir``."""
+    output_dir = Path(output_dir)
+    history = load_history(output_dir)
+    plots = plot_history(history, output_dir)
+    path = output_dir / REPORT_FILE
+    path.write_text(render_markdown(history, output_dir, plots, status), encoding="utf-8")
+    return path
