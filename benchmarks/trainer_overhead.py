@@ -9,7 +9,10 @@ trainer does between steps (generation, scoring, loss, logging, our contribution
 files and progress display). The first step of each run is dropped (warm-up); each round's
 ratio compares runs made minutes apart, and the figure is the median of those ratios. With the same
 seed both trainers generate the same completions, so the work per step is identical; the
-script checks that by comparing the logged rewards.
+script checks that by comparing the logged rewards. On a shared machine that ratio swings by
+several percent from round to round, so the script also times, directly, every method the
+trainer adds around TRL (stats gathering, contribution metrics, samples, run files, progress)
+and prints that time as a share of a plain step, a figure that machine noise barely blurs.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def main() -> None:
     from grpo_rewards.trainer.callbacks import RunFilesCallback, StopOnInterrupt
     from grpo_rewards.trainer.config import DataSettings
     from grpo_rewards.trainer.data import build_prompts, load_data
-    from grpo_rewards.trainer.metrics import make_trainer_class
+    from grpo_rewards.trainer.metrics import RewardMetrics, make_trainer_class
     from grpo_rewards.trainer.progress import ProgressDisplay
 
     transformers.utils.logging.set_verbosity_error()
@@ -87,6 +90,29 @@ def main() -> None:
         def on_step_end(self, a, state, control, **kw):
             self.stamps.append(time.perf_counter())
 
+    own_seconds = [0.0]  # wall time spent inside the trainer's own additions, "ours" runs only
+
+    def timed(function, sign: float = 1.0):
+        def wrapper(*a, **kw):
+            start = time.perf_counter()
+            try:
+                return function(*a, **kw)
+            finally:
+                own_seconds[0] += sign * (time.perf_counter() - start)
+        return wrapper
+
+    trainer_class = make_trainer_class()
+    # Everything the subclass and the callbacks add around TRL: the reward-calculation override in
+    # full minus the TRL method it wraps (timed with a negative sign), the metrics flush in log(),
+    # and our callbacks.
+    trainer_class._calculate_rewards = timed(trainer_class._calculate_rewards)
+    GRPOTrainer._calculate_rewards = timed(GRPOTrainer._calculate_rewards, sign=-1.0)
+    for owner, names in ((RewardMetrics, ("flush",)), (RunFilesCallback, ("on_log", "on_step_end")),
+                         (StopOnInterrupt, ("on_step_end",)),
+                         (ProgressDisplay, ("on_log", "on_step_end"))):
+        for name in names:
+            setattr(owner, name, timed(getattr(owner, name)))
+
     def run(ours: bool, index: int) -> tuple[list[float], list[float]]:
         out = work / f"run-{index}-{'ours' if ours else 'plain'}"
         config = GRPOConfig(
@@ -101,18 +127,21 @@ def main() -> None:
         if ours:
             out.mkdir(parents=True)
             files = RunFilesCallback(out)
-            trainer = make_trainer_class()(**common, callbacks=[files, StopOnInterrupt(), ProgressDisplay(
+            trainer = trainer_class(**common, callbacks=[files, StopOnInterrupt(), ProgressDisplay(
                 reward_set.names, "none"), clock], correlation_steps=5, samples_per_step=4)
             files.trainer = trainer
         else:
             trainer = GRPOTrainer(**common, callbacks=[clock])
         trainer.remove_callback(PrinterCallback)
+        own_before = own_seconds[0]
         trainer.train()
+        if ours:
+            own_per_step.append((own_seconds[0] - own_before) / args.steps)
         steps = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])][1:]
         rewards = [r["reward"] for r in trainer.state.log_history if "reward" in r]
         return steps, rewards
 
-    ratios, plain_medians, our_medians = [], [], []
+    ratios, plain_medians, our_medians, own_per_step = [], [], [], []
     same_rewards = True
     for round_index in range(args.rounds):
         # alternate which goes first, so a load change within a round does not always hit the same one
@@ -131,6 +160,9 @@ def main() -> None:
     print(f"grpo-rewards trainer:  median of round medians {statistics.median(our_medians):.3f} s/step")
     print(f"ratio ours/plain (median of the per-round ratios): {statistics.median(ratios):.3f} "
           f"(range {min(ratios):.3f}-{max(ratios):.3f})")
+    own = statistics.median(own_per_step)
+    print(f"time inside the trainer's own additions: {1000 * own:.2f} ms/step = "
+          f"{100 * own / statistics.median(plain_medians):.2f}% of a plain step")
     print(f"identical rewards logged at every step (same work per step): {same_rewards}")
 
 

@@ -58,6 +58,13 @@ def test_a_valid_config_resolves_defaults_and_the_reward_set(tmp_path):
     assert config.data.template_fields() == ["text"]
 
 
+def test_a_bench_table_may_ride_along_in_a_trainer_config(tmp_path, no_model_load):
+    """One file describes the run and how to benchmark it: the trainer leaves [bench] to `bench`."""
+    path = config_file(tmp_path)
+    path.write_text(path.read_text() + '\n[bench]\nnum_generations = 4\n')
+    assert load_trainer_config(path).reward_set.names == ["chars", "label"]
+
+
 def test_unknown_keys_everywhere_are_reported_together_with_suggestions(tmp_path, no_model_load):
     path = config_file(
         tmp_path,

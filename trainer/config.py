@@ -19,7 +19,9 @@ from grpo_rewards.config import ConfigError, ConfigProblem, check_keys, load_con
 from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet, reward_set_from_config
 
-TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output")
+# [bench] belongs to `grpo-rewards bench` (it validates it); the trainer accepts and ignores it, so one
+# file can describe both the run and how to benchmark its reward set.
+TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench")
 
 DEFAULT_MODEL = "builtin:smollm2"
 
