@@ -17,7 +17,7 @@ from rich.table import Table
 
 from .config import ConfigError
 from .registry import get_registry
-from .rewardset import load_reward_set
+from .rewardset import RewardSet, load_reward_set
 
 console = Console(stderr=True)
 out = Console()
@@ -32,6 +32,21 @@ def fail(message: str) -> None:
 def warn_plugin_problems() -> None:
     for problem in get_registry().problems:
         console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
+
+
+def fail_config(exc: ConfigError) -> None:
+    """Every problem of a config at once, then exit 2."""
+    fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
+
+
+def load_reward_set_or_fail(config: Path) -> RewardSet:
+    """The reward set of ``config``, or a clear exit; plugin loading problems are shown as warnings."""
+    try:
+        reward_set = load_reward_set(config)
+    except ConfigError as exc:
+        fail_config(exc)
+    warn_plugin_problems()
+    return reward_set
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,10 +162,7 @@ def _spec_json(spec) -> dict:
 @click.argument("config", type=click.Path(path_type=Path))
 def check(config: Path) -> None:
     """Validate a reward-set config (or a trainer/bench config with a rewards section)."""
-    try:
-        reward_set = load_reward_set(config)
-    except ConfigError as exc:
-        fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
+    reward_set = load_reward_set_or_fail(config)
     table = Table(title=f"reward set from {config}")
     for column in ("name", "reward", "weight", "columns", "params"):
         table.add_column(column)

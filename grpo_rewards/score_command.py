@@ -18,8 +18,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .config import ConfigError
-from .rewardset import RewardSet, load_reward_set
+from .rewardset import RewardSet
 from .scoring import Row, ScoreResult, score_rows
 
 MAX_REPORTED = 20
@@ -146,15 +145,11 @@ def summary_table(result: ScoreResult) -> Table:
               help="Processes to score in (worth it for CPU-heavy rewards).")
 def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
-    from .cli import console, fail, out, warn_plugin_problems
+    from .cli import console, fail, load_reward_set_or_fail, out
 
     if output_path.exists() and not force:
         fail(f"{output_path} exists; pass --force to overwrite it")
-    try:
-        reward_set = load_reward_set(config)
-    except ConfigError as exc:
-        fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
-    warn_plugin_problems()
+    reward_set = load_reward_set_or_fail(config)
     try:
         raw_rows = read_rows(input_path)
         rows = rows_for_scoring(raw_rows, reward_set, input_path)

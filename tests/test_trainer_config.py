@@ -13,21 +13,10 @@ from grpo_rewards.config import ConfigError
 from grpo_rewards.trainer import model as model_module
 from grpo_rewards.trainer.config import load_trainer_config
 from grpo_rewards.trainer.run import RunError, train
+from tests.trainer_support import CHARS_AND_LABEL as REWARDS
 from tests.trainer_support import write_run_files
 
 pytest.importorskip("trl")
-
-REWARDS = '''
-[[rewards]]
-use = "tiny.chars"
-name = "chars"
-weight = 1.0
-
-[[rewards]]
-use = "tiny.label"
-name = "label"
-weight = 0.5
-'''
 
 
 @pytest.fixture

@@ -17,21 +17,11 @@ pytest.importorskip("trl")
 from grpo_rewards.cli import main  # noqa: E402
 from grpo_rewards.contributions import compute_contributions  # noqa: E402
 from grpo_rewards.trainer.run import train  # noqa: E402
+from tests.trainer_support import CHARS_AND_LABEL as REWARDS  # noqa: E402
 from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
 
 pytestmark = pytest.mark.train
 
-REWARDS = '''
-[[rewards]]
-use = "tiny.chars"
-name = "chars"
-weight = 1.0
-
-[[rewards]]
-use = "tiny.label"
-name = "label"
-weight = 0.5
-'''
 FIGURES = ("mean", "std", "weighted_mean", "share", "zero_spread", "none_rate", "error_rate", "timeout_rate", "latency_ms")
 
 

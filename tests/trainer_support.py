@@ -111,6 +111,20 @@ def _grpo_lines(extra: str) -> str:
     return "\n".join([*defaults, extra])
 
 
+# the reward set most trainer tests use: one per-row score and one per-label score
+CHARS_AND_LABEL = '''
+[[rewards]]
+use = "tiny.chars"
+name = "chars"
+weight = 1.0
+
+[[rewards]]
+use = "tiny.label"
+name = "label"
+weight = 0.5
+'''
+
+
 def write_run_files(folder: Path, model_dir: Path, *, rewards: str, grpo: str = "", output: str = "",
                     model_extra: str = "", data_extra: str = "") -> Path:
     """A plugin file, data and a trainer config in ``folder``; returns the config path.

@@ -36,7 +36,7 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
     """Benchmark the reward set of CONFIG on held-out prompts before training: per-reward statistics,
     within-group spread, agreement with gold labels, advantage shares, group-size guidance,
     hackability probes and (with --compare) before/after deltas. Writes a report folder."""
-    from ..cli import console, fail, out, warn_plugin_problems
+    from ..cli import console, fail, fail_config, out, warn_plugin_problems
     from ..config import ConfigError
     from ..score_command import InputError
     from .report import ReportDirError, choose_report_dir, describe_flag, terminal_tables, write_report
@@ -55,7 +55,7 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
         result = run_bench(config, prompts, model=model, num_generations=num_generations, compare=compare_model,
                            limit=limit, workers=workers, seed=seed, cache_dir=cache_dir, log=say)
     except ConfigError as exc:
-        fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
+        fail_config(exc)
     except (InputError, FileNotFoundError) as exc:
         fail(str(exc))
     warn_plugin_problems()

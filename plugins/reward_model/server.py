@@ -188,15 +188,9 @@ def make_server(reward_set: RewardSet, host: str = "127.0.0.1", port: int = 0, *
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve_rewards(config: Path, host: str, port: int, max_rows: int, max_body_mb: int, verbose: bool) -> None:
     """Serve the reward set in CONFIG over HTTP (POST /score, GET /health) for `reward_model.remote`."""
-    from grpo_rewards.cli import console, fail, warn_plugin_problems
-    from grpo_rewards.config import ConfigError
-    from grpo_rewards.rewardset import load_reward_set
+    from grpo_rewards.cli import console, fail, load_reward_set_or_fail
 
-    try:
-        reward_set = load_reward_set(config)
-    except ConfigError as exc:
-        fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
-    warn_plugin_problems()
+    reward_set = load_reward_set_or_fail(config)
     try:
         server = make_server(reward_set, host, port, max_rows=max_rows, max_body_bytes=max_body_mb * 1024 * 1024,
                              verbose=verbose)
