@@ -17,6 +17,14 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path) -> bool:
+    """Lay out, write the PNG and free the figure (pyplot keeps every open figure alive)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def draw_all(report: dict[str, Any], folder: Path) -> list[str]:
     """Write every plot the report has data for; returns the file names written."""
     written = []
@@ -54,10 +62,7 @@ def histograms(report: dict[str, Any], path: Path) -> bool:
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     fig.suptitle("score distributions over real completions", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def correlation(report: dict[str, Any], path: Path) -> bool:
@@ -77,10 +82,7 @@ def correlation(report: dict[str, Any], path: Path) -> bool:
             ax.text(j, i, "n/a" if np.isnan(values[i, j]) else f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(image, ax=ax, shrink=0.8)
     ax.set_title("correlation between rewards (real completions)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def spread(report: dict[str, Any], path: Path) -> bool:
@@ -108,10 +110,7 @@ def spread(report: dict[str, Any], path: Path) -> bool:
     bottom.set_xlabel("prompt", fontsize=8)
     bottom.set_title("which rewards separate each prompt's completions (green: yes, pink: no)", fontsize=8)
     bottom.tick_params(labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def group_size(report: dict[str, Any], path: Path) -> bool:
@@ -126,10 +125,7 @@ def group_size(report: dict[str, Any], path: Path) -> bool:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.set_title("what each extra completion buys", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def compare(report: dict[str, Any], path: Path) -> bool:
@@ -150,7 +146,4 @@ def compare(report: dict[str, Any], path: Path) -> bool:
     ax.invert_yaxis()
     ax.set_xlabel("B - A (mean over prompts), 95% bootstrap interval", fontsize=8)
     ax.set_title(f"{data['b']}  vs  {data['a']}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
