@@ -132,20 +132,15 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+# one-character escapes: \{ \} (set braces), \\ (matrix row separator), \| (norm bars)
+_ESCAPED_SYMBOLS = {"{": ("LSET", "{"), "}": ("RSET", "}"), "\\": ("ROWSEP", "\\\\"), "|": ("BAR", "|")}
+
+
 def _backslash(text: str, pos: int, add) -> int:
     """One backslash sequence starting at ``pos``; returns the position after it."""
     nxt = text[pos + 1] if pos + 1 < len(text) else ""
-    if nxt == "{":
-        add("LSET", "{")
-        return pos + 2
-    if nxt == "}":
-        add("RSET", "}")
-        return pos + 2
-    if nxt == "\\":
-        add("ROWSEP", "\\\\")
-        return pos + 2
-    if nxt == "|":
-        add("BAR", "|")
+    if nxt in _ESCAPED_SYMBOLS:
+        add(*_ESCAPED_SYMBOLS[nxt])
         return pos + 2
     m = _COMMAND.match(text, pos)
     if not m:

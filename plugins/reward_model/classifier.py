@@ -10,24 +10,14 @@ Rows are tokenized once, sorted by length and scored in batches under ``torch.in
 from __future__ import annotations
 
 import re
-import threading
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from grpo_rewards import Param, Sample, reward
 
-from .loading import DEVICE_HELP, DTYPES, cached, length_sorted_batches, resolve_device, resolve_dtype
+from .loading import DEVICE_HELP, DTYPES, LoadedTokenizer, cached, padded_batches, resolve_device, resolve_dtype
 
 TRANSFORMS = ["logit", "sigmoid", "softmax"]
 CHAT_TEMPLATE_MODES = ["auto", "always", "never"]
-
-
-@dataclass
-class LoadedTokenizer:
-    """A tokenizer with its own lock: a fast tokenizer's truncation settings are shared state."""
-
-    tokenizer: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def load_model(model: str, device: str, dtype: str) -> tuple[Any, str]:
@@ -137,10 +127,7 @@ def forward_scores(
     import torch
 
     scores: list[float] = [0.0] * len(features)
-    for batch in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
-        with loaded.lock:
-            padded = loaded.tokenizer.pad([features[i] for i in batch], padding=True, return_tensors="pt")
-        inputs = {key: value.to(device) for key, value in padded.items()}
+    for batch, inputs in padded_batches(loaded, features, batch_size, device):
         with torch.inference_mode():
             logits = net(**inputs).logits.float()
         if transform == "softmax":

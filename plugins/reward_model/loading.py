@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Any, Callable, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -89,3 +90,21 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
     out-of-memory error (if any) shows up on the first batch rather than the last."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+@dataclass
+class LoadedTokenizer:
+    """A tokenizer with its own lock: a fast tokenizer's truncation settings are shared state."""
+
+    tokenizer: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def padded_batches(
+    loaded: LoadedTokenizer, features: list[dict[str, list[int]]], batch_size: int, device: str,
+) -> Iterator[tuple[list[int], dict[str, Any]]]:
+    """(row indices, padded model inputs on ``device``) for every length-sorted batch of encoded rows."""
+    for batch in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
+        with loaded.lock:
+            padded = loaded.tokenizer.pad([features[i] for i in batch], padding=True, return_tensors="pt")
+        yield batch, {key: value.to(device) for key, value in padded.items()}

