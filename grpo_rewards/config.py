@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+
+from .errors import ConfigError, ConfigProblem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,36 +20,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SUFFIXES = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One mistake in a config: where it is and what was expected."""
-
-    source: str
-    entry: str
-    key: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.source
-        if self.entry:
-            where += f": {self.entry}"
-        if self.key:
-            where += f": key {self.key!r}"
-        return f"{where}: {self.message}"
-
-
-class ConfigError(ValueError):
-    """One or more :class:`ConfigProblem`; its message lists them all, one per line."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-    @classmethod
-    def single(cls, source: str, entry: str, key: str | None, message: str) -> "ConfigError":
-        return cls([ConfigProblem(source, entry, key, message)])
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

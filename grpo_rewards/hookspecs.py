@@ -1,29 +1,79 @@
 """The hooks a grpo-rewards plugin can implement.
 
-Each hook receives a ``register`` callback, as in simonw/llm: one plugin module can register as
-many rewards (or extractors) as it likes, and new hooks can be added later without breaking any
-existing plugin, because pluggy only calls the hooks a plugin implements.
+Most hooks receive a ``register`` callback, as in simonw/llm: one plugin module can register as
+many rewards (extractors, datasets, probes) as it likes, and new hooks can be added later without
+breaking any existing plugin, because pluggy only calls the hooks a plugin implements. The
+callbacks are typed below so that a plugin author's editor knows what each one takes.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .reward import RewardSpec
 
 PROJECT = "grpo_rewards"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+Extractor = Callable[[str], "str | None"]
+DatasetLoader = Callable[["str | None", Mapping[str, Any]], Iterable[dict[str, Any]]]
+
+
+class RegisterReward(Protocol):
+    def __call__(self, spec: RewardSpec | Callable[..., Any], /) -> None: ...
+
+
+class RegisterExtractor(Protocol):
+    def __call__(self, name: str, fn: Extractor, /) -> None: ...
+
+
+class RegisterDataset(Protocol):
+    def __call__(self, name: str, loader: DatasetLoader, description: str, /) -> None: ...
+
+
+class RegisterProbe(Protocol):
+    def __call__(self, probe: Any, /) -> None: ...
+
 
 @hookspec
-def register_rewards(register: Callable) -> None:
+def register_rewards(register: RegisterReward) -> None:
     """Register reward functions: call ``register(spec)`` with a :class:`RewardSpec` (or a
     function decorated with :func:`grpo_rewards.reward`) once per reward."""
 
 
 @hookspec
-def register_extractors(register: Callable) -> None:
+def register_extractors(register: RegisterExtractor) -> None:
     """Register answer extractors shared between rewards: call ``register(name, fn)`` where
     ``fn(text) -> str | None`` returns the final answer found in a completion, or None."""
+
+
+@hookspec
+def register_datasets(register: RegisterDataset) -> None:
+    """Register offline datasets addressable as ``builtin:NAME[:ARG]`` (in ``[data]`` and
+    ``bench --prompts``): ``register(name, loader, description)`` where
+    ``loader(arg, options) -> rows``; ``arg`` is the text after the second colon (a split, a task)
+    or None, ``options`` the extra keys the user gave. Raise ``InputError`` for a bad arg/option."""
+
+
+@hookspec
+def register_probes(register: RegisterProbe) -> None:
+    """Register hackability probes for ``grpo-rewards bench``: ``register(probe)`` with a
+    :class:`grpo_rewards.bench.probes.Probe` (a degenerate completion built per prompt)."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``grpo-rewards`` command line (``cli.add_command(...)``)."""
+
+
+@hookspec(firstresult=True)
+def bench_sampler() -> Any:
+    """The sampler ``grpo-rewards bench`` uses to generate completions with a model (the trainer
+    implements it); None where no plugin can sample. The first non-None answer is used."""

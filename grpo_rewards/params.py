@@ -11,16 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from .errors import ParamError, ParamErrors
+
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}
-
-
-class ParamError(ValueError):
-    """A parameter value that does not fit its declaration. ``key`` names the parameter."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -31,6 +24,10 @@ class Param:
     ``column=True`` marks a parameter whose value names a dataset column the reward reads: the
     reward set checks that the data has it. ``nullable`` allows None (e.g. "no limit").
     ``required=True`` means the config must give a value (the default is only shown in help).
+    ``refers_to="extractor"`` marks a parameter whose value (or items) name entries of that
+    registry: a config naming an unknown one is rejected with a suggestion before any scoring.
+    ``role`` tells tools what the value means without matching parameter names: ``"think_tag"``
+    and ``"answer_tag"`` (the tags a format reward expects, read by the bench's probes).
     """
 
     name: str
@@ -44,6 +41,8 @@ class Param:
     nullable: bool = False
     item_type: type = str
     required: bool = False
+    refers_to: str | None = None
+    role: str | None = None
 
     def describe_type(self) -> str:
         text = self.type.__name__ if self.type is not list else f"list[{self.item_type.__name__}]"
@@ -140,14 +139,6 @@ class ParamSet:
             if param.column and value:
                 out.extend(value if isinstance(value, list) else [value])
         return out
-
-
-class ParamErrors(ValueError):
-    """Several ParamError at once."""
-
-    def __init__(self, errors: list[ParamError]) -> None:
-        super().__init__("; ".join(f"{e.key}: {e.message}" for e in errors))
-        self.errors = errors
 
 
 def did_you_mean(word: str, candidates) -> str:

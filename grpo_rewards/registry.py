@@ -19,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import pluggy
 
 from . import hookspecs
+from .errors import UnknownNameError, UnknownRewardError
 from .reward import RewardSpec
 
 ENTRY_POINT_GROUP = "grpo_rewards"
@@ -43,7 +44,20 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     rewards: list[str] = field(default_factory=list)
     extractors: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    probes: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     source: str = "entry point"  # or "local file"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """An offline dataset a plugin provides as ``builtin:NAME[:ARG]``."""
+
+    name: str
+    loader: Callable[[str | None, Mapping[str, Any]], Iterable[dict[str, Any]]]
+    description: str
+    plugin: str
 
 
 @dataclass
@@ -61,11 +75,6 @@ class PluginProblem:
         return f"{where}: {self.message}"
 
 
-class UnknownRewardError(KeyError):
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
 class Registry:
     """The rewards, extractors and plugins known to this process."""
 
@@ -76,7 +85,9 @@ class Registry:
         self.problems: list[PluginProblem] = []
         self.rewards: dict[str, RewardSpec] = {}
         self.extractors: dict[str, Callable[[str], str | None]] = {}
-        self._extractor_owner: dict[str, str] = {}
+        self.datasets: dict[str, DatasetSpec] = {}
+        self.probes: dict[str, Any] = {}  # name -> grpo_rewards.bench.probes.Probe
+        self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
@@ -161,20 +172,34 @@ class Registry:
             self.rewards[spec.name] = replace(spec, plugin=info.name)
             info.rewards.append(spec.name)
 
-        def register_extractor(name: str, fn: Callable[[str], str | None]) -> None:
-            if name in self.extractors:
-                self.problems.append(PluginProblem(
-                    info.name, info.distribution,
-                    f"registers extractor {name!r}, already registered by plugin {self._extractor_owner[name]!r}; kept the first",
-                ))
-                return
-            self.extractors[name] = fn
-            self._extractor_owner[name] = info.name
-            info.extractors.append(name)
+        def named(kind: str, table: dict[str, Any], owners: dict[str, str], listed: list[str]) -> Callable[[str, Any], None]:
+            def register(name: str, value: Any) -> None:
+                if name in table:
+                    self.problems.append(PluginProblem(
+                        info.name, info.distribution,
+                        f"registers {kind} {name!r}, already registered by plugin {owners[name]!r}; kept the first",
+                    ))
+                    return
+                table[name] = value
+                owners[name] = info.name
+                listed.append(name)
+            return register
+
+        register_extractor = named("extractor", self.extractors, self._owners.setdefault("extractor", {}), info.extractors)
+        add_dataset = named("dataset", self.datasets, self._owners.setdefault("dataset", {}), info.datasets)
+        add_probe = named("probe", self.probes, self._owners.setdefault("probe", {}), info.probes)
+
+        def register_dataset(name: str, loader: Callable[..., Any], description: str) -> None:
+            add_dataset(name, DatasetSpec(name, loader, description, info.name))
+
+        def register_probe(probe: Any) -> None:
+            add_probe(probe.name, probe)
 
         for caller, register in (
             (self.pm.hook.register_rewards, register_reward),
             (self.pm.hook.register_extractors, register_extractor),
+            (self.pm.hook.register_datasets, register_dataset),
+            (self.pm.hook.register_probes, register_probe),
         ):
             for impl in caller.get_hookimpls():
                 if impl.plugin_name != plugin_name:
@@ -199,12 +224,21 @@ class Registry:
             raise UnknownRewardError(f"unknown reward {name!r}{hint}") from None
 
     def extractor(self, name: str) -> Callable[[str], str | None]:
-        try:
-            return self.extractors[name]
-        except KeyError:
-            from .params import did_you_mean
+        return _lookup("extractor", name, self.extractors)
 
-            raise UnknownRewardError(f"unknown extractor {name!r}{did_you_mean(name, self.extractors)}") from None
+    def dataset(self, name: str) -> DatasetSpec:
+        return _lookup("dataset", name, self.datasets, prefix="builtin:")
+
+
+def _lookup(kind: str, name: str, table: Mapping[str, Any], prefix: str = "") -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        from .params import did_you_mean
+
+        hint = did_you_mean(name, table) or (
+            f"; known: {', '.join(prefix + n for n in sorted(table))}" if table else f"; no {kind}s are registered")
+        raise UnknownNameError(f"unknown {kind} {prefix + name!r}{hint}") from None
 
 
 def _canonical(name: str) -> str:

@@ -22,6 +22,7 @@ from .timelimit import RewardTimeout, time_limit
 _TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
 
 DEFAULT_TIMEOUT = 5.0
+KINDS = ("correctness", "content", "format", "length", "style", "other")
 
 
 def message_text(value: Any) -> str:
@@ -116,6 +117,10 @@ class RewardSpec:
     ``value_range`` is the range of the score when known, for reports and sanity checks.
     ``concurrent=True`` marks a reward that mostly waits (a model forward, an HTTP call): it is
     built as an :class:`AsyncRewardFunction` so that TRL gathers it with the other rewards.
+    ``kind`` says what the reward measures, so that tools treat a third-party reward like ours
+    without matching names: one of :data:`KINDS` (``correctness`` rewards read a gold answer and get
+    gold-label agreement and wrong-answer probes in the bench; ``content`` rewards read what the
+    completion is about; ``format``, ``length`` and ``style`` are shaping terms).
     """
 
     name: str
@@ -128,6 +133,7 @@ class RewardSpec:
     default_timeout: float | None = DEFAULT_TIMEOUT
     plugin: str = ""  # filled in by the registry: which plugin registered it
     concurrent: bool = False
+    kind: str = "other"
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -166,6 +172,7 @@ def reward(
     batched: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
     concurrent: bool = False,
+    kind: str = "other",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -183,6 +190,7 @@ def reward(
             batched=batched,
             default_timeout=timeout,
             concurrent=concurrent,
+            kind=kind,
         )
         return fn
 

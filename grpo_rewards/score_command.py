@@ -18,14 +18,11 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .errors import InputError
 from .rewardset import RewardSet
 from .scoring import Row, ScoreResult, score_rows
 
 MAX_REPORTED = 20
-
-
-class InputError(ValueError):
-    """Problems in an input file, each with its line (or row) number."""
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.errors import GrpoRewardsError
+
 CACHE_ENV = "GRPO_REWARDS_CACHE"
 
 # builtin name -> (package holding the file, GGUF file name)
@@ -26,7 +28,7 @@ BUILTIN_MODELS = {
 }
 
 
-class ModelSourceError(ValueError):
+class ModelSourceError(GrpoRewardsError, ValueError):
     """A model name that names nothing loadable; the message says what was tried."""
 
 

@@ -12,14 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from grpo_rewards.config import ConfigError
+from grpo_rewards.errors import ConfigError, RunError
 
 from .config import TrainerConfig, load_trainer_config
 from .runfiles import METRICS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, read_run_config, truncate_after_step, write_run_config
-
-
-class RunError(RuntimeError):
-    """A run that cannot start (output folder in the way, nothing to resume): a message, no traceback."""
 
 
 @dataclass

@@ -16,13 +16,15 @@ from typing import Any, Iterable
 
 from rich.table import Table
 
+from ..errors import GrpoRewardsError
+
 from .run import BenchResult
 
 REPORT_JSON = "report.json"
 OUR_FILES = (REPORT_JSON, "report.md", "completions.jsonl", "probes.jsonl")
 
 
-class ReportDirError(ValueError):
+class ReportDirError(GrpoRewardsError, ValueError):
     """A report folder that cannot be used (a message for the user, no traceback)."""
 
 
