@@ -12,44 +12,31 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from .config import ConfigError
 from .registry import get_registry
-from .rewardset import RewardSet, load_reward_set
+from .terminal import console, fail, fail_config, load_reward_set_or_fail, out, warn_plugin_problems  # noqa: F401
 
-console = Console(stderr=True)
-out = Console()
+class PluginCommands(click.Group):
+    """The built-in commands plus those plugins add through the ``register_commands`` hook.
 
+    Plugin commands are added on first use (``--help`` or a command lookup), from the registry
+    loaded at that moment, so the core never imports the trainer or a plugin to list them.
+    """
 
-def fail(message: str) -> None:
-    """Print a clear error and exit 2 (usage/config error), never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    sys.exit(2)
+    def _with_plugins(self) -> None:
+        get_registry().add_commands(self)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._with_plugins()
+        return super().list_commands(ctx)
 
-def warn_plugin_problems() -> None:
-    for problem in get_registry().problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
-
-
-def fail_config(exc: ConfigError) -> None:
-    """Every problem of a config at once, then exit 2."""
-    fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
-
-
-def load_reward_set_or_fail(config: Path) -> RewardSet:
-    """The reward set of ``config``, or a clear exit; plugin loading problems are shown as warnings."""
-    try:
-        reward_set = load_reward_set(config)
-    except ConfigError as exc:
-        fail_config(exc)
-    warn_plugin_problems()
-    return reward_set
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._with_plugins()
+        return super().get_command(ctx, name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PluginCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="grpo-rewards")
 def main() -> None:
     """Reward functions for GRPO as plugins: list them, compose weighted sets, score completions,
@@ -59,8 +46,10 @@ def main() -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
-    """List loaded plugins with their distribution, version, hooks and rewards."""
+    """List loaded plugins with their distribution, version, hooks and what they provide
+    (rewards, extractors, datasets, probes, commands), then any loading problems."""
     registry = get_registry()
+    registry.add_commands(main)
     rows = [
         {
             "name": info.name,
@@ -70,6 +59,9 @@ def plugins(as_json: bool) -> None:
             "hooks": info.hooks,
             "rewards": info.rewards,
             "extractors": info.extractors,
+            "datasets": info.datasets,
+            "probes": info.probes,
+            "commands": info.commands,
         }
         for info in registry.plugins.values()
     ]
@@ -77,13 +69,13 @@ def plugins(as_json: bool) -> None:
         click.echo(json.dumps({"plugins": rows, "problems": [vars(p) for p in registry.problems]}, indent=2))
         return
     table = Table(title="grpo-rewards plugins")
-    for column in ("plugin", "distribution", "version", "hooks", "rewards"):
+    for column in ("plugin", "distribution", "version", "hooks", "provides"):
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            row["name"], row["distribution"] or row["source"], row["version"] or "",
-            ", ".join(row["hooks"]), ", ".join(row["rewards"] + [f"extractor:{e}" for e in row["extractors"]]),
-        )
+        provides = [*row["rewards"], *(f"{kind[:-1]}:{name}" for kind in ("extractors", "datasets", "probes", "commands")
+                                       for name in row[kind])]
+        table.add_row(row["name"], row["distribution"] or row["source"], row["version"] or "",
+                      ", ".join(row["hooks"]), ", ".join(provides))
     out.print(table)
     warn_plugin_problems()
 
@@ -173,18 +165,8 @@ def check(config: Path) -> None:
     out.print("[green]ok[/]: the reward set is valid")
 
 
+from .bench.cli import bench  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 
 main.add_command(score)
-
-# -- commands from other modules: one add_command line each, below ---------------------------
-from grpo_rewards.trainer import cli as _trainer_cli  # noqa: E402  (click only: no torch at import)
-
-main.add_command(_trainer_cli.train)
-main.add_command(_trainer_cli.generate)
-from grpo_rewards.plugins.reward_model.server import serve_rewards as _serve_rewards  # noqa: E402  (no torch at import)
-
-main.add_command(_serve_rewards)
-from grpo_rewards.bench.cli import bench as _bench  # noqa: E402  (no torch at import)
-
-main.add_command(_bench)
+main.add_command(bench)

@@ -24,7 +24,8 @@ class Param:
     ``refers_to="extractor"`` marks a parameter whose value (or items) name entries of that
     registry: a config naming an unknown one is rejected with a suggestion before any scoring.
     ``role`` tells tools what the value means without matching parameter names: ``"think_tag"``
-    and ``"answer_tag"`` (the tags a format reward expects, read by the bench's probes).
+    and ``"answer_tag"`` (the tags a reward expects), or ``"tags"`` (a list of elements, the
+    reasoning first and the answer last); the bench's probes write completions in those tags.
     """
 
     name: str
@@ -67,7 +68,9 @@ class Param:
             message = choice_problem(item, self.choices) or range_problem(item, self.min, self.max)
             if message:
                 raise ParamError(self.name, message)
-        return items if self.type is list else items[0]
+        if self.type is not list:
+            return items[0]
+        return value if isinstance(value, list) and items == list(value) else items  # keeps a bound Refs list
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ machine cannot change test results.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
@@ -88,6 +89,7 @@ class Registry:
         self.datasets: dict[str, DatasetSpec] = {}
         self.probes: dict[str, Any] = {}  # name -> grpo_rewards.bench.probes.Probe
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
+        self._command_groups: set[int] = set()
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
@@ -159,6 +161,10 @@ class Registry:
             spec = getattr(spec, "reward_spec", spec)
             if not isinstance(spec, RewardSpec):
                 raise TypeError(f"register() takes a RewardSpec or a function decorated with @reward, got {spec!r}")
+            problem = declaration_problem(spec)
+            if problem:
+                self.problems.append(PluginProblem(info.name, info.distribution, f"reward {spec.name!r} not registered: {problem}"))
+                return
             existing = self.rewards.get(spec.name)
             if existing is not None:
                 owner = self.plugins.get(existing.plugin)
@@ -211,6 +217,37 @@ class Registry:
                         info.name, info.distribution, f"{caller.name} failed: {type(exc).__name__}: {exc}"
                     ))
 
+    def add_commands(self, group: Any) -> None:
+        """Let every plugin add its commands to ``group`` (a click.Group), once per group.
+
+        Each plugin's commands are recorded in its :class:`PluginInfo`; a command name already
+        taken (by us or an earlier plugin) is a problem and the first one is kept.
+        """
+        if id(group) in self._command_groups:
+            return
+        self._command_groups.add(id(group))
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            info = self.plugins.get(impl.plugin_name)
+            if info is None:
+                continue
+            staging = type(group)(name=group.name)
+            try:
+                impl.function(cli=staging)
+            except Exception as exc:
+                self.problems.append(PluginProblem(info.name, info.distribution,
+                                                   f"register_commands failed: {type(exc).__name__}: {exc}"))
+                continue
+            for name, command in staging.commands.items():
+                if group.commands.get(name) is command:  # added before, from an earlier registry
+                    info.commands.append(name)
+                    continue
+                if name in group.commands:
+                    self.problems.append(PluginProblem(info.name, info.distribution,
+                                                       f"adds command {name!r}, which already exists; kept the first"))
+                    continue
+                group.add_command(command, name)
+                info.commands.append(name)
+
     # -- lookup --------------------------------------------------------------------------
     def get(self, name: str) -> RewardSpec:
         try:
@@ -222,6 +259,19 @@ class Registry:
                 f"; known rewards: {', '.join(sorted(self.rewards))}" if self.rewards else "; no rewards are registered"
             )
             raise UnknownRewardError(f"unknown reward {name!r}{hint}") from None
+
+    def table(self, kind: str) -> Mapping[str, Any]:
+        """The entries of one kind: ``reward``, ``extractor``, ``dataset`` or ``probe``."""
+        return {"reward": self.rewards, "extractor": self.extractors, "dataset": self.datasets, "probe": self.probes}[kind]
+
+    def refs(self, kind: str, names: Iterable[str]) -> Refs:
+        """Names resolved to entries of ``kind`` (raises UnknownNameError with a suggestion)."""
+        names = list(names)
+        return Refs(kind, names, [_lookup(kind, name, self.table(kind)) for name in names])
+
+    def owner_of(self, kind: str) -> dict[str, str]:
+        """Name -> registering plugin, for ``extractor``, ``dataset`` or ``probe`` entries."""
+        return dict(self._owners.get(kind, {}))
 
     def extractor(self, name: str) -> Callable[[str], str | None]:
         return _lookup("extractor", name, self.extractors)
@@ -239,6 +289,52 @@ def _lookup(kind: str, name: str, table: Mapping[str, Any], prefix: str = "") ->
         hint = did_you_mean(name, table) or (
             f"; known: {', '.join(prefix + n for n in sorted(table))}" if table else f"; no {kind}s are registered")
         raise UnknownNameError(f"unknown {kind} {prefix + name!r}{hint}") from None
+
+
+def declaration_problem(spec: RewardSpec) -> str | None:
+    """Why a reward's declaration cannot work, checked once at registration instead of failing on
+    every row: parameters that do not match the function's signature, an unknown ``kind``."""
+    from .params import did_you_mean
+    from .reward import KINDS
+
+    if spec.kind not in KINDS:
+        return f"kind {spec.kind!r} is not one of {', '.join(KINDS)}"
+    try:
+        signature = inspect.signature(spec.fn)
+    except (TypeError, ValueError):
+        return None  # a builtin or C callable: nothing to compare
+    arguments = list(signature.parameters.values())[1:]  # the first receives the sample(s)
+    if any(a.kind is inspect.Parameter.VAR_KEYWORD for a in arguments):
+        return None
+    accepted = [a.name for a in arguments if a.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    declared = spec.params.names()
+    for name in declared:
+        if name not in accepted:
+            return (f"parameter {name!r} is declared but {spec.fn.__qualname__}() takes no such argument"
+                    f"{did_you_mean(name, accepted)}")
+    for argument in arguments:
+        if argument.default is inspect.Parameter.empty and argument.name not in declared and argument.kind in (
+                inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+            return f"{spec.fn.__qualname__}() needs argument {argument.name!r}, which is not a declared Param"
+    return None
+
+
+class Refs(list):
+    """Names of registry entries, as a config writes them, with the entries they resolved to in the
+    registry the reward set was parsed with. A reward reads ``refs.entries``; pickled (to a worker
+    process) it travels as names and resolves again there, where the same plugins are loaded."""
+
+    def __init__(self, kind: str, names: Iterable[str], entries: Iterable[Any]) -> None:
+        super().__init__(names)
+        self.kind = kind
+        self.entries = list(entries)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _refs_again, (self.kind, list(self))
+
+
+def _refs_again(kind: str, names: list[str]) -> Refs:
+    return get_registry().refs(kind, names)
 
 
 def _canonical(name: str) -> str:

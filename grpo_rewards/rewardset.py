@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from .config import ConfigError, ConfigProblem, as_finite_number, check_keys, load_config_file
 from .params import ParamErrors
-from .registry import Registry, UnknownRewardError, get_registry, load_plugin_files
+from .registry import Registry, UnknownNameError, UnknownRewardError, get_registry, load_plugin_files
 from .reward import RewardFunction, RewardSpec
 
 ENTRY_KEYS = ("use", "weight", "name", "params", "timeout")
@@ -161,10 +161,34 @@ def parse_reward_set(
         except ParamErrors as exc:
             problems += [ConfigProblem(source, entry, f"params.{e.key}", e.message) for e in exc.errors]
             continue
+        reference_problems = _bind_references(spec, resolved, registry)
+        if reference_problems:
+            problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in reference_problems]
+            continue
         rewards.append(WeightedReward(name, spec, resolved, weight if weight is not None else 0.0, timeout))
     if problems:
         raise ConfigError(problems)
     return RewardSet(rewards, source)
+
+
+def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Registry) -> list[tuple[str, str]]:
+    """Resolve parameters declared ``refers_to`` (extractor names...) in ``registry``, in place,
+    so the reward uses the entries of the registry the set was parsed with; (key, message) for
+    each unknown name."""
+    problems = []
+    for param in spec.params:
+        value = resolved.get(param.name)
+        if param.refers_to is None or value is None:
+            continue
+        names = value if isinstance(value, list) else [value]
+        try:
+            refs = registry.refs(param.refers_to, names)
+        except UnknownNameError as exc:
+            problems.append((param.name, str(exc)))
+            continue
+        if isinstance(value, list):
+            resolved[param.name] = refs
+    return problems
 
 
 def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Path | None = None) -> RewardSet:

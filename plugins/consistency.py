@@ -109,6 +109,7 @@ def _cut_at_words(value: str) -> str:
 
 @reward(
     "consistency.answer",
+    kind="other",
     description=(
         "Does the final answer agree with the reasoning? 1.0 when the <answer> element (else a "
         "\\boxed{} after the reasoning) is equivalent to the reasoning's conclusion (a boxed value or "
@@ -116,8 +117,8 @@ def _cut_at_words(value: str) -> str:
         "right-hand side or the first number), 0.0 when not; None without a final answer or a conclusion."
     ),
     params=[
-        Param("think_tag", str, "think", "element holding the reasoning"),
-        Param("answer_tag", str, "answer", "element holding the final answer"),
+        Param("think_tag", str, "think", "element holding the reasoning", role="think_tag"),
+        Param("answer_tag", str, "answer", "element holding the final answer", role="answer_tag"),
         Param("require_think", bool, False,
               "only a closed reasoning element counts as reasoning (else the text before the answer does)"),
         Param("rel_tol", float, 1e-6, "relative tolerance for numeric equivalence", min=0.0, max=1.0),
@@ -151,6 +152,7 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
 
 @reward(
     "consistency.arithmetic",
+    kind="other",
     description=(
         "Fraction of the explicit calculations in the reasoning that are correct ('48 / 2 = 24', "
         "chained '3 + 4 = 7 + 2 = 9'; each '=' is one step, checked exactly without eval). None with "
@@ -160,7 +162,7 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
         Param("scope", str, "reasoning", "'reasoning' (the <think> element, or the whole completion when "
               "there is none), 'think' (only the <think> element; None without it) or 'completion'",
               choices=["reasoning", "think", "completion"]),
-        Param("think_tag", str, "think", "element holding the reasoning"),
+        Param("think_tag", str, "think", "element holding the reasoning", role="think_tag"),
         Param("rounding", bool, True, "accept a decimal result rounded to the places written (10 / 3 = 3.33)"),
         Param("min_steps", int, 1, "fewer calculations than this give None", min=1),
     ],

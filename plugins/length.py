@@ -39,6 +39,7 @@ def measure(sample: Sample, unit: str) -> int | None:
 
 @reward(
     "length.target",
+    kind="length",
     description=(
         "Closeness to a target length. raw: -max(0, |length - target| - tolerance) (the seed's "
         "reward when tolerance=0); positive: 1 inside the tolerance band, falling linearly to 0 at "
@@ -68,6 +69,7 @@ def length_target(sample: Sample, target: int, unit: str, form: str, tolerance: 
 
 @reward(
     "length.overlong",
+    kind="length",
     description=(
         "DAPO's soft overlong punishment: 0 up to max_length - buffer, then a linear ramp down to -1 at "
         "max_length, and -1 beyond. Use with TRL's max_completion_length as max_length."
@@ -145,6 +147,7 @@ def _math_correct(completion: str, raw_gold: object) -> bool | None:
 
 @reward(
     "length.cosine",
+    kind="length",
     description=(
         "Cosine-scaled length conditioned on correctness: short and right scores best (1.0 down to "
         "0.5 at max_length), long and wrong is punished least (-1.0 up to -0.5). Correctness comes "

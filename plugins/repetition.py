@@ -22,6 +22,7 @@ def repeated_fraction(items: Sequence[object], n: int) -> float:
 
 @reward(
     "repetition.ngram",
+    kind="style",
     description=(
         "n-gram repetition penalty in [max_penalty, 0]: max_penalty * (1 - unique/total n-grams). "
         "0 for completions shorter than n. Words are case-folded and split on whitespace."

@@ -195,7 +195,7 @@ def check_format(
 
 _SCHEMA_PARAMS = [
     Param("elements", list, list(DEFAULT_TAGS),
-          "the schema's element names, in the order they must appear (matched case-sensitively)"),
+          "the schema's element names, in the order they must appear (matched case-sensitively)", role="tags"),
     Param("optional", list, [], "elements that may be left out: they earn no credit, and are checked "
           "like the others when present"),
     Param("allow_outside_text", bool, False,
@@ -206,6 +206,7 @@ _SCHEMA_PARAMS = [
 
 @reward(
     "xml.format",
+    kind="format",
     description=(
         "Does the completion follow an XML tag schema (default <think>...</think> then "
         "<answer>...</answer>)? strict: 1.0 only when it all conforms. partial: 1/len(required) per "

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from grpo_rewards.bench.generate import GenerationCache, Sampling, resolve_sampling  # noqa: E402
+from grpo_rewards.trainer.bench_sampling import GenerationCache, Sampling, resolve_sampling  # noqa: E402
 from grpo_rewards.bench.run import run_bench  # noqa: E402
 from tests.bench_support import QUESTIONS, write_jsonl  # noqa: E402
 from tests.trainer_support import build_tiny_model  # noqa: E402

@@ -11,18 +11,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    sys.exit(code)
-
-
-def _say(message: str) -> None:
-    console.print(message, highlight=False, markup=False, soft_wrap=True)
+from grpo_rewards.terminal import fail, say
 
 
 @click.command()
@@ -41,20 +31,20 @@ def train(config: Path, overrides: tuple[str, ...], resume: bool, output_dir: st
     Every config problem is reported before any model is loaded. Logs per-reward contributions,
     writes OUTPUT/metrics.jsonl, checkpoints, and OUTPUT/report.md with plots.
     """
-    from grpo_rewards.config import ConfigError
+    from grpo_rewards.errors import ConfigError, GrpoRewardsError
+    from grpo_rewards.terminal import fail_config
 
-    from .run import RunError
     from .run import train as run_train
 
     try:
         result = run_train(config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite,
-                           progress=progress, log=_say)
+                           progress=progress, log=say)
     except ConfigError as exc:
-        _fail(f"{len(exc.problems)} problem(s) in the config:\n{exc}")
-    except RunError as exc:
-        _fail(str(exc))
+        fail_config(exc)
+    except GrpoRewardsError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
-        _fail("interrupted", code=130)
+        fail("interrupted", code=130)
     if result.status != "finished":
         sys.exit(130)
 
@@ -81,13 +71,13 @@ def generate(model_dir: Path, prompts: tuple[str, ...], prompts_file: Path | Non
         try:
             all_prompts += read_prompts(prompts_file)
         except (ValueError, json.JSONDecodeError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if not all_prompts:
-        _fail("give --prompt TEXT or --prompts FILE.jsonl")
+        fail("give --prompt TEXT or --prompts FILE.jsonl")
     try:
         folder = resolve_model_dir(model_dir)
     except FileNotFoundError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     model, tokenizer = load_for_generation(folder)
     outputs = run_generate(model, tokenizer, all_prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                            system_prompt=system_prompt, chat=not no_chat)

@@ -36,27 +36,23 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
     """Benchmark the reward set of CONFIG on held-out prompts before training: per-reward statistics,
     within-group spread, agreement with gold labels, advantage shares, group-size guidance,
     hackability probes and (with --compare) before/after deltas. Writes a report folder."""
-    from ..cli import console, fail, fail_config, out, warn_plugin_problems
-    from ..config import ConfigError
-    from ..score_command import InputError
-    from .report import ReportDirError, choose_report_dir, describe_flag, terminal_tables, write_report
+    from ..errors import ConfigError, GrpoRewardsError
+    from ..terminal import console, fail, fail_config, out, say, warn_plugin_problems
+    from .report import choose_report_dir, describe_flag, terminal_tables, write_report
     from .run import run_bench
 
     target = output or Path("bench-reports") / config.stem
     try:
         folder = choose_report_dir(target, overwrite)
-    except ReportDirError as exc:
+    except GrpoRewardsError as exc:
         fail(str(exc))
-
-    def say(message: str) -> None:
-        console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     try:
         result = run_bench(config, prompts, model=model, num_generations=num_generations, compare=compare_model,
                            limit=limit, workers=workers, seed=seed, cache_dir=cache_dir, log=say)
     except ConfigError as exc:
         fail_config(exc)
-    except (InputError, FileNotFoundError) as exc:
+    except (GrpoRewardsError, FileNotFoundError) as exc:
         fail(str(exc))
     warn_plugin_problems()
     markdown = write_report(result, folder, plots=not no_plots)

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..config import ConfigProblem, check_keys
 from ..params import did_you_mean
+from ..registry import Registry, get_registry
 from ..rewardset import RewardSet
 
 TOL = 1e-9
@@ -262,14 +263,17 @@ def parse_user_probes(entries: Any, source: str) -> tuple[list[Probe], list[Conf
 
 
 def format_tags(reward_set: RewardSet) -> tuple[str, str]:
-    """(reasoning tag, answer tag) the set expects: from an xml reward's elements, else think/answer."""
-    for entry in reward_set.rewards:
-        elements = entry.params.get("elements")
-        if entry.spec.name.startswith("xml.") and isinstance(elements, list) and elements:
-            return (elements[0] if len(elements) > 1 else "think"), elements[-1]
-    for entry in reward_set.rewards:
-        if "think_tag" in entry.params and "answer_tag" in entry.params:
-            return entry.params["think_tag"], entry.params["answer_tag"]
+    """(reasoning tag, answer tag) the set expects, from the parameters its rewards declare with a
+    tag ``role``: a list of elements first (reasoning first, answer last), then a think/answer pair;
+    else think/answer."""
+    declared = [{p.role: entry.params.get(p.name) for p in entry.spec.params if p.role} for entry in reward_set.rewards]
+    for roles in declared:
+        tags = roles.get("tags")
+        if isinstance(tags, list) and tags:
+            return (tags[0] if len(tags) > 1 else "think"), tags[-1]
+    for roles in declared:
+        if roles.get("think_tag") and roles.get("answer_tag"):
+            return roles["think_tag"], roles["answer_tag"]
     return "think", "answer"
 
 
@@ -355,11 +359,23 @@ def evaluate(
     return findings
 
 
-def select_probes(builtin: Sequence[str] | None, user: Sequence[Probe]) -> dict[str, Probe]:
+def plugin_probes(reward_set: RewardSet, registry: Registry | None = None) -> dict[str, Probe]:
+    """Probes registered by plugins (``register_probes``) whose plugin provides a reward of the set:
+    a code plugin's hacks are tried on code rewards, not on a summarisation set."""
+    registry = registry or get_registry()
+    plugins = {entry.spec.plugin for entry in reward_set.rewards}
+    owners = registry.owner_of("probe")
+    return {name: probe for name, probe in registry.probes.items()
+            if owners.get(name) in plugins and name not in BUILTIN_PROBES}
+
+
+def select_probes(builtin: Sequence[str] | None, user: Sequence[Probe],
+                  from_plugins: Mapping[str, Probe] | None = None) -> dict[str, Probe]:
     """The probes of a run: the chosen built-ins (all by default; ``wrong_answer`` always: it is
-    the check that a gold-reading reward punishes a wrong final answer) and the user's."""
+    the check that a gold-reading reward punishes a wrong final answer), the plugins' probes for
+    the set's rewards, and the user's."""
     names = list(BUILTIN_PROBES) if builtin is None else list(dict.fromkeys([*builtin, "wrong_answer"]))
-    return {**{n: BUILTIN_PROBES[n] for n in names}, **{p.name: p for p in user}}
+    return {**{n: BUILTIN_PROBES[n] for n in names}, **(from_plugins or {}), **{p.name: p for p in user}}
 
 
 def strongest(findings: Sequence[Finding]) -> list[Finding]:

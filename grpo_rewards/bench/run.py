@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..score_command import InputError
+from ..errors import RunError
+from ..registry import Registry, get_registry
 from ..scoring import score_rows
 from . import analysis, compare as compare_mod, diagnose, probes as probes_mod
 from ..answers import gold_answer
@@ -87,19 +88,23 @@ def run_bench(
     workers = workers or cfg.workers
     seed = cfg.seed if seed is None else seed
     rows, source = read_prompt_rows(prompts, None)
-    fields = _template_fields(cfg)
+    factory = sampler_factory()
+    fields = factory.prompt_fields(cfg) if factory is not None else []
     groups = group_rows(rows, source, fields, limit)
     available = set().union(*(g.columns for g in groups)) | {"prompt"}
     cfg.reward_set.check_columns(available, f"--prompts {source}")
 
     missing = [g for g in groups if not g.completions]
+    if (missing or compare) and factory is None:
+        raise RunError(f"{len(missing)} of {len(groups)} prompts have no completions and no plugin can sample them: "
+                       "install the trainer (pip install 'grpo-rewards[train]') or give rows with a 'completion'")
     model_name = model
     if missing and model_name is None:
-        model_name = _config_model(cfg)
+        model_name = factory.default_model(cfg)
         log(f"{len(missing)} of {len(groups)} prompts have no completions: sampling them with {model_name}")
     if model is not None and not missing:
         log("every prompt carries completions: they are scored as they are and --model is not used")
-    generator = _Generator(cfg, cache_dir, num_generations, seed, log) if (missing or compare) else None
+    generator = factory.open(cfg, cache_dir, num_generations, seed, log) if (missing or compare) else None
     if missing:
         generator.check_fields(missing)
     if compare:
@@ -148,30 +153,10 @@ def run_bench(
     return BenchResult(report, sides, cfg)
 
 
-# -- configuration helpers ------------------------------------------------------------------------
-def _template_fields(cfg: BenchConfig) -> list[str]:
-    """Columns a trainer config's template renders the prompt from (``[]`` for a reward-set file)."""
-    if not cfg.is_trainer_config:
-        return []
-    data = cfg.raw.get("data", {})
-    template = data.get("template") if isinstance(data, dict) else None
-    if isinstance(template, str):
-        from ..trainer.config import DataSettings
-
-        try:
-            return DataSettings(template=template).template_fields()
-        except ValueError:
-            return []  # the trainer's validation reports the bad template
-    column = data.get("prompt_column", "prompt") if isinstance(data, dict) else "prompt"
-    return [column] if isinstance(column, str) else []
-
-
-def _config_model(cfg: BenchConfig) -> str:
-    from ..trainer.config import DEFAULT_MODEL
-
-    model = cfg.raw.get("model", {})
-    name = model.get("name") if isinstance(model, dict) else None
-    return name if isinstance(name, str) and name else DEFAULT_MODEL
+# -- the sampler, from whichever plugin provides one (the trainer does) ---------------------------
+def sampler_factory(registry: Registry | None = None) -> Any:
+    """The ``bench_sampler`` hook's answer, or None when no plugin can sample."""
+    return (registry or get_registry()).pm.hook.bench_sampler()
 
 
 def _counts(values) -> dict[str, int]:
@@ -179,60 +164,6 @@ def _counts(values) -> dict[str, int]:
     for v in values:
         out[str(v)] = out.get(str(v), 0) + 1
     return out
-
-
-class _Generator:
-    """Loads models and samples completions with the trainer's settings (torch only in here)."""
-
-    def __init__(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
-                 log: Callable[[str], None]) -> None:
-        self.cfg, self.log, self.seed = cfg, log, seed
-        self.num_generations = num_generations
-        self.trainer = None
-        if cfg.is_trainer_config:
-            from ..trainer.config import validate_trainer_config
-
-            self.trainer = validate_trainer_config(cfg.trainer_raw, cfg.source, cfg.base_dir)
-        if cache_dir is None:
-            from ..trainer.model import cache_dir as project_cache
-
-            cache_dir = project_cache() / "bench"
-        self.cache_dir = Path(cache_dir)
-
-    def check_fields(self, groups: Sequence[PromptGroup]) -> None:
-        if self.trainer is None or self.trainer.data.template is None:
-            return
-        needed = self.trainer.data.template_fields()
-        bad = [f"{g.where}: missing column(s) {', '.join(repr(f) for f in needed if f not in g.columns)} "
-               f"that the template of {self.cfg.source} renders" for g in groups if any(f not in g.columns for f in needed)]
-        if bad:
-            raise InputError("\n".join(bad[:20]))
-
-    def run(self, model_name: str, groups: list[PromptGroup]) -> dict[str, Any]:
-        from .generate import GenerationCache, PromptRenderer, default_data_settings, generate_groups, load_model
-        from .generate import resolve_sampling
-
-        grpo = self.trainer.grpo if self.trainer else None
-        sampling = resolve_sampling(self.cfg.sampling, grpo, self.num_generations, self.seed)
-        settings = self.trainer.model if self.trainer else None
-        loaded = load_model(model_name, self.cfg.base_dir, chat_template=settings.chat_template if settings else None,
-                            dtype=settings.dtype if settings else "auto", grpo=grpo, log=self.log)
-        data = self.trainer.data if self.trainer else default_data_settings(loaded.tokenizer, self.cfg.system_prompt)
-        renderer = PromptRenderer(data, loaded.tokenizer)
-        cache = GenerationCache(self.cache_dir, loaded.identity, sampling)
-        self.log(f"sampling {sampling.num_generations} completions for each of {len(groups)} prompts with "
-                 f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
-                 f"max {sampling.max_completion_length} tokens)")
-        done = [0]
-
-        def progress(n: int) -> None:
-            done[0] += n
-            self.log(f"  {done[0]} of {len(groups)} prompts sampled")
-
-        info = generate_groups(groups, loaded, renderer, sampling, cache, self.cfg.batch_size, progress)
-        if info["cached_prompts"]:
-            self.log(f"  {info['cached_prompts']} prompts from the cache {cache.path}")
-        return info
 
 
 # -- scoring and figures --------------------------------------------------------------------------
@@ -248,12 +179,13 @@ def _score_side(cfg: BenchConfig, label: str, groups: list[PromptGroup], generat
 
 
 def _labels(cfg: BenchConfig, side: Side) -> dict[str, str]:
-    """Reward -> gold label column: configured, or ``correct`` for math rewards when the data has it."""
+    """Reward -> gold label column: configured, or ``correct`` for rewards of kind ``correctness``
+    when the data has it."""
     present = set().union(*(c.columns for g in side.groups for c in g.completions)) if side.owner else set()
     labels = {name: column for name, column in cfg.labels.items() if column in present}
     if "correct" in present:
         for entry in cfg.reward_set.rewards:
-            if entry.spec.name.startswith("math.") and entry.name not in labels:
+            if entry.spec.kind == "correctness" and entry.name not in labels:
                 labels[entry.name] = "correct"
     return labels
 
@@ -350,7 +282,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
             reasoning = gold_reasoning(raw_gold)
         contexts.append(probes_mod.ProbeContext(group.prompt_text, gold_answer(raw_gold), reasoning, position,
                                                 think, answer_tag))
-    chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes)
+    chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))
     texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)
 
     # One scoring call for every probe and reference of every prompt.

@@ -1,6 +1,6 @@
 """How a reward's accuracy changes with a different answer-extractor order.
 
-A reward whose parameters include a list of registered extractor names (``math.correct``'s
+A reward with a list parameter declared ``refers_to="extractor"`` (``math.correct``'s
 ``extractors``) is re-scored on the same completions with other orders: its default order, each
 extractor alone, and each put in front of the default order. A large change says the reported accuracy hangs on where the model
 happens to write its answer, and which order to configure.
@@ -16,14 +16,9 @@ from ..scoring import Row
 from .analysis import agreement, label_threshold
 
 
-def extractor_param(entry: WeightedReward, extractors: Sequence[str]) -> str | None:
-    """The name of the entry's list parameter that holds extractor names, if any."""
-    known = set(extractors)
-    for param in entry.spec.params:
-        value = entry.params.get(param.name)
-        if param.type is list and isinstance(value, list) and value and set(value) <= known:
-            return param.name
-    return None
+def extractor_param(entry: WeightedReward) -> str | None:
+    """The name of the entry's list parameter declared with ``refers_to="extractor"``, if any."""
+    return next((p.name for p in entry.spec.params if p.refers_to == "extractor" and p.type is list), None)
 
 
 def orders(current: Sequence[str], default: Sequence[str], available: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -52,14 +47,15 @@ def extractor_variants(reward_set: RewardSet, rows: Sequence[Row], labels: dict[
     samples = [r.sample() for r in rows]
     out: dict[str, list[dict[str, Any]]] = {}
     for entry in reward_set.rewards:
-        param = extractor_param(entry, available)
+        param = extractor_param(entry)
         if param is None or not samples:
             continue
         results = []
         baseline: list[float | None] | None = None
         default = next(p.default for p in entry.spec.params if p.name == param)
         for label, order in orders(entry.params[param], default, available):
-            fn = entry.spec.build({**entry.params, param: order}, name=entry.name, timeout=entry.timeout)
+            fn = entry.spec.build({**entry.params, param: registry.refs("extractor", order)}, name=entry.name,
+                                 timeout=entry.timeout)
             scores = fn.score_samples(samples)
             baseline = scores if baseline is None else baseline
             present = [s for s in scores if s is not None]

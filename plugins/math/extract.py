@@ -226,8 +226,11 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
     """
     if not isinstance(text, str) or not text:
         return None
-    for name in DEFAULT_ORDER if extractors is None else extractors:
-        found = resolve(name)(text)
+    names = DEFAULT_ORDER if extractors is None else extractors
+    # a reward set binds its extractor names to functions once (grpo_rewards.registry.Refs)
+    functions = getattr(names, "entries", None) or [resolve(name) for name in names]
+    for find in functions:
+        found = find(text)
         if found is not None and found.strip():
             return found.strip()
     return None

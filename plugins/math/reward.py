@@ -22,6 +22,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
 
 @reward(
     "math.correct",
+    kind="correctness",
     description=(
         "1.0 when the final answer (last \\boxed{}, <answer>, #### N, 'the answer is', a completion "
         "that is only an answer, or the last number, in the `extractors` order) equals the gold answer exactly, numerically or "
@@ -32,7 +33,8 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
         Param("answer_column", str, "answer", "dataset column holding the gold answer (bare, $..$, "
               "boxed, or a GSM8K solution ending in '#### N')", column=True),
         Param("extractors", list, list(DEFAULT_ORDER), "answer extractors to try, in order (names "
-              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_number, ...)"),
+              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_number, ...)",
+              refers_to="extractor"),
         Param("rel_tol", float, 1e-6, "relative tolerance when a decimal is involved (exact "
               "fractions are compared exactly)", min=0.0, max=0.5),
         Param("partial_credit", float, 0.0, "score when the right answer appears in the completion "

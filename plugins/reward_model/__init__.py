@@ -25,3 +25,10 @@ __all__ = ["classifier_reward", "remote_reward", "similarity_reward"]
 def register_rewards(register):
     for fn in (classifier_reward, similarity_reward, remote_reward):
         register(fn)
+
+
+@hookimpl
+def register_commands(cli):
+    from .server import serve_rewards
+
+    cli.add_command(serve_rewards)

@@ -143,6 +143,7 @@ def forward_scores(
 
 @reward(
     "reward_model.classifier",
+    kind="content",
     description=(
         "A sequence-classification reward model (any AutoModelForSequenceClassification: hub id or "
         "local folder) scoring prompt + completion. Chat rows use the model's chat template; plain "

@@ -108,6 +108,7 @@ def wire_value(raw: Any, text: str) -> Any:
 
 @reward(
     "reward_model.remote",
+    kind="other",
     description=(
         "Scores from an HTTP reward endpoint (`grpo-rewards serve-rewards`, or any server speaking "
         "the same JSON protocol): batched POSTs of prompts, completions and the named columns over "

@@ -188,7 +188,7 @@ def make_server(reward_set: RewardSet, host: str = "127.0.0.1", port: int = 0, *
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve_rewards(config: Path, host: str, port: int, max_rows: int, max_body_mb: int, verbose: bool) -> None:
     """Serve the reward set in CONFIG over HTTP (POST /score, GET /health) for `reward_model.remote`."""
-    from grpo_rewards.cli import console, fail, load_reward_set_or_fail
+    from grpo_rewards.terminal import console, fail, load_reward_set_or_fail
 
     reward_set = load_reward_set_or_fail(config)
     try:

@@ -74,6 +74,7 @@ def references(value: Any) -> list[str]:
 
 @reward(
     "reward_model.similarity",
+    kind="content",
     description=(
         "Cosine similarity (in [-1, 1]) between the completion and the reference text in "
         "`reference_column` (a string, or a list of strings: the best match counts), embedded with a "

@@ -1,8 +1,9 @@
-"""Sampling G completions per held-out prompt, as the trainer would, with a cache.
+"""The bench's sampler: G completions per held-out prompt, as the trainer would, with a cache.
 
-The model is loaded by the trainer's own code (``grpo_rewards.trainer.model``: hub ids, folders,
-GGUF files and ``builtin:smollm2``; ``grpo_rewards.trainer.generate``: run folders and LoRA
-adapters). Prompts are rendered by the trainer's PromptBuilder (template, system prompt, chat
+The core bench never imports the trainer: it asks for a sampler through the ``bench_sampler``
+hook, which the trainer's plugin module answers with :data:`SAMPLER`. The model is loaded by the
+trainer's own code (``model``: hub ids, folders, GGUF files and ``builtin:smollm2``;
+``generate``: run folders and LoRA adapters). Prompts are rendered by the trainer's PromptBuilder (template, system prompt, chat
 format, token budget) and sampled with the settings TRL's GRPOTrainer uses: ``temperature``,
 ``top_p``, ``top_k``, ``min_p``, ``repetition_penalty``, ``max_completion_length`` and
 ``generation_kwargs`` from the trainer config's ``[grpo]`` (TRL's defaults where unset), then the
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .data import Completion, PromptGroup
+from grpo_rewards.bench.data import Completion, PromptGroup
+from grpo_rewards.bench.settings import BenchConfig
+from grpo_rewards.errors import InputError
 
 CACHE_VERSION = 1
 SAMPLING_FIELDS = ("num_generations", "max_completion_length", "temperature", "top_p", "top_k", "min_p",
@@ -78,7 +81,7 @@ def resolve_sampling(
     seed: int = 0,
 ) -> Sampling:
     """TRL's GRPOConfig defaults < the trainer's small-run defaults < ``[grpo]`` < ``[bench]`` < the CLI."""
-    from ..trainer.config import SMALL_RUN_DEFAULTS, grpo_fields
+    from .config import SMALL_RUN_DEFAULTS, grpo_fields
 
     fields = grpo_fields()
     values: dict[str, Any] = {}
@@ -125,8 +128,8 @@ def load_model(name: str, base_dir: Path | None = None, *, chat_template: str | 
     GGUF file, ``builtin:<name>`` or a hub id; on CUDA when the trainer would use it."""
     import transformers
 
-    from ..trainer.device import choose_device
-    from ..trainer.model import load_tokenizer, local_folder, resolve_model
+    from .device import choose_device
+    from .model import load_tokenizer, local_folder, resolve_model
 
     transformers.utils.logging.disable_progress_bar()  # no per-file bars inside the bench's own output
     device = choose_device(dtype, grpo)
@@ -134,7 +137,7 @@ def load_model(name: str, base_dir: Path | None = None, *, chat_template: str | 
     if base_dir is not None and not path.is_absolute() and not path.exists() and (base_dir / path).exists():
         path = base_dir / path
     if path.is_dir():
-        from ..trainer.generate import load_for_generation, resolve_model_dir
+        from .generate import load_for_generation, resolve_model_dir
 
         folder = resolve_model_dir(path)
         model, tokenizer = load_for_generation(folder)
@@ -174,7 +177,7 @@ class PromptRenderer:
     """Renders a group's prompt as the trainer would (trainer DataSettings + PromptBuilder)."""
 
     def __init__(self, data_settings, tokenizer) -> None:
-        from ..trainer.data import PromptBuilder
+        from .data import PromptBuilder
 
         self.settings = data_settings
         self.tokenizer = tokenizer
@@ -195,7 +198,7 @@ class PromptRenderer:
 
 def default_data_settings(tokenizer, system_prompt: str | None = None):
     """Prompt settings for a reward-set config: the ``prompt`` column, chat when the model has a template."""
-    from ..trainer.config import DataSettings
+    from .config import DataSettings
 
     chat = bool(getattr(tokenizer, "chat_template", None))
     return DataSettings(source="--prompts", format="chat" if chat else "plain",
@@ -314,3 +317,86 @@ def generate_groups(
 def _rate(flags: Sequence[bool | None]) -> float | None:
     known = [f for f in flags if f is not None]
     return sum(known) / len(known) if known else None
+
+
+# -- what the bench asks for through the hook ------------------------------------------------------
+class TrainerSampler:
+    """Samples with the settings of a trainer config (or the defaults, for a reward-set file)."""
+
+    def __init__(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
+                 log: Callable[[str], None]) -> None:
+        from .config import validate_trainer_config
+        from .model import cache_dir as project_cache
+
+        self.cfg, self.log, self.seed = cfg, log, seed
+        self.num_generations = num_generations
+        self.trainer = validate_trainer_config(cfg.trainer_raw, cfg.source, cfg.base_dir) if cfg.is_trainer_config else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else project_cache() / "bench"
+
+    def check_fields(self, groups: Sequence[PromptGroup]) -> None:
+        """Every group has the columns the trainer config's template renders, else one InputError."""
+        if self.trainer is None or self.trainer.data.template is None:
+            return
+        needed = self.trainer.data.template_fields()
+        bad = [f"{g.where}: missing column(s) {', '.join(repr(f) for f in needed if f not in g.columns)} "
+               f"that the template of {self.cfg.source} renders" for g in groups if any(f not in g.columns for f in needed)]
+        if bad:
+            raise InputError("\n".join(bad[:20]))
+
+    def run(self, model_name: str, groups: list[PromptGroup]) -> dict[str, Any]:
+        grpo = self.trainer.grpo if self.trainer else None
+        sampling = resolve_sampling(self.cfg.sampling, grpo, self.num_generations, self.seed)
+        settings = self.trainer.model if self.trainer else None
+        loaded = load_model(model_name, self.cfg.base_dir, chat_template=settings.chat_template if settings else None,
+                            dtype=settings.dtype if settings else "auto", grpo=grpo, log=self.log)
+        data = self.trainer.data if self.trainer else default_data_settings(loaded.tokenizer, self.cfg.system_prompt)
+        renderer = PromptRenderer(data, loaded.tokenizer)
+        cache = GenerationCache(self.cache_dir, loaded.identity, sampling)
+        self.log(f"sampling {sampling.num_generations} completions for each of {len(groups)} prompts with "
+                 f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
+                 f"max {sampling.max_completion_length} tokens)")
+        done = [0]
+
+        def progress(n: int) -> None:
+            done[0] += n
+            self.log(f"  {done[0]} of {len(groups)} prompts sampled")
+
+        info = generate_groups(groups, loaded, renderer, sampling, cache, self.cfg.batch_size, progress)
+        if info["cached_prompts"]:
+            self.log(f"  {info['cached_prompts']} prompts from the cache {cache.path}")
+        return info
+
+
+class TrainerSamplerFactory:
+    """What the ``bench_sampler`` hook returns: reads a trainer config's prompt settings cheaply
+    (no torch, no TRL) and opens a :class:`TrainerSampler` when completions must be sampled."""
+
+    def prompt_fields(self, cfg: BenchConfig) -> list[str]:
+        """Columns a trainer config's template renders the prompt from (``[]`` for a reward-set file)."""
+        from .config import DataSettings
+
+        if not cfg.is_trainer_config:
+            return []
+        data = cfg.raw.get("data", {})
+        template = data.get("template") if isinstance(data, dict) else None
+        if isinstance(template, str):
+            try:
+                return DataSettings(template=template).template_fields()
+            except ValueError:
+                return []  # the trainer's validation reports the bad template
+        column = data.get("prompt_column", "prompt") if isinstance(data, dict) else "prompt"
+        return [column] if isinstance(column, str) else []
+
+    def default_model(self, cfg: BenchConfig) -> str:
+        from .config import DEFAULT_MODEL
+
+        model = cfg.raw.get("model", {})
+        name = model.get("name") if isinstance(model, dict) else None
+        return name if isinstance(name, str) and name else DEFAULT_MODEL
+
+    def open(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
+             log: Callable[[str], None]) -> TrainerSampler:
+        return TrainerSampler(cfg, cache_dir, num_generations, seed, log)
+
+
+SAMPLER = TrainerSamplerFactory()
