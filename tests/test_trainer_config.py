@@ -204,3 +204,27 @@ def test_evaluation_needs_held_out_data(tmp_path, no_model_load):
     assert problems_of(info.value) == [("grpo", "eval_strategy")]
     config = load_trainer_config(config_file(tmp_path, grpo='eval_strategy = "steps"', data_extra="eval_fraction = 0.25"))
     assert config.data.eval_fraction == 0.25
+
+
+def test_an_unsupported_trl_is_named_before_training():
+    from grpo_rewards.errors import RunError
+    from grpo_rewards.trainer.compat import SUPPORTED_TRL, check_trl
+
+    trl = pytest.importorskip("trl")
+    check_trl(trl.GRPOTrainer)  # the installed TRL is one we support
+
+    class Older:
+        def _calculate_rewards(self, inputs, prompts, completions):
+            return None
+
+        def log(self, logs, start_time=None):
+            return None
+
+    with pytest.raises(RunError) as info:
+        check_trl(Older, "1.9.0")
+    assert str(info.value) == (
+        "the installed TRL 1.9.0 is not supported (GRPOTrainer._calculate_rewards takes (inputs, prompts, completions), "
+        f"expected (inputs, prompts, completions, completion_ids_list)); grpo-rewards works with trl{SUPPORTED_TRL}: "
+        f"pip install 'trl{SUPPORTED_TRL}'")
+    with pytest.raises(RunError, match="GRPOTrainer.log does not exist"):
+        check_trl(type("NoLog", (), {"_calculate_rewards": trl.GRPOTrainer._calculate_rewards}), "2.0.0")

@@ -100,6 +100,10 @@ def make_trainer_class():
     import torch
     from trl import GRPOTrainer
 
+    from .compat import check_trl
+
+    check_trl(GRPOTrainer)
+
     class RewardsGRPOTrainer(GRPOTrainer):
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
 
@@ -113,6 +117,8 @@ def make_trainer_class():
             self.samples_per_step = samples_per_step
             self.pending_samples: list[dict[str, Any]] = []
 
+        # An override of a private method, on purpose: TRL 1.16 has no public hook that sees the
+        # reward matrix after it is gathered over processes, and shares must come from that matrix.
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
             mode = "train" if self.model.training else "eval"
