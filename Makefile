@@ -14,7 +14,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test test-fast clean
+.PHONY: setup demo test test-fast lint clean
 
 $(VENV)/.installed: pyproject.toml requirements-offline.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/grpo-rewards train $(DEMO_CONFIG) --set output.dir=$(DEMO_OUT) --overwrite
+
+# The checks that keep the layers and the style: seconds, so every test run does them first.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) tools/check_layers.py
 
 test: setup
 	$(PY) -m pytest -q

@@ -142,7 +142,7 @@ def summary_table(result: ScoreResult) -> Table:
               help="Processes to score in (worth it for CPU-heavy rewards).")
 def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
-    from .cli import console, fail, load_reward_set_or_fail, out
+    from .terminal import console, fail, load_reward_set_or_fail, out
 
     if output_path.exists() and not force:
         fail(f"{output_path} exists; pass --force to overwrite it")
