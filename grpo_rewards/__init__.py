@@ -3,7 +3,8 @@
 The public API for plugin authors and users. Importing this package never imports torch.
 """
 
-from .config import ConfigError, ConfigProblem, load_config_file
+from .config import load_config_file
+from .errors import ConfigError, ConfigProblem, GrpoRewardsError, InputError, RunError
 from .hookspecs import hookimpl
 from .params import Param
 from .registry import get_registry
@@ -18,11 +19,14 @@ __all__ = [
     "CallStats",
     "ConfigError",
     "ConfigProblem",
+    "GrpoRewardsError",
+    "InputError",
     "Param",
     "RewardFunction",
     "RewardSet",
     "RewardSpec",
     "RewardTimeout",
+    "RunError",
     "Row",
     "Sample",
     "ScoreResult",

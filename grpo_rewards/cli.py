@@ -10,11 +10,13 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
 from .registry import get_registry
+from .reward import RewardSpec
 from .terminal import console, fail, fail_config, load_reward_set_or_fail, out, warn_plugin_problems  # noqa: F401
 
 class PluginCommands(click.Group):
@@ -50,32 +52,18 @@ def plugins(as_json: bool) -> None:
     (rewards, extractors, datasets, probes, commands), then any loading problems."""
     registry = get_registry()
     registry.add_commands(main)
-    rows = [
-        {
-            "name": info.name,
-            "distribution": info.distribution,
-            "version": info.version,
-            "source": info.source,
-            "hooks": info.hooks,
-            "rewards": info.rewards,
-            "extractors": info.extractors,
-            "datasets": info.datasets,
-            "probes": info.probes,
-            "commands": info.commands,
-        }
-        for info in registry.plugins.values()
-    ]
+    rows = [vars(info) for info in registry.plugins.values()]
     if as_json:
         click.echo(json.dumps({"plugins": rows, "problems": [vars(p) for p in registry.problems]}, indent=2))
         return
     table = Table(title="grpo-rewards plugins")
     for column in ("plugin", "distribution", "version", "hooks", "provides"):
         table.add_column(column)
-    for row in rows:
-        provides = [*row["rewards"], *(f"{kind[:-1]}:{name}" for kind in ("extractors", "datasets", "probes", "commands")
-                                       for name in row[kind])]
-        table.add_row(row["name"], row["distribution"] or row["source"], row["version"] or "",
-                      ", ".join(row["hooks"]), ", ".join(provides))
+    for info in registry.plugins.values():
+        provides = [*info.rewards, *(f"extractor:{n}" for n in info.extractors), *(f"dataset:{n}" for n in info.datasets),
+                    *(f"probe:{n}" for n in info.probes), *(f"command:{n}" for n in info.commands)]
+        table.add_row(info.name, info.distribution or info.source, info.version or "", ", ".join(info.hooks),
+                      ", ".join(provides))
     out.print(table)
     warn_plugin_problems()
 
@@ -129,11 +117,11 @@ def _summary(description: str) -> str:
     return head
 
 
-def _range(value_range) -> str:
+def _range(value_range: tuple[float, float] | None) -> str:
     return "unbounded" if value_range is None else f"[{value_range[0]:g}, {value_range[1]:g}]"
 
 
-def _spec_json(spec) -> dict:
+def _spec_json(spec: RewardSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "plugin": spec.plugin,

@@ -6,9 +6,10 @@ loaded, and so that ``grpo-rewards rewards NAME`` can document them.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .errors import ParamError, ParamErrors
 from .schema import choice_problem, describe, range_problem, type_problem
@@ -29,7 +30,7 @@ class Param:
     """
 
     name: str
-    type: type
+    type: builtins.type[Any]
     default: Any
     help: str
     choices: Sequence[Any] | None = None
@@ -37,7 +38,7 @@ class Param:
     max: float | None = None
     column: bool = False
     nullable: bool = False
-    item_type: type = str
+    item_type: builtins.type[Any] = str
     required: bool = False
     refers_to: str | None = None
     role: str | None = None
@@ -79,7 +80,7 @@ class ParamSet:
 
     params: tuple[Param, ...] = field(default_factory=tuple)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
 
     def names(self) -> list[str]:
@@ -120,7 +121,7 @@ class ParamSet:
         return out
 
 
-def did_you_mean(word: str, candidates) -> str:
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ``"; did you mean 'x'?"`` suffix, or an empty string when nothing is close."""
     close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
     if not close:

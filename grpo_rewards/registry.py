@@ -17,7 +17,7 @@ import importlib.util
 import inspect
 import os
 from dataclasses import dataclass, field, replace
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable, Mapping
@@ -94,7 +94,9 @@ class Registry:
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
         # Built-ins first, so that a third-party name clash never displaces one of ours.
-        own = lambda e: e.dist is not None and _canonical(e.dist.name) == OWN_DISTRIBUTION  # noqa: E731
+        def own(ep: EntryPoint) -> bool:
+            return ep.dist is not None and _canonical(ep.dist.name) == OWN_DISTRIBUTION
+
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not own(e), e.name)):
             dist = ep.dist.name if ep.dist else None
             builtin = dist is not None and _canonical(dist) == OWN_DISTRIBUTION
@@ -262,7 +264,9 @@ class Registry:
 
     def table(self, kind: str) -> Mapping[str, Any]:
         """The entries of one kind: ``reward``, ``extractor``, ``dataset`` or ``probe``."""
-        return {"reward": self.rewards, "extractor": self.extractors, "dataset": self.datasets, "probe": self.probes}[kind]
+        tables: dict[str, Mapping[str, Any]] = {"reward": self.rewards, "extractor": self.extractors,
+                                                "dataset": self.datasets, "probe": self.probes}
+        return tables[kind]
 
     def refs(self, kind: str, names: Iterable[str]) -> Refs:
         """Names resolved to entries of ``kind`` (raises UnknownNameError with a suggestion)."""
@@ -274,10 +278,12 @@ class Registry:
         return dict(self._owners.get(kind, {}))
 
     def extractor(self, name: str) -> Callable[[str], str | None]:
-        return _lookup("extractor", name, self.extractors)
+        found: Callable[[str], str | None] = _lookup("extractor", name, self.extractors)
+        return found
 
     def dataset(self, name: str) -> DatasetSpec:
-        return _lookup("dataset", name, self.datasets, prefix="builtin:")
+        found: DatasetSpec = _lookup("dataset", name, self.datasets, prefix="builtin:")
+        return found
 
 
 def _lookup(kind: str, name: str, table: Mapping[str, Any], prefix: str = "") -> Any:
@@ -319,7 +325,7 @@ def declaration_problem(spec: RewardSpec) -> str | None:
     return None
 
 
-class Refs(list):
+class Refs(list[str]):
     """Names of registry entries, as a config writes them, with the entries they resolved to in the
     registry the reward set was parsed with. A reward reads ``refs.entries``; pickled (to a worker
     process) it travels as names and resolves again there, where the same plugins are loaded."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..reward import CallStats
+from ..reward import CallStats, RewardFunction
 from ..rewardset import RewardSet
 from ..scoring import Row, ScoreResult, score_rows
 
@@ -51,7 +51,8 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
         functions = subset.functions()
         samples: dict[str, list[float]] = {n: [] for n in subset.names}
 
-        def record(_done: int, functions=functions, samples=samples) -> None:
+        def record(_done: int, functions: list[RewardFunction] = functions,
+                   samples: dict[str, list[float]] = samples) -> None:
             for fn in functions:
                 last = fn.last_stats
                 if last.rows:

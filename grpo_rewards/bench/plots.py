@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 
-def _pyplot():
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -17,7 +17,7 @@ def _pyplot():
     return plt
 
 
-def _save(plt, fig, path: Path) -> bool:
+def _save(plt: Any, fig: Any, path: Path) -> bool:
     """Lay out, write the PNG and free the figure (pyplot keeps every open figure alive)."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -35,7 +35,7 @@ def draw_all(report: dict[str, Any], folder: Path) -> list[str]:
     return written
 
 
-def _hist_axes(ax, hist: dict[str, Any], title: str) -> None:
+def _hist_axes(ax: Any, hist: dict[str, Any], title: str) -> None:
     ax.set_title(title, fontsize=9)
     if hist.get("kind") == "values":
         labels = [f"{v:g}" for v in hist["values"]]

@@ -41,7 +41,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..config import ConfigProblem, check_keys
+from ..config import check_keys
+from ..errors import ConfigProblem
 from ..params import did_you_mean
 from ..registry import Registry, get_registry
 from ..rewardset import RewardSet
@@ -119,7 +120,7 @@ class ProbeContext:
     def nonsense(self) -> str:
         return " ".join(_NONSENSE[(self.index + k) % len(_NONSENSE)] for k in range(3))
 
-    def wrap(self, reasoning: str, answer: str) -> str:
+    def wrap(self, reasoning: str, answer: str | None) -> str:
         return f"<{self.think}>\n{reasoning}\n</{self.think}>\n<{self.answer_tag}>{answer}</{self.answer_tag}>"
 
     def fields(self) -> dict[str, str]:
@@ -150,10 +151,10 @@ class Probe:
             if "reasoning" in needed and not ctx.reasoning:
                 return None
             return self.template.format(**ctx.fields())
-        return self.build(ctx)
+        return self.build(ctx) if self.build is not None else None
 
 
-def _needs_answer(fn: Callable[[ProbeContext], str]) -> Callable[[ProbeContext], str | None]:
+def _needs_answer(fn: Callable[[ProbeContext], str | None]) -> Callable[[ProbeContext], str | None]:
     return lambda ctx: None if ctx.answer is None else fn(ctx)
 
 
@@ -187,7 +188,7 @@ def _thousands(ctx: ProbeContext) -> str | None:
 
 
 def _currency(ctx: ProbeContext) -> str | None:
-    return ctx.wrap(_with_reasoning(ctx), f"${ctx.answer}") if ctx.numeric is not None and not ctx.answer.startswith("$") else None
+    return ctx.wrap(_with_reasoning(ctx), f"${ctx.answer}") if ctx.answer and ctx.numeric is not None and not ctx.answer.startswith("$") else None
 
 
 _BUILTINS = [
@@ -270,10 +271,10 @@ def format_tags(reward_set: RewardSet) -> tuple[str, str]:
     for roles in declared:
         tags = roles.get("tags")
         if isinstance(tags, list) and tags:
-            return (tags[0] if len(tags) > 1 else "think"), tags[-1]
+            return (str(tags[0]) if len(tags) > 1 else "think"), str(tags[-1])
     for roles in declared:
         if roles.get("think_tag") and roles.get("answer_tag"):
-            return roles["think_tag"], roles["answer_tag"]
+            return str(roles["think_tag"]), str(roles["answer_tag"])
     return "think", "answer"
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import ConfigError, ConfigProblem, check_keys, load_config_file
+from ..config import check_keys, load_config_file
+from ..errors import ConfigError, ConfigProblem
 from ..rewardset import RewardSet, reward_set_from_config
 from ..schema import Key, check_section
 
@@ -129,7 +130,7 @@ def load_bench_config(path: str | Path) -> BenchConfig:
                                           f"unknown probe(s) {', '.join(map(repr, unknown))}; built-ins: {', '.join(BUILTIN_PROBES)}"))
     user_probes, probe_problems = parse_user_probes(values.get("probes", []), source)
     problems += probe_problems
-    if problems:
+    if problems or reward_set is None:
         raise ConfigError(problems)
     return BenchConfig(
         source=source,

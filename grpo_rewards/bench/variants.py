@@ -59,7 +59,7 @@ def extractor_variants(reward_set: RewardSet, rows: Sequence[Row], labels: dict[
             scores = fn.score_samples(samples)
             baseline = scores if baseline is None else baseline
             present = [s for s in scores if s is not None]
-            result = {"order": label, "extractors": order,
+            result: dict[str, Any] = {"order": label, "extractors": order,
                       "mean": sum(present) / len(present) if present else None,
                       "changed": sum(a != b for a, b in zip(scores, baseline))}
             if labels and entry.name in labels:
