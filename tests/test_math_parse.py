@@ -120,9 +120,10 @@ def test_relations():
     assert parse_answer("x = 5") == Relation(x, "=", sympy.Integer(5))
     assert parse_answer("y = 2x + 3") == Relation(y, "=", 2 * x + 3)
     assert parse_answer("x = 2 + 3 = 5") == Relation(x, "=", sympy.Integer(5))
-    assert parse_answer("x > 3") == Relation(sympy.Integer(3), "<", x)
-    chain = parse_answer("1 < x \\le 3")
-    assert chain == Collection((Relation(1, "<", x), Relation(x, "<=", 3)), "chain")
+    assert parse_answer("x > 3") == Bracketed((Scalar(sympy.Integer(3)), Scalar(sympy.oo)), "(", ")")
+    assert parse_answer("1 < x \\le 3") == Bracketed((Scalar(sympy.Integer(1)), Scalar(sympy.Integer(3))), "(", "]")
+    chain = parse_answer("f(2) < f(1) < f(4)")  # no one quantity bounded by numbers: the facts
+    assert isinstance(chain, Collection) and chain.kind == "chain" and len(chain.items) == 2
 
 
 def test_words_letters_and_bases():
@@ -150,7 +151,7 @@ def test_words_letters_and_bases():
         "1/0",
         "\\frac{1}{0}",
         "0^{-1}",
-        "\\begin{array}{c} 1 \\end{array}",
+        "\\begin{tabular}{c} 1 \\end{tabular}",
         "__import__('os').system('echo pwned')",
         "lambda: 1",
         "eval('1+1')",

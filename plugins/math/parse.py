@@ -28,8 +28,9 @@ from .bounded import (
     safe_factorial, safe_pow, safe_sqrt, binomial,
 )
 from .lexer import LexError, Token, tokenize
+from .relations import interval_of, label_kind, label_text
 from .normalize import MAX_ANSWER_CHARS, normalize, strip_delimiters
-from .values import Answer, BaseNumber, Bracketed, Choice, Collection, Matrix, Relation, Scalar, Text
+from .values import Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text
 
 MAX_DEPTH = 60
 MAX_ALTERNATIVES = 16
@@ -96,17 +97,20 @@ class _E:
 
 
 class _Group:
-    """Structured values: ``kind`` is tuple/set/union/rel/matrix; ``items`` what they hold."""
+    """Structured values: ``kind`` is tuple/set/union/rel/chain/matrix; ``items`` what they hold."""
 
-    __slots__ = ("kind", "items", "left", "right", "op")
+    __slots__ = ("kind", "items", "left", "right", "op", "meta")
 
-    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: str = "") -> None:
+    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: Any = "",
+                 meta: Any = None) -> None:
         self.kind, self.items, self.left, self.right, self.op = kind, items, left, right, op
+        self.meta = meta
 
 
 _CONSTANTS = {"pi": sympy.pi, "oo": sympy.oo}
 _LETTER_CONSTANTS = {"e": sympy.E, "i": sympy.I}
 _CHOICE_LETTERS = frozenset("ABCDE")
+_FUNCTION_NAMES = frozenset("fghFGH")
 
 
 def _number(literal: str) -> _E:
@@ -196,28 +200,33 @@ class _Parser:
         return items
 
     def parse_relation(self) -> Any:
-        left = self.parse_union()
+        start = self.pos
+        left = self.parse_ratio()
         if not self.at("REL"):
             return left
-        op = self.take().value
-        right = self.parse_union()
-        if op == ":":  # a ratio 3:1 is the number 3/1
-            return _combine(left, right, divide)
-        if op == "in":
+        if self.at("REL", "in"):
+            self.take()
+            right = self.parse_ratio()
             if not (isinstance(left, _E) and len(left.alts) == 1 and left.alts[0].is_Symbol):
                 raise ParseError("'in' needs a variable on the left")
             return right
-        if op == "=":
-            while self.at("REL", "="):  # x = 2 + 3 = 5: the last side is the value
-                self.take()
-                right = self.parse_union()
-            return _Group("rel", [left, right], op=op)
-        links = [_Group("rel", [left, right], op=op)]
-        while self.at("REL") and self.peek().value not in ("=", "in", ":"):  # 1 < x <= 3
-            op = self.take().value
-            left, right = right, self.parse_union()
-            links.append(_Group("rel", [left, right], op=op))
-        return links[0] if len(links) == 1 else _Group("chain", links)
+        sides, spans, ops = [left], [(start, self.pos)], []
+        while self.at("REL") and self.peek().value not in ("in", ":"):
+            ops.append(self.take().value)
+            begin = self.pos
+            sides.append(self.parse_ratio())
+            spans.append((begin, self.pos))
+        labels = [label_kind(self.tokens[a:b]) for a, b in spans]
+        texts = [label_text(self.tokens[a:b]) for a, b in spans]
+        return _Group("chain", sides, op=ops, meta=(labels, texts))
+
+    def parse_ratio(self) -> Any:
+        """``3:1`` is the number 3/1 (binds tighter than ``=``: ``V_1:V_2 = 11:21``)."""
+        left = self.parse_union()
+        while self.at("REL", ":"):
+            self.take()
+            left = _combine(left, self.parse_union(), divide)
+        return left
 
     def parse_union(self) -> Any:
         left = self.parse_sum()
@@ -271,7 +280,7 @@ class _Parser:
             return prev is not None and prev.kind not in ("NUM", "OP")
         if tok.kind == "BAR":
             return self.abs_depth == 0
-        if tok.kind == "LP":
+        if tok.kind in ("LP", "LB"):
             return True
         if tok.kind == "CONST":
             return tok.value != "empty"
@@ -385,13 +394,38 @@ class _Parser:
         raise ParseError(f"unexpected {value!r}")
 
     def symbol(self, name: str) -> _E:
+        plain = not self.at("OP", "_") and not self.at("OP", "'")
         if self.at("OP", "_"):
             self.take()
-            sub = self.subscript_text()
-            return _E((sympy.Symbol(f"{name}_{sub}"),))
-        if name in _LETTER_CONSTANTS:
+            name = f"{name}_{self.subscript_text()}"
+        while self.at("OP", "'"):  # y', f'' : a derivative's name
+            self.take()
+            name += "'"
+        if self.applies(name):
+            return self.application(name)
+        if plain and name in _LETTER_CONSTANTS:
             return _E((_LETTER_CONSTANTS[name],))
         return _E((sympy.Symbol(name),))
+
+    def applies(self, name: str) -> bool:
+        """``f(x)``, ``I(0)``, ``x(t)``: a function applied, not a product. Only when "(" follows
+        the name with no space and holds one name or number, or the name is f, g, h (a(b+c) stays
+        a product)."""
+        tok, after, close = self.peek(), self.peek(1), self.peek(2)
+        if tok is None or tok.kind != "LP" or tok.value != "(" or tok.space or name in _LETTER_CONSTANTS:
+            return False
+        if name.rstrip("'") in _FUNCTION_NAMES:
+            return True
+        return (after is not None and after.kind in ("SYM", "NUM") and close is not None
+                and close.kind == "RP" and close.value == ")")
+
+    def application(self, name: str) -> _E:
+        self.take()
+        items = self.parse_list()
+        self.expect("RP", ")")
+        if not all(isinstance(i, _E) and len(i.alts) == 1 for i in items):
+            raise ParseError("unsupported function argument")
+        return _E((sympy.Function(name)(*[i.alts[0] for i in items]),))
 
     def subscript_text(self) -> str:
         if self.at("LBRACE"):
@@ -399,7 +433,7 @@ class _Parser:
             parts = []
             while not self.at("RBRACE"):
                 tok = self.take()
-                if tok.kind not in ("NUM", "SYM", "OP") or len(parts) > 8:
+                if tok.kind not in ("NUM", "SYM", "OP", "WORD") or len(parts) > 8:
                     raise ParseError("unsupported subscript")
                 parts.append(tok.value)
             self.take()
@@ -423,7 +457,7 @@ class _Parser:
             self.expect("RBRACE")
         if not parts:
             raise ParseError(f"\\{name} without a name")
-        return _E((sympy.Symbol(f"{name}({''.join(parts)})"),))
+        return self.symbol(f"{name}({''.join(parts)})")
 
     def bracketed(self, left: str) -> Any:
         items = self.parse_list()
@@ -643,8 +677,8 @@ def _finish(value: Any) -> Answer:
         return _finish_list(value.items, "set", always=True)
     if kind == "union":
         return Collection(tuple(_finish(i) for i in value.items), "union")
-    if kind == "chain":  # a < b < c: the facts a < b and b < c, in any order
-        return Collection(tuple(_finish(i) for i in value.items), "chain")
+    if kind == "chain":
+        return _finish_chain(value)
     if kind == "matrix":
         rows = []
         for row in value.items:
@@ -656,6 +690,55 @@ def _finish(value: Any) -> Answer:
             rows.append(tuple(cells))
         return Matrix(tuple(rows))
     raise ParseError(f"unknown value {kind}")
+
+
+_EQUALS = frozenset({"=", "approx"})
+
+
+def _finish_chain(group: _Group) -> Answer:
+    """``a op b op c ...``: an equation, a labelled answer, an interval or a set of facts."""
+    sides, ops = group.items, group.op
+    labels, texts = group.meta
+    if all(op in _EQUALS for op in ops):
+        return _finish_equalities(sides, ops, labels, texts)
+    single = [s.alts[0] if isinstance(s, _E) and len(s.alts) == 1 else None for s in sides]
+    if None not in single:
+        pieces = interval_of(single, ops, [k == "composite" for k in labels])
+        if pieces is not None:
+            inexact = any(s.inexact for s in sides)
+            parts = tuple(Bracketed((Scalar(lo, inexact), Scalar(hi, inexact)), left, right) for lo, hi, left, right in pieces)
+            return parts[0] if len(parts) == 1 else Collection(parts, "union")
+    if len(sides) == 2:
+        return _finish(_Group("rel", sides, op=ops[0]))
+    # a < b < c with no single bounded quantity: the facts a < b and b < c, in any order
+    links = [_Group("rel", [sides[i], sides[i + 1]], op=ops[i]) for i in range(len(ops))]
+    return Collection(tuple(_finish(link) for link in links), "chain")
+
+
+def _constant(value: Any) -> bool:
+    return isinstance(value, _E) and all(not a.free_symbols for a in value.alts)
+
+
+def _finish_equalities(sides: list[Any], ops: list[str], labels: list[str | None], texts: list[str]) -> Answer:
+    """``x = 5 + 5 + 1 = 11`` is ``x = 11`` (the last member); ``1/3 \\approx 0.33`` is 1/3 (the
+    member before an approximation); ``(p,q) = (3,2)`` is (3, 2) labelled ``(p,q)``; a chain of
+    constants is its last value."""
+    if "approx" in ops:
+        k = ops.index("approx")
+        chosen = k + 1 if k == 0 and labels[0] else k
+    else:
+        chosen = len(sides) - 1
+    value = sides[chosen]
+    if chosen == 0 or (all(_constant(s) for s in sides) and not labels[0]):
+        return _finish(value)
+    head = 0
+    if not labels[0] and labels[chosen] and _constant(sides[0]) and len(sides) == 2:
+        head, value = chosen, sides[0]  # the label on the right: 11:21 = V_1:V_2
+    if labels[head] == "composite":
+        return Labelled(texts[head], _finish(value))
+    if not labels[head] and "approx" in ops:
+        return _finish(value)
+    return _finish(_Group("rel", [sides[head], value], op="="))
 
 
 def _finish_list(items: list[Any], kind: str, always: bool = False) -> Answer:

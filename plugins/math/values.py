@@ -87,4 +87,21 @@ class BaseNumber:
     base: int
 
 
-Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber]
+@dataclass(frozen=True)
+class Labelled:
+    """An answer given a name: ``(p, q) = (3, 2)``, ``AB = 4``, ``f(x) = 1``. Compared with an
+    unnamed answer by its value; with another labelled answer only under the same name."""
+
+    label: str
+    value: "Answer"
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """Text with two readings, either of which may be meant: ``1,22`` is the list 1, 22 or the
+    decimal 1.22 written with a decimal comma."""
+
+    readings: tuple["Answer", ...]
+
+
+Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber, Labelled, Ambiguous]
