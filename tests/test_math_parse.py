@@ -89,13 +89,16 @@ def test_scalar_values(text, value):
 
 
 def test_decimals_are_exact_but_marked_inexact():
-    assert parse_answer("0.5") == Scalar(R(1, 2), inexact=True)
+    assert parse_answer("0.5") == Scalar(R(1, 2), inexact=True, digits=1)
     assert parse_answer("1/2") == Scalar(R(1, 2), inexact=False)
+    # the precision written is remembered: the tolerance never exceeds half its last place
+    assert parse_answer("82085198.0").digits == 9
+    assert parse_answer("0.0833").digits == 3
 
 
 def test_percent_is_remembered():
     assert parse_answer("50\\%") == Scalar(R(1, 2), percent=True)
-    assert parse_answer("12,5%") == Scalar(R(1, 8), inexact=True, percent=True)
+    assert parse_answer("12,5%") == Scalar(R(1, 8), inexact=True, percent=True, digits=3)
 
 
 def test_structures():

@@ -57,6 +57,7 @@ _NOT_VALUES = frozenset({
     "reasonable", "in", "to", "the", "an", "this", "still", "also", "therefore", "then",
     "probably", "likely", "definitely", "boxed", "unclear",
 })
+_SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
 _CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -190,7 +191,8 @@ def _phrase_value(rest: str) -> str | None:
     line = rest.split("\n", 1)[0]
     # the sentence ends at a full stop that is not a decimal point, or at "!"/"?" before the next
     # sentence (a bare "5!" at the end reads as an exclamation: write $5!$ for a factorial)
-    sentence = re.split(r"(?<!\d)\.(?!\d)|\.(?=\s|$)|[!?](?=\s+[A-Z])", line, maxsplit=1)[0]
+    # (not inside "p.m."/"a.m.")
+    sentence = _SENTENCE_END.split(line, maxsplit=1)[0]
     return _clean(sentence.rstrip("!?"))
 
 
@@ -230,12 +232,14 @@ def last_math(text: str) -> str | None:
     answer: "Therefore $x \\geq 5$ is the solution." A span that does not parse (currency signs
     pairing up, an unfinished formula) is skipped for an earlier one."""
     from .parse import parse_answer
+    from .values import Text
 
     tail = text[-TAIL_CHARS:]
     spans = [next(g for g in m.groups() if g is not None) for m in _SPAN.finditer(tail)]
     for inner in reversed(spans[-MAX_MARKER_TRIES:]):
         found = _clean(inner)
-        if found and parse_answer(found) is not None:
+        value = parse_answer(found) if found else None
+        if value is not None and not isinstance(value, Text):  # a name ($ABCD$) is not an answer
             return found
     return None
 

@@ -59,10 +59,27 @@ def _parse_cached(text: str) -> Answer | None:
         normal = normalize(text)
         if not normal:
             return None
-        return _Parser(tokenize(normal)).parse()
+        value = _Parser(tokenize(normal)).parse()
+        comma = _DECIMAL_COMMA.fullmatch(normal)
+        if comma and _decimal_comma_possible(*comma.groups()[1:]):  # 1,22 or 1000,99
+            sign, whole, frac = comma.groups()
+            decimal = _Parser(tokenize(f"{sign}{whole}.{frac}")).parse()
+            return Ambiguous((value, decimal))
+        return value
     except (ParseError, LexError, RecursionError, ArithmeticError, ValueError, TypeError,
             AttributeError, LookupError, MemoryError, NotImplementedError, sympy.SympifyError):
         return None
+
+
+_DECIMAL_COMMA = re.compile(r"\s*(-?)(\d{1,12}),(\d{1,12})\s*")
+
+
+def _decimal_comma_possible(whole: str, frac: str) -> bool:
+    """``1,22``, ``0,111``, ``1000,99`` may be decimals written with a comma; ``1,234`` is a
+    thousands separator and ``0,1`` a list (MATH writes its lists so), nothing else."""
+    if len(frac) == 3 and whole[0] != "0" and len(whole) <= 3:
+        return False
+    return len(frac) >= 2
 
 
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{([^{}]*)\}")
@@ -80,7 +97,7 @@ def _clock_time(hour: str, minute: str | None, half: str) -> Text:
 class _E:
     """An arithmetic value under construction: one or more alternatives (``\\pm``) and flags."""
 
-    __slots__ = ("alts", "inexact", "percent", "int_literal", "frac_literal", "degrees")
+    __slots__ = ("alts", "inexact", "percent", "int_literal", "frac_literal", "degrees", "digits")
 
     def __init__(self, alts: tuple[sympy.Expr, ...], inexact: bool = False, percent: bool = False,
                  int_literal: bool = False, frac_literal: bool = False, degrees: bool = False) -> None:
@@ -94,6 +111,7 @@ class _E:
         self.int_literal = int_literal
         self.frac_literal = frac_literal
         self.degrees = degrees  # written with a degree mark: a trig function converts it
+        self.digits = 0  # fewest significant digits among the decimals written in it (0: none)
 
 
 class _Group:
@@ -119,8 +137,17 @@ def _number(literal: str) -> _E:
         raise ParseError("scientific exponent too large")
     value = Fraction(literal)
     inexact = "." in mantissa
-    return _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact,
-              int_literal=not inexact and not exponent)
+    out = _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact,
+             int_literal=not inexact and not exponent)
+    if inexact:
+        out.digits = len(mantissa.replace(".", "").lstrip("0")) or 1
+    return out
+
+
+def _fewest(*digits: int) -> int:
+    """The precision of a value built from decimals: that of its least precise decimal."""
+    written = [d for d in digits if d]
+    return min(written) if written else 0
 
 
 def _combine(a: Any, b: Any, fn: Callable[[sympy.Expr, sympy.Expr], sympy.Expr]) -> _E:
@@ -129,15 +156,19 @@ def _combine(a: Any, b: Any, fn: Callable[[sympy.Expr, sympy.Expr], sympy.Expr])
     if len(a.alts) * len(b.alts) > MAX_ALTERNATIVES:
         raise ParseError("too many alternatives")
     alts = tuple(dict.fromkeys(fn(x, y) for x, y in product(a.alts, b.alts)))
-    return _E(alts, inexact=a.inexact or b.inexact, degrees=a.degrees or b.degrees)
+    out = _E(alts, inexact=a.inexact or b.inexact, degrees=a.degrees or b.degrees)
+    out.digits = _fewest(a.digits, b.digits)
+    return out
 
 
 def _map(a: Any, fn: Callable[[sympy.Expr], sympy.Expr], keep_literal: bool = False) -> _E:
     if not isinstance(a, _E):
         raise ParseError("arithmetic on a tuple, set or relation")
-    return _E(tuple(dict.fromkeys(fn(x) for x in a.alts)), inexact=a.inexact, percent=a.percent,
-              int_literal=keep_literal and a.int_literal, frac_literal=keep_literal and a.frac_literal,
-              degrees=a.degrees)
+    out = _E(tuple(dict.fromkeys(fn(x) for x in a.alts)), inexact=a.inexact, percent=a.percent,
+             int_literal=keep_literal and a.int_literal, frac_literal=keep_literal and a.frac_literal,
+             degrees=a.degrees)
+    out.digits = a.digits
+    return out
 
 
 class _Parser:
@@ -181,7 +212,7 @@ class _Parser:
         words = [t for t in self.tokens if t.kind == "WORD"]
         if words and len(words) == len(self.tokens):
             return Text(" ".join(w.value.lower() for w in words))
-        self.tokens = _drop_words(self.tokens)
+        self.tokens = _drop_unit_letter(_drop_words(self.tokens))
         if not self.tokens:
             raise ParseError("nothing left")
         special = _choice(self.tokens) or _base_number(self.tokens)
@@ -588,6 +619,18 @@ class _Parser:
         return _Group("matrix", rows)
 
 
+_UNIT_LETTERS = frozenset("msgLlhKJWNVACF")
+
+
+def _drop_unit_letter(tokens: list[Token]) -> list[Token]:
+    """``150 m``, ``13 s``, ``11 \\degree C``: a last single letter after a number (or a degree
+    mark), written apart from it, is a unit."""
+    if (len(tokens) >= 2 and tokens[-1].kind == "SYM" and tokens[-1].value in _UNIT_LETTERS
+            and tokens[-1].space and (tokens[-2].kind == "NUM" or (tokens[-2].kind == "OP" and tokens[-2].value == "deg"))):
+        return tokens[:-1]
+    return tokens
+
+
 def _drop_words(tokens: list[Token]) -> list[Token]:
     """Leave out words (units, prose) at the start, at the end, and before a separator or closer.
 
@@ -653,8 +696,8 @@ def _finish(value: Any) -> Answer:
     """Internal parse value -> public :mod:`.values` type."""
     if isinstance(value, _E):
         if len(value.alts) == 1:
-            return Scalar(value.alts[0], inexact=value.inexact, percent=value.percent)
-        return Collection(tuple(Scalar(a, inexact=value.inexact) for a in value.alts), "list")
+            return Scalar(value.alts[0], inexact=value.inexact, percent=value.percent, digits=value.digits)
+        return Collection(tuple(Scalar(a, inexact=value.inexact, digits=value.digits) for a in value.alts), "list")
     kind = value.kind
     if kind == "rel":
         left, right = value.items
@@ -676,7 +719,10 @@ def _finish(value: Any) -> Answer:
     if kind == "set":
         return _finish_list(value.items, "set", always=True)
     if kind == "union":
-        return Collection(tuple(_finish(i) for i in value.items), "union")
+        parts = tuple(_finish(i) for i in value.items)
+        if all(isinstance(p, Collection) and p.kind == "set" for p in parts):  # {1,2} u {2,3}
+            return Collection(tuple(dict.fromkeys(x for p in parts for x in p.items)), "set")
+        return Collection(parts, "union")
     if kind == "chain":
         return _finish_chain(value)
     if kind == "matrix":
@@ -686,7 +732,7 @@ def _finish(value: Any) -> Answer:
             for cell in row:
                 if not isinstance(cell, _E) or len(cell.alts) != 1:
                     raise ParseError("unsupported matrix entry")
-                cells.append(Scalar(cell.alts[0], inexact=cell.inexact))
+                cells.append(Scalar(cell.alts[0], inexact=cell.inexact, digits=cell.digits))
             rows.append(tuple(cells))
         return Matrix(tuple(rows))
     raise ParseError(f"unknown value {kind}")

@@ -17,11 +17,14 @@ import sympy
 @dataclass(frozen=True)
 class Scalar:
     """One expression. ``inexact``: a decimal literal went into it, so a tolerance applies.
-    ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2)."""
+    ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2).
+    ``digits``: significant digits of its least precise decimal (0: none written); the tolerance
+    never exceeds half a unit in that last place (82085198.0 is not 82085199)."""
 
     expr: sympy.Expr
     inexact: bool = False
     percent: bool = False
+    digits: int = 0
 
 
 @dataclass(frozen=True)
