@@ -46,6 +46,7 @@ _NUMBER = re.compile(
 )
 _LATEX_WORDS = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_DIGIT = re.compile(r"\d")
 _PROSE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2}")  # starts only where a word starts
 _MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "sqrt", "pi", "inf", "infinity"})
 _GSM8K_VALUE = re.compile(r"\s*(?:[-+\u2212$\\(\[.\d]|\*\*)")
@@ -58,6 +59,8 @@ _NOT_VALUES = frozenset({
     "probably", "likely", "definitely", "boxed", "unclear",
 })
 _SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
+_PREAMBLES = frozenset({"the", "this", "an"})
+_STATED = re.compile(r"\b(?:is|are|equals)\b|=")
 _CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -167,18 +170,39 @@ def gsm8k(text: str) -> str | None:
 def answer_is(text: str) -> str | None:
     """What follows the last "the answer is" / "final answer:" phrase that states a value: a
     ``$...$`` span, else the rest of the sentence. A phrase followed by a verdict rather than a
-    value ("the answer is correct", "the answer is that ...") is skipped for an earlier one."""
+    value ("the answer is correct", "the answer is that ...") is skipped for an earlier one;
+    "Final Answer: The largest $n$ is 34." states what follows its last "is"."""
+    found = _answer_phrase(text)
+    return found[0] if found else None
+
+
+def _answer_phrase(text: str) -> tuple[str, int] | None:
+    """(value, position of the phrase) for :func:`answer_is`."""
     matches = list(_ANSWER_PHRASE.finditer(text[-PHRASE_SCAN_CHARS:]))
     offset = max(0, len(text) - PHRASE_SCAN_CHARS)
     for m in reversed(matches[-MAX_MARKER_TRIES:]):
-        found = _phrase_value(text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS])
+        rest = text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS]
+        found = _phrase_value(rest)
         if found is None:
             continue
         first = _FIRST_WORD.match(found)
         if first and first.group(0).lower() in _NOT_VALUES:
-            continue
-        return found
+            stated = list(_STATED.finditer(found))
+            if first.group(0).lower() in _PREAMBLES and stated:  # "The largest $n$ is 34"
+                found = _phrase_value(found[stated[-1].end():])
+                if found is None:
+                    continue
+            else:
+                continue
+        return found, offset + m.start()
     return None
+
+
+def final_phrase_after(text: str, position: int) -> str | None:
+    """The value of a final-answer phrase that comes after ``position`` (a box), if any: "...
+    = \\boxed{255}. So she has $10,455. Final Answer: The final answer is $10,455$." answers 10,455."""
+    found = _answer_phrase(text[position:])
+    return found[0] if found else None
 
 
 def _phrase_value(rest: str) -> str | None:
@@ -235,8 +259,10 @@ def last_math(text: str) -> str | None:
     from .values import Text
 
     tail = text[-TAIL_CHARS:]
-    spans = [next(g for g in m.groups() if g is not None) for m in _SPAN.finditer(tail)]
-    for inner in reversed(spans[-MAX_MARKER_TRIES:]):
+    spans = [(next(g for g in m.groups() if g is not None), m.end()) for m in _SPAN.finditer(tail)]
+    for inner, end in reversed(spans[-MAX_MARKER_TRIES:]):
+        if _DIGIT.search(tail, end):  # a number stated after the formula: last_number's turn
+            return None
         found = _clean(inner)
         value = parse_answer(found) if found else None
         if value is not None and not isinstance(value, Text):  # a name ($ABCD$) is not an answer
@@ -311,8 +337,12 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
     """
     if not isinstance(text, str) or not text:
         return None
-    for name in DEFAULT_ORDER if extractors is None else extractors:
+    order = DEFAULT_ORDER if extractors is None else extractors
+    for name in order:
         found = resolve(name)(text)
+        if name == "boxed" and found and "answer_is" in order:
+            later = final_phrase_after(text, text.rfind("\\boxed"))
+            found = later or found
         if found is not None:
             # "" : the extractor's marker is there but what it holds was refused (unreadable,
             # too large); the answer is that refusal, not a weaker extractor's stray number

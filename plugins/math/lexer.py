@@ -70,7 +70,7 @@ _COLUMN_SPEC = re.compile(r"\s*\{[lcr|\s]{1,40}\}")
 _TWO_CHAR = {">=": ("REL", ">="), "<=": ("REL", "<="), "!=": ("REL", "!="), "==": ("REL", "=")}
 # All-capital runs are point and segment names (AB, MR, SRMC): one symbol per letter, except
 # these words.
-_CAPITAL_WORDS = frozenset({"YES", "NO", "AM", "PM", "TRUE", "FALSE", "NONE", "ALL", "THE", "AND", "NOT", "USD", "EUR"})
+_CAPITAL_WORDS = frozenset({"YES", "AM", "PM", "TRUE", "FALSE", "NONE", "ALL", "THE", "AND", "NOT", "USD", "EUR"})
 MAX_CAPITAL_NAME = 5
 
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![\d.]))?")

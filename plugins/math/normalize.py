@@ -34,8 +34,8 @@ _TEXT_GROUP = re.compile(
 )
 _TEXT_WORD = re.compile(r"[A-Za-z]{2,}")
 _SUBS: list[tuple[re.Pattern[str], str]] = [
-    # a doubled backslash before a command name is an escaping slip (\\frac, \\left), not a row break
-    (re.compile(r"(?<!\\)\\\\(?=(?:left|right|frac|dfrac|tfrac|sqrt|boxed|text|pi|cdot|times|infty)(?![A-Za-z]))"), r"\\"),
+    # a doubled backslash before a command name is an escaping slip (\\frac, \\le), not a row break
+    (re.compile(r"(?<!\\)\\\\(?=[A-Za-z]{2})"), r"\\"),
     (re.compile(r"\\\\"), r" \\rowsep "),  # matrix row separator, before any other backslash rule
     (re.compile(r"\\(?:boxed|fbox|displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])"), " "),
     (re.compile(r"\\[dtc]frac(?![A-Za-z])"), r"\\frac"),
@@ -43,10 +43,10 @@ _SUBS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\(?:left|right|[bB]igg?[lrm]?)(?![A-Za-z])\s*\.?"), ""),
     # thousands separators: 10,\!080 and 1\,000 and 1{,}000 -> plain digits
     (re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))"), ""),
-    (re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))"), ""),
+    (re.compile(r"(?<=\d) ?\{, ?\} ?(?=\d{3}(?!\d))"), ""),
     (re.compile(r"(?<=\d)\{,\}(?=\d)"), "."),  # 3{,}5: a LaTeX decimal comma
     (re.compile(r"(?<=\d)\\[,;: ]\s*(?=\d{3}(?!\d))"), ""),
-    (re.compile(r"\\(?:[,;:! >]|quad|qquad|enspace|thinspace|hfill)(?![A-Za-z])"), " "),
+    (re.compile(r"\\[,;:! >]|\\q?quad|\\(?:enspace|thinspace|hfill)(?![A-Za-z])"), " "),
     (re.compile(r"~"), " "),
     # degrees: 90^\circ, 90^{\circ}, 90\degree, 90° -> one mark (a trig function reads it, else it goes)
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])"), r" \\degmark "),

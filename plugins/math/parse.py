@@ -56,6 +56,9 @@ def _parse_cached(text: str) -> Answer | None:
         clock = _CLOCK.match(_TEXT_WRAPPER.sub(r"\1", strip_delimiters(text)))
         if clock:
             return _clock_time(*clock.groups())
+        clock = _CLOCK_24.match(strip_delimiters(text))
+        if clock:
+            return Text(f"{int(clock.group(1))}:{clock.group(2)}")
         normal = normalize(text)
         if not normal:
             return None
@@ -84,6 +87,7 @@ def _decimal_comma_possible(whole: str, frac: str) -> bool:
 
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{([^{}]*)\}")
 _CLOCK = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*(?:\\[ ,;]\s*)?([ap])\.?\s*m\.?\s*$", re.IGNORECASE)
+_CLOCK_24 = re.compile(r"^\s*(\d{1,2}):(0\d)\s*$")  # 12:00, 9:05: a time (a ratio n:0 is undefined)
 
 
 def _clock_time(hour: str, minute: str | None, half: str) -> Text:
@@ -625,6 +629,10 @@ _UNIT_LETTERS = frozenset("msgLlhKJWNVACF")
 def _drop_unit_letter(tokens: list[Token]) -> list[Token]:
     """``150 m``, ``13 s``, ``11 \\degree C``: a last single letter after a number (or a degree
     mark), written apart from it, is a unit."""
+    last = tokens[-1] if tokens else None
+    if (len(tokens) >= 2 and last.kind == "FUNC" and last.value in ("sec", "min") and last.space
+            and tokens[-2].kind == "NUM"):  # 13.2 sec, 8 min
+        return tokens[:-1]
     if (len(tokens) >= 2 and tokens[-1].kind == "SYM" and tokens[-1].value in _UNIT_LETTERS
             and tokens[-1].space and (tokens[-2].kind == "NUM" or (tokens[-2].kind == "OP" and tokens[-2].value == "deg"))):
         return tokens[:-1]
@@ -780,8 +788,8 @@ def _finish_equalities(sides: list[Any], ops: list[str], labels: list[str | None
     head = 0
     if not labels[0] and labels[chosen] and _constant(sides[0]) and len(sides) == 2:
         head, value = chosen, sides[0]  # the label on the right: 11:21 = V_1:V_2
-    if labels[head] == "composite":
-        return Labelled(texts[head], _finish(value))
+    if labels[head] == "composite" or (labels[head] == "symbol" and not isinstance(value, _E)):
+        return Labelled(texts[head], _finish(value))  # (p,q) = (3,2); D = (0, 1)
     if not labels[head] and "approx" in ops:
         return _finish(value)
     return _finish(_Group("rel", [sides[head], value], op="="))

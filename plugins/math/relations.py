@@ -119,7 +119,7 @@ def interval_of(sides: list[sympy.Expr], ops: list[str], named: list[bool]):
             facts = [(a, ops[0], b, named[0])]
         else:
             return None
-    var = _absolute(facts[0][0]) if not facts[0][3] else None
+    var = _absolute(facts[0][0])
     bounds = []
     for quantity, op, const, is_named in facts:
         if var is not None:
