@@ -198,6 +198,12 @@ def _answer_phrase(text: str) -> tuple[str, int] | None:
     return None
 
 
+def _parses(answer: str) -> bool:
+    from .parse import parse_answer
+
+    return parse_answer(answer) is not None
+
+
 def final_phrase_after(text: str, position: int) -> str | None:
     """The value of a final-answer phrase that comes after ``position`` (a box), if any: "...
     = \\boxed{255}. So she has $10,455. Final Answer: The final answer is $10,455$." answers 10,455."""
@@ -342,7 +348,8 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
         found = resolve(name)(text)
         if name == "boxed" and found and "answer_is" in order:
             later = final_phrase_after(text, text.rfind("\\boxed"))
-            found = later or found
+            if later is not None and _parses(later):
+                found = later
         if found is not None:
             # "" : the extractor's marker is there but what it holds was refused (unreadable,
             # too large); the answer is that refusal, not a weaker extractor's stray number

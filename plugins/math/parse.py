@@ -175,6 +175,45 @@ def _map(a: Any, fn: Callable[[sympy.Expr], sympy.Expr], keep_literal: bool = Fa
     return out
 
 
+MAX_MATRIX_SIDE = 8
+
+
+def _is_matrix(value: Any) -> bool:
+    return isinstance(value, _Group) and value.kind == "matrix"
+
+
+def _cell(value: Any) -> sympy.Expr:
+    if not isinstance(value, _E) or len(value.alts) != 1:
+        raise ParseError("unsupported matrix entry")
+    return value.alts[0]
+
+
+def _matrix_sum(a: _Group, b: _Group, sign: int) -> _Group:
+    """``A + B``, ``A - B`` entry by entry (same shape)."""
+    if len(a.items) != len(b.items) or any(len(r) != len(s) for r, s in zip(a.items, b.items)):
+        raise ParseError("matrices of different shapes")
+    return _Group("matrix", [[_combine(x, y, lambda u, v: u + sign * v) for x, y in zip(r, s)]
+                             for r, s in zip(a.items, b.items)])
+
+
+def _matrix_product(a: _Group, b: _Group) -> _Group:
+    """``AB``: the matrix product (small matrices only)."""
+    rows, inner, cols = len(a.items), len(b.items), len(b.items[0])
+    if any(len(r) != inner for r in a.items) or max(rows, inner, cols) > MAX_MATRIX_SIDE:
+        raise ParseError("matrices that cannot be multiplied")
+    out = []
+    for i in range(rows):
+        row = []
+        for j in range(cols):
+            total = sympy.S.Zero
+            for k in range(inner):
+                total = total + mul(_cell(a.items[i][k]), _cell(b.items[k][j]))
+            cell = _E((total,), inexact=any(x.inexact for x in a.items[i]))
+            row.append(cell)
+        out.append(row)
+    return _Group("matrix", out)
+
+
 class _Parser:
     """Precedence climbing over the token list: list > relation > union > sum > term > unary >
     power > postfix > primary."""
@@ -278,7 +317,9 @@ class _Parser:
         while self.at("OP") and self.peek().value in ("+", "-", "pm", "mp"):
             op = self.take().value
             right = self.parse_term()
-            if op == "+":
+            if _is_matrix(left) and _is_matrix(right) and op in ("+", "-"):
+                left = _matrix_sum(left, right, 1 if op == "+" else -1)
+            elif op == "+":
                 left = _combine(left, right, lambda x, y: x + y)
             elif op == "-":
                 left = _combine(left, right, lambda x, y: x - y)
@@ -296,10 +337,17 @@ class _Parser:
             if tok is not None and tok.kind == "OP" and tok.value in ("*", "/"):
                 self.take()
                 right = self.parse_unary()
-                left = _combine(left, right, mul if tok.value == "*" else divide)
+                if tok.value == "*" and _is_matrix(left) and _is_matrix(right):
+                    left = _matrix_product(left, right)
+                else:
+                    left = _combine(left, right, mul if tok.value == "*" else divide)
             elif self.starts_implicit(tok):
                 right = self.parse_power()
-                if isinstance(left, _E) and isinstance(right, _E) and left.int_literal and right.frac_literal:
+                if _is_matrix(left) and _is_matrix(right):
+                    left = _matrix_product(left, right)
+                elif isinstance(left, _E) and _is_matrix(right):  # \frac{1}{2} \begin{pmatrix}..
+                    left = _Group("matrix", [[_combine(left, x, mul) for x in row] for row in right.items])
+                elif isinstance(left, _E) and isinstance(right, _E) and left.int_literal and right.frac_literal:
                     whole, frac = left.alts[0], right.alts[0]  # a mixed number: 2\frac{1}{2}
                     left = _E((whole - frac if whole < 0 else whole + frac,))
                 else:
@@ -319,7 +367,7 @@ class _Parser:
             return True
         if tok.kind == "CONST":
             return tok.value != "empty"
-        return tok.kind in ("SYM", "FUNC", "CMD", "LBRACE")
+        return tok.kind in ("SYM", "FUNC", "CMD", "LBRACE", "BEGIN")
 
     def parse_unary(self) -> Any:
         if self.at("OP", "-"):
