@@ -40,6 +40,8 @@ _ANSWER_PHRASE = re.compile(
 )
 _NUMBER = re.compile(
     r"(?:-\s*)?\\[dt]?frac\{\s*-?\d+(?:\.\d+)?\s*\}\{\s*-?\d+(?:\.\d+)?\s*\}"
+    # 1 000 000 (thousands apart), 1000,99 and 0,111 (decimal commas no thousands reading fits)
+    r"|(?<![\w.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d)|(?<![\w.,])(?:\d{4,},\d{1,2}|0,\d+)(?![\d,])"
     r"|(?:(?<![\w.)\]}])-)?(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+,\d+(?=\s*(?:\$|\u20ac|%|\\%))|\d+)"
     r"(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?(?:\s*\\?%)?"
     r"|(?:(?<![\w.)\]}])-)?\.\d+"
@@ -376,15 +378,10 @@ def gold_answer(raw_gold: object) -> str | None:
         if found is not None:
             return found or None
     bare = strip_delimiters(text)
-    from .parse import parse_answer
-    from .values import Text
-
-    value = parse_answer(bare) if len(bare) <= MAX_WHOLE_CHARS else None
-    if value is not None and not isinstance(value, Text):
-        return bare
-    if not _PROSE.search(bare[:MAX_PROSE_SCAN]):  # a formula that does not parse ("9^9^9^9"): no gold
-        return bare or None
-    # a worked solution (MATH, NuminaMath ship one) or a sentence: read it as a completion is
-    # read; a gold that is only words stays words (compared word for word)
-    found = extract_answer(text, GOLD_ORDER)
-    return found if found is not None else (bare or None)
+    if _PROSE.search(bare[:MAX_PROSE_SCAN]):
+        # a worked solution (MATH, NuminaMath ship one) or a sentence: read by the completion's
+        # explicit markers; with none, a gold that is only words stays words
+        found = extract_answer(text, GOLD_ORDER)
+        if found is not None:
+            return found
+    return bare or None  # may not parse ("9^9^9^9"): then the row has no gold
