@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import platform
 import re
@@ -43,6 +44,8 @@ from grpo_rewards.plugins.math import extract_answer, parse_answer  # noqa: E402
 from grpo_rewards.plugins.math.extract import boxed  # noqa: E402
 from grpo_rewards.plugins.math.parse import clear_parse_cache  # noqa: E402
 from grpo_rewards.registry import get_registry  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DATASETS = ("gsm8k", "math500", "math")
 
@@ -345,7 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
     parser.add_argument("--no-math-verify", action="store_true", help="skip the math-verify comparison")
     parser.add_argument("--show-failures", type=int, default=10, help="print up to N disagreements of ours")
+    parser.add_argument("--external-only", action="store_true", help="only the external suites")
+    parser.add_argument("--no-external", action="store_true", help="only our own forms")
     args = parser.parse_args(argv)
+    if not args.no_external:
+        run_external(args)
+    if args.external_only:
+        return 0
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     unknown = set(datasets) - set(DATASETS)
     if unknown:
@@ -396,6 +405,107 @@ def print_forms(cases: list[Case], columns: dict[str, list]) -> None:
             ok = sum(verdicts[i] is cases[i].expect for i in idx)
             cells.append(f"{100 * ok / len(idx):>11.2f}%")
         print(f"  {form:26} {len(idx):>6} " + " ".join(cells))
+
+
+# -- the external suites (benchmarks/data/math_external, see math_external.py) ------------------
+
+def score_facts_ours(facts: list[dict]) -> tuple[list[bool], list[float]]:
+    """Our verdict (score 1.0) per fact, and the seconds each row took (cold parse cache)."""
+    fns: dict[tuple, object] = {}
+    verdicts, seconds = [], []
+    for fact in facts:
+        key = (fact.get("rel_tol", 1e-6), fact.get("after_think", False))
+        if key not in fns:
+            fns[key] = get_registry().get("math.correct").build({"rel_tol": key[0], "after_think": key[1]})
+        clear_parse_cache()
+        start = time.perf_counter()
+        [score] = fns[key](prompts=None, completions=[fact["prediction"]], answer=[fact["gold"]])
+        seconds.append(time.perf_counter() - start)
+        verdicts.append(score == 1.0)
+    return verdicts, seconds
+
+
+def score_facts_math_verify(facts: list[dict]) -> tuple[list[bool], list[float]] | None:
+    """math-verify on the same facts: verify(parse(gold), parse(prediction)); a fact's
+    ``rel_tol`` becomes its ``float_rounding``; for ``after_think`` facts it reads the text after
+    ``</think>`` (none: no answer), as TRL's reasoning reward does before calling it."""
+    try:
+        from math_verify import parse, verify
+    except ImportError:
+        return None
+    verdicts, seconds = [], []
+    for fact in facts:
+        prediction = fact["prediction"]
+        if fact.get("after_think"):
+            prediction = prediction.split("</think>", 1)[1] if "</think>" in prediction else ""
+        rounding = round(-math.log10(fact["rel_tol"])) if "rel_tol" in fact else 6
+        start = time.perf_counter()
+        try:
+            ok = bool(verify(parse(fact["gold"]), parse(prediction), float_rounding=rounding))
+        except Exception:  # raising counts as not accepted
+            ok = False
+        seconds.append(time.perf_counter() - start)
+        verdicts.append(ok)
+    return verdicts, seconds
+
+
+def print_external(name: str, facts: list[dict], verdicts: list[bool], seconds: list[float]) -> None:
+    """Per source: share of correct answers accepted, of wrong answers rejected, rows/s."""
+    print(f"\n{name}")
+    print(f"  {'source':24} {'correct':>8} {'accepted':>9} {'wrong':>7} {'rejected':>9} {'rows/s':>8}")
+    sources = list(dict.fromkeys(f["source"] for f in facts))
+    for source in sources + ["ALL"]:
+        idx = [i for i, f in enumerate(facts) if source in ("ALL", f["source"])]
+        pos = [i for i in idx if facts[i]["expected"]]
+        neg = [i for i in idx if not facts[i]["expected"]]
+        acc = sum(verdicts[i] for i in pos) / max(1, len(pos))
+        rej = sum(not verdicts[i] for i in neg) / max(1, len(neg))
+        rate = len(idx) / max(1e-9, sum(seconds[i] for i in idx))
+        print(f"  {source:24} {len(pos):>8} {100 * acc:>8.2f}% {len(neg):>7} {100 * rej:>8.2f}% {rate:>8.0f}")
+
+
+def worst_row(facts: list[dict], seconds: list[float]) -> tuple[float, float]:
+    """The slowest fact's seconds, and the peak memory (MB) of scoring it again alone."""
+    import tracemalloc
+
+    i = max(range(len(facts)), key=seconds.__getitem__)
+    tracemalloc.start()
+    score_facts_ours([facts[i]])
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return seconds[i], peak
+
+
+def run_external(args: argparse.Namespace) -> None:
+    from math_external import load_facts
+
+    facts = load_facts()
+    ours, our_seconds = score_facts_ours(facts)
+    print_external(f"external suites, grpo-rewards math.correct ({len(facts)} facts we did not choose the forms of)",
+                   facts, ours, our_seconds)
+    wrong = [(f, v) for f, v in zip(facts, ours) if v != f["expected"]]
+    for fact, verdict in wrong[: args.show_failures]:
+        print(f"    FAIL {fact['source']}: expected {fact['expected']}, gold={fact['gold'][-70:]!r} "
+              f"prediction={fact['prediction'][-90:]!r}")
+    if len(wrong) > args.show_failures:
+        print(f"    ... {len(wrong) - args.show_failures} more")
+    slow, peak = worst_row(facts, our_seconds)
+    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB")
+    if args.no_math_verify:
+        return
+    theirs = score_facts_math_verify(facts)
+    if theirs is None:
+        print("\nmath-verify: not installed; external comparison skipped")
+        return
+    mv, mv_seconds = theirs
+    from importlib.metadata import version
+
+    print_external(f"math-verify {version('math-verify')} on exactly the same facts", facts, mv, mv_seconds)
+    print(f"  speed: ours {len(facts) / sum(our_seconds):.0f} rows/s, math-verify {len(facts) / sum(mv_seconds):.0f} "
+          f"rows/s: {sum(mv_seconds) / sum(our_seconds):.1f}x")
+    differ = [(f, o, m) for f, o, m in zip(facts, ours, mv) if o != m]
+    print(f"  verdicts that differ from math-verify: {len(differ)} "
+          f"(ours right on {sum(o == f['expected'] for f, o, _ in differ)})")
 
 
 def _ours_verdicts(cases: list[Case]) -> tuple[list[bool | None], float]:

@@ -108,7 +108,7 @@ def test_rel_tol_applies_only_when_a_decimal_is_written():
 
 
 def test_gold_that_cannot_be_parsed_gives_none():
-    assert answers_equivalent("5", "\\begin{array}{c} 5 \\end{array}") is None
+    assert answers_equivalent("5", "\\begin{tabular}{c} 5 \\end{tabular}") is None
     assert answers_equivalent("5", "") is None
     assert answers_equivalent("5", None) is None  # type: ignore[arg-type]
     assert answers_equivalent(None, "5") is False  # type: ignore[arg-type]

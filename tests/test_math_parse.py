@@ -89,13 +89,16 @@ def test_scalar_values(text, value):
 
 
 def test_decimals_are_exact_but_marked_inexact():
-    assert parse_answer("0.5") == Scalar(R(1, 2), inexact=True)
+    assert parse_answer("0.5") == Scalar(R(1, 2), inexact=True, digits=1)
     assert parse_answer("1/2") == Scalar(R(1, 2), inexact=False)
+    # the precision written is remembered: the tolerance never exceeds half its last place
+    assert parse_answer("82085198.0").digits == 9
+    assert parse_answer("0.0833").digits == 3
 
 
 def test_percent_is_remembered():
     assert parse_answer("50\\%") == Scalar(R(1, 2), percent=True)
-    assert parse_answer("12,5%") == Scalar(R(1, 8), inexact=True, percent=True)
+    assert parse_answer("12,5%") == Scalar(R(1, 8), inexact=True, percent=True, digits=3)
 
 
 def test_structures():
@@ -120,9 +123,10 @@ def test_relations():
     assert parse_answer("x = 5") == Relation(x, "=", sympy.Integer(5))
     assert parse_answer("y = 2x + 3") == Relation(y, "=", 2 * x + 3)
     assert parse_answer("x = 2 + 3 = 5") == Relation(x, "=", sympy.Integer(5))
-    assert parse_answer("x > 3") == Relation(sympy.Integer(3), "<", x)
-    chain = parse_answer("1 < x \\le 3")
-    assert chain == Collection((Relation(1, "<", x), Relation(x, "<=", 3)), "chain")
+    assert parse_answer("x > 3") == Bracketed((Scalar(sympy.Integer(3)), Scalar(sympy.oo)), "(", ")")
+    assert parse_answer("1 < x \\le 3") == Bracketed((Scalar(sympy.Integer(1)), Scalar(sympy.Integer(3))), "(", "]")
+    chain = parse_answer("f(2) < f(1) < f(4)")  # no one quantity bounded by numbers: the facts
+    assert isinstance(chain, Collection) and chain.kind == "chain" and len(chain.items) == 2
 
 
 def test_words_letters_and_bases():
@@ -150,7 +154,7 @@ def test_words_letters_and_bases():
         "1/0",
         "\\frac{1}{0}",
         "0^{-1}",
-        "\\begin{array}{c} 1 \\end{array}",
+        "\\begin{tabular}{c} 1 \\end{tabular}",
         "__import__('os').system('echo pwned')",
         "lambda: 1",
         "eval('1+1')",

@@ -88,7 +88,7 @@ def test_gold_forms():
 
 def test_missing_or_unparseable_gold_gives_none():
     fn = build()
-    scores = fn(completions=["\\boxed{1}"] * 4, answer=[None, "", "\\begin{array}{c}1\\end{array}", "1"])
+    scores = fn(completions=["\\boxed{1}"] * 4, answer=[None, "", "\\begin{tabular}{c}1\\end{tabular}", "1"])
     assert scores == [None, None, None, 1.0]
     assert fn.last_stats.errors == 0 and fn.last_stats.nones == 3
 

@@ -19,6 +19,8 @@ MAX_EXPONENT = 100_000  # for bases that are not rational numbers (x^n, sqrt(2)^
 MAX_FACTORIAL = 3_000  # log2(3000!) is about 30,000 bits
 MAX_BINOMIAL = 5_000
 MAX_ROOT_BITS = 1024  # roots, logs and other functions of exact numbers: sympy factors them
+MAX_HEIGHT_NODES = 2000
+MAX_TOTAL_BITS = 4 * MAX_RESULT_BITS
 
 
 class ParseError(ValueError):
@@ -31,6 +33,20 @@ def check_size(expr: sympy.Expr) -> None:
     if isinstance(expr, sympy.Rational):
         if max(int(expr.p).bit_length(), int(expr.q).bit_length()) > MAX_RESULT_BITS:
             raise ParseError("number too large")
+    elif expr.is_number and height(expr) > MAX_TOTAL_BITS:  # many large exact parts together
+        raise ParseError("numbers too large")
+
+
+def height(expr: sympy.Expr) -> float:
+    """Bits of all the exact numbers written in ``expr`` (at least 1): how many bits a power of
+    it can take per unit of exponent once sympy multiplies out its rational parts."""
+    total = 1.0
+    for count, atom in enumerate(sympy.preorder_traversal(expr)):
+        if count > MAX_HEIGHT_NODES:
+            return float("inf")
+        if isinstance(atom, sympy.Rational):
+            total += bits(atom)
+    return total
 
 
 def bits(x: sympy.Rational) -> int:
@@ -57,6 +73,10 @@ def safe_pow(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
                 raise ParseError("root of a number too large")
         elif size > MAX_EXPONENT:
             raise ParseError("exponent too large")
+        elif base.is_number and float(size) * height(base) > MAX_RESULT_BITS:
+            # sqrt(2)^(10^9), (sqrt(3)^9999)^9999: sympy pulls the rational part out of an
+            # irrational base and builds it exactly, inside one uninterruptible C call
+            raise ParseError("power too large")
     if base == 0 and exp.is_number and exp.is_negative:
         raise ParseError("division by zero")
     return sympy.Pow(base, exp)

@@ -20,14 +20,19 @@ from typing import Sequence
 
 import mpmath
 import sympy
+from sympy.core.function import AppliedUndef
 
 from grpo_rewards.timelimit import call_with_time_limit
 
 from .bounded import MAX_ROOT_BITS
 from .parse import parse_answer
-from .values import Answer, BaseNumber, Bracketed, Choice, Collection, Matrix, Relation, Scalar, Text
+from .values import (
+    Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text,
+)
 
 EXACT_TOL = 1e-12
+POINT_FLOOR = 1e-25  # with variables substituted: terms cancel to about 1e-30 of their size
+CONSTANT_FLOOR = 1e-80
 SIMPLIFY_SECONDS = 1.0
 DIGITS = 30
 _PREC = 110  # bits, a little over DIGITS decimal digits
@@ -70,6 +75,15 @@ def values_equivalent(a: Answer, b: Answer, *, rel_tol: float = 1e-6) -> bool:
 
 def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
     """None: this ordering of the pair is not handled here (the other one may be)."""
+    if isinstance(a, Ambiguous):
+        return any(values_equivalent(r, b, rel_tol=rel_tol) for r in a.readings)
+    if isinstance(a, Labelled):
+        if isinstance(b, Labelled):
+            return a.label == b.label and values_equivalent(a.value, b.value, rel_tol=rel_tol)
+        if isinstance(b, Relation):
+            return b.op == "=" and (b.lhs.is_Symbol or b.rhs.is_Symbol) and values_equivalent(
+                a.value, Scalar(b.rhs if b.lhs.is_Symbol else b.lhs, b.inexact), rel_tol=rel_tol)
+        return values_equivalent(a.value, b, rel_tol=rel_tol)
     if isinstance(a, Scalar) and isinstance(b, Scalar):
         return _scalars_equal(a, b, rel_tol)
     if isinstance(a, Relation) and isinstance(b, Relation):
@@ -137,6 +151,9 @@ def _same_multiset(xs: Sequence[Answer], ys: Sequence[Answer], rel_tol: float) -
 
 def _scalars_equal(a: Scalar, b: Scalar, rel_tol: float) -> bool:
     inexact = a.inexact or b.inexact
+    digits = [d for d in (a.digits, b.digits) if d]
+    if inexact and digits:  # never looser than half a unit in the last place written
+        rel_tol = min(rel_tol, 0.5 * 10.0 ** (1 - min(digits)))
     if a.percent != b.percent:  # 50% against 50 or 0.5
         pct, other = (a, b) if a.percent else (b, a)
         return expressions_equal(pct.expr, other.expr, inexact, rel_tol) or expressions_equal(
@@ -195,11 +212,12 @@ def expressions_equal(x: sympy.Expr, y: sympy.Expr, inexact: bool = False, rel_t
     if _infinite(x) or _infinite(y):
         return False
     tol = rel_tol if inexact else EXACT_TOL
+    x, y = _named(x), _named(y)
     symbols = sorted(x.free_symbols | y.free_symbols, key=str)
     if not symbols:
         u, v = _numeric(x), _numeric(y)
         if u is not None and v is not None:
-            return _close(u, v, tol)
+            return _close(u, v, tol, floor=CONSTANT_FLOOR)
         return _simplifies_to_zero(x - y)
     valid = 0
     for k in range(len(_POINTS)):
@@ -213,6 +231,15 @@ def expressions_equal(x: sympy.Expr, y: sympy.Expr, inexact: bool = False, rel_t
         if valid >= MIN_POINTS:
             return True
     return _simplifies_to_zero(x - y)
+
+
+def _named(x: sympy.Expr) -> sympy.Expr:
+    """``f(x)``, ``I(0)``: an unknown function applied is a named quantity; a symbol of that name
+    can be evaluated at points, the application cannot."""
+    applied = x.atoms(AppliedUndef)
+    if not applied:
+        return x
+    return x.xreplace({app: sympy.Symbol(str(app)) for app in applied})
 
 
 def _infinite(x: sympy.Expr) -> bool:
@@ -239,9 +266,11 @@ def _numeric(expr: sympy.Expr, subs: dict | None = None) -> mpmath.mpc | None:
     return out
 
 
-def _close(u: mpmath.mpc, v: mpmath.mpc, tol: float) -> bool:
+def _close(u: mpmath.mpc, v: mpmath.mpc, tol: float, floor: float = POINT_FLOOR) -> bool:
+    """Relatively close; ``floor`` absorbs the rounding noise of an evaluation that should be 0
+    (kept far below physical constants such as 1e-27 when no variable was substituted)."""
     diff = abs(u - v)
-    return bool(diff <= tol * max(abs(u), abs(v)) or diff <= 1e-25)
+    return bool(diff <= tol * max(abs(u), abs(v)) or diff <= floor)
 
 
 def _too_big_to_simplify(expr: sympy.Expr) -> bool:

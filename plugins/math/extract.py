@@ -8,7 +8,9 @@ simple regexes, brace matching by counting; a 1 MB completion costs milliseconds
 - ``answer_tag``: the content of the last ``<answer>`` element (to the end if never closed).
 - ``gsm8k``: what follows the last ``####``.
 - ``answer_is``: what follows the last "the answer is", "final answer:", "answer:".
-- ``whole``: the whole completion when it is one short line that parses as an answer.
+- ``whole``: the whole completion when it is one short line that parses as an answer, or one
+  delimited formula (as written, even when it does not parse).
+- ``last_math``: the last ``$...$`` / ``\\(...\\)`` / ``\\[...\\]`` span that parses.
 - ``last_number``: the last number (a plain or LaTeX fraction, a percentage, a negative number).
 """
 
@@ -27,20 +29,27 @@ MAX_PHRASE_CHARS = 300
 TAIL_CHARS = 4096
 MAX_WHOLE_CHARS = 200
 MAX_BOX_CHARS = 20_000
+MAX_PROSE_SCAN = 2000
 
 _BRACE_EVENT = re.compile(r"\\.|[{}]", re.S)  # an escape (\{, \frac...) or a brace
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _ANSWER_PHRASE = re.compile(
-    r"(?:\bfinal\s+answer|\bthe\s+answer|\banswer)\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*(?::\s*)?",
+    r"(?:\bfinal\s+answer|\bthe\s+answer|\banswer|\b(?:correct|right)\s+(?:option|choice))"
+    r"\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*(?:\*\*|__)?\s*(?::\s*)?",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
     r"(?:-\s*)?\\[dt]?frac\{\s*-?\d+(?:\.\d+)?\s*\}\{\s*-?\d+(?:\.\d+)?\s*\}"
-    r"|(?:(?<![\w.)\]}])-)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?(?:\s*\\?%)?"
+    # 1 000 000 (thousands apart), 1000,99 and 0,111 (decimal commas no thousands reading fits)
+    r"|(?<![\w.,])\d{1,3}(?: \d{3})+(?![\d,]|\.\d)|(?<![\w.,])(?:\d{4,},\d{1,2}|0,\d+)(?![\d,])"
+    r"|(?:(?<![\w.)\]}])-)?(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+,\d+(?=\s*(?:\$|\u20ac|%|\\%))|\d+)"
+    r"(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?(?:\s*\\?%)?"
     r"|(?:(?<![\w.)\]}])-)?\.\d+"
 )
 _LATEX_WORDS = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+")
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_DIGIT = re.compile(r"\d")
+_PROSE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2}")  # starts only where a word starts
 _MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", "exp", "sqrt", "pi", "inf", "infinity"})
 _GSM8K_VALUE = re.compile(r"\s*(?:[-+\u2212$\\(\[.\d]|\*\*)")
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
@@ -51,6 +60,9 @@ _NOT_VALUES = frozenset({
     "reasonable", "in", "to", "the", "an", "this", "still", "also", "therefore", "then",
     "probably", "likely", "definitely", "boxed", "unclear",
 })
+_SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
+_PREAMBLES = frozenset({"the", "this", "an"})
+_STATED = re.compile(r"\b(?:is|are|equals)\b|=")
 _CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 
 
@@ -68,29 +80,65 @@ def matching_brace(text: str, open_at: int) -> int | None:
     return None
 
 
-def boxed_contents(text: str) -> list[str]:
-    """Contents of the boxed answers, last first (at most ``MAX_BOXED_TRIES``)."""
-    out: list[str] = []
-    starts = [m.end() for m in _BOX_COMMAND.finditer(text)]
-    for start in reversed(starts[-MAX_BOXED_TRIES:]):
+def _boxes(text: str) -> list[tuple[int, int, str | None]]:
+    """The last ``MAX_BOXED_TRIES`` boxes, last first: (start, end, content); content None when
+    the box cannot be read (never closed, or longer than ``MAX_BOX_CHARS``)."""
+    out: list[tuple[int, int, str | None]] = []
+    found = [(m.start(), m.end()) for m in _BOX_COMMAND.finditer(text)]
+    for begin, start in reversed(found[-MAX_BOXED_TRIES:]):
         i = start
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
             close = matching_brace(text, i)
-            if close is not None:
-                out.append(text[i + 1:close].strip())
+            if close is None:
+                out.append((begin, len(text), None))
+            else:
+                out.append((begin, close + 1, text[i + 1:close].strip()))
         else:  # \boxed 5: one token
             m = re.match(r"[^\s$}]+", text[i:i + 100])
-            if m:
-                out.append(m.group(0))
-    return [c for c in out if c]
+            out.append((begin, i + (m.end() if m else 0), m.group(0) if m else None))
+    return out
+
+
+def boxed_contents(text: str) -> list[str]:
+    """Contents of the readable boxed answers, last first (at most ``MAX_BOXED_TRIES``)."""
+    return [c for _, _, c in _boxes(text) if c]
+
+
+# Between two boxes that state one answer together: punctuation, LaTeX spacing, "and", "or", a
+# few words ("papers and", "for part (a) and"), no new paragraph.
+_JOIN_NOISE = re.compile(r"\\(?:quad|qquad|text|mbox|textbf|mathrm|[,;:! ])|\\[()\[\]]|[{}$\s,;.]")
+_JOIN_WORD = re.compile(r"[A-Za-z]+")
+MAX_JOIN_WORDS = 4
+MAX_JOIN_CHARS = 60
+
+
+def _joins(between: str) -> bool:
+    """Whether the text between two boxes makes them one answer: nothing but punctuation and
+    spacing, or a few words that include "and"/"or" ("papers and", "for part (a) and")."""
+    if len(between) > MAX_JOIN_CHARS or "\n\n" in between:
+        return False
+    words = [w.lower() for w in _JOIN_WORD.findall(_JOIN_NOISE.sub(" ", between))]
+    return not words or (len(words) <= MAX_JOIN_WORDS and bool({"and", "or"} & set(words)))
 
 
 def boxed(text: str) -> str | None:
-    """The last ``\\boxed{...}`` or ``\\fbox{...}``."""
-    found = boxed_contents(text)
-    return found[0] if found else None
+    """The last ``\\boxed{...}`` or ``\\fbox{...}``; several boxes next to each other
+    (``\\boxed{1}, \\boxed{2}``, ``\\boxed{(2,2)} \\quad \\text{and} \\quad \\boxed{(6,2)}``) are
+    one answer, joined with commas. A box that exists but cannot be read gives ``""``: the model
+    did box its answer, so no weaker extractor may credit a stray number instead."""
+    boxes = _boxes(text)
+    while boxes and boxes[0][2] is None:  # a truncated last box: the one before it, if any
+        boxes = boxes[1:]
+    if not boxes:
+        return "" if _BOX_COMMAND.search(text) else None
+    parts = [boxes[0][2]]
+    for (_, end, content), (start, _, _) in zip(boxes[1:], boxes):
+        if content is None or not _joins(text[end:start]):
+            break
+        parts.append(content)
+    return ", ".join(reversed(parts))
 
 
 def answer_tag(text: str) -> str | None:
@@ -124,18 +172,45 @@ def gsm8k(text: str) -> str | None:
 def answer_is(text: str) -> str | None:
     """What follows the last "the answer is" / "final answer:" phrase that states a value: a
     ``$...$`` span, else the rest of the sentence. A phrase followed by a verdict rather than a
-    value ("the answer is correct", "the answer is that ...") is skipped for an earlier one."""
+    value ("the answer is correct", "the answer is that ...") is skipped for an earlier one;
+    "Final Answer: The largest $n$ is 34." states what follows its last "is"."""
+    found = _answer_phrase(text)
+    return found[0] if found else None
+
+
+def _answer_phrase(text: str) -> tuple[str, int] | None:
+    """(value, position of the phrase) for :func:`answer_is`."""
     matches = list(_ANSWER_PHRASE.finditer(text[-PHRASE_SCAN_CHARS:]))
     offset = max(0, len(text) - PHRASE_SCAN_CHARS)
     for m in reversed(matches[-MAX_MARKER_TRIES:]):
-        found = _phrase_value(text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS])
+        rest = text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS]
+        found = _phrase_value(rest)
         if found is None:
             continue
         first = _FIRST_WORD.match(found)
         if first and first.group(0).lower() in _NOT_VALUES:
-            continue
-        return found
+            stated = list(_STATED.finditer(found))
+            if first.group(0).lower() in _PREAMBLES and stated:  # "The largest $n$ is 34"
+                found = _phrase_value(found[stated[-1].end():])
+                if found is None:
+                    continue
+            else:
+                continue
+        return found, offset + m.start()
     return None
+
+
+def _parses(answer: str) -> bool:
+    from .parse import parse_answer
+
+    return parse_answer(answer) is not None
+
+
+def final_phrase_after(text: str, position: int) -> str | None:
+    """The value of a final-answer phrase that comes after ``position`` (a box), if any: "...
+    = \\boxed{255}. So she has $10,455. Final Answer: The final answer is $10,455$." answers 10,455."""
+    found = _answer_phrase(text[position:])
+    return found[0] if found else None
 
 
 def _phrase_value(rest: str) -> str | None:
@@ -148,7 +223,8 @@ def _phrase_value(rest: str) -> str | None:
     line = rest.split("\n", 1)[0]
     # the sentence ends at a full stop that is not a decimal point, or at "!"/"?" before the next
     # sentence (a bare "5!" at the end reads as an exclamation: write $5!$ for a factorial)
-    sentence = re.split(r"(?<!\d)\.(?!\d)|\.(?=\s|$)|[!?](?=\s+[A-Z])", line, maxsplit=1)[0]
+    # (not inside "p.m."/"a.m.")
+    sentence = _SENTENCE_END.split(line, maxsplit=1)[0]
     return _clean(sentence.rstrip("!?"))
 
 
@@ -156,7 +232,12 @@ def whole(text: str) -> str | None:
     """The whole completion, when it is nothing but an answer: one short line that parses
     (``3\\sqrt{13}``, ``$(3, 4]$``); a sentence around a number is left to ``last_number``."""
     stripped = text.strip()
-    if not stripped or len(stripped) > MAX_WHOLE_CHARS or "\n" in stripped:
+    if not stripped or len(stripped) > MAX_WHOLE_CHARS:
+        return None
+    span = _lone_span(stripped)
+    if span is not None:  # "$-[0,1)$": the completion is one formula; it is the answer as written
+        return span
+    if "\n" in stripped:
         return None
     prose = _PROSE_WORD.findall(_LATEX_WORDS.sub(" ", stripped))
     if len([w for w in prose if w.lower() not in _MATH_WORDS]) > 1:
@@ -164,6 +245,37 @@ def whole(text: str) -> str | None:
     from .parse import parse_answer  # the parser decides what "nothing but an answer" means
 
     return _clean(stripped) if parse_answer(stripped) is not None else None
+
+
+_SPAN = re.compile(r"\$\$([^$]{1,400})\$\$|\\\[(.{1,400}?)\\\]|\\\((.{1,400}?)\\\)|\$([^$\n]{1,200})\$", re.S)
+
+
+def _lone_span(text: str) -> str | None:
+    """The formula when ``text`` is one delimited math span and nothing else."""
+    m = _SPAN.fullmatch(text)
+    if m is None:
+        return None
+    inner = next(g for g in m.groups() if g is not None)
+    return _clean(inner) or ""
+
+
+def last_math(text: str) -> str | None:
+    """The last math span (``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``) that reads as an
+    answer: "Therefore $x \\geq 5$ is the solution." A span that does not parse (currency signs
+    pairing up, an unfinished formula) is skipped for an earlier one."""
+    from .parse import parse_answer
+    from .values import Text
+
+    tail = text[-TAIL_CHARS:]
+    spans = [(next(g for g in m.groups() if g is not None), m.end()) for m in _SPAN.finditer(tail)]
+    for inner, end in reversed(spans[-MAX_MARKER_TRIES:]):
+        if _DIGIT.search(tail, end):  # a number stated after the formula: last_number's turn
+            return None
+        found = _clean(inner)
+        value = parse_answer(found) if found else None
+        if value is not None and not isinstance(value, Text):  # a name ($ABCD$) is not an answer
+            return found
+    return None
 
 
 def last_number(text: str) -> str | None:
@@ -200,9 +312,15 @@ EXTRACTORS: dict[str, Callable[[str], str | None]] = {
     "gsm8k": gsm8k,
     "answer_is": answer_is,
     "whole": whole,
+    "last_math": last_math,
     "last_number": last_number,
 }
-DEFAULT_ORDER = ("boxed", "answer_tag", "gsm8k", "answer_is", "whole", "last_number")
+DEFAULT_ORDER = ("boxed", "answer_tag", "gsm8k", "answer_is", "whole", "last_math", "last_number")
+
+
+# A gold sentence is read by its explicit markers only: a guessed last number would make a
+# definite (and possibly wrong) gold out of a row that should be skipped.
+GOLD_ORDER = ("answer_is", "last_math")
 
 
 def resolve(name: str) -> Callable[[str], str | None]:
@@ -222,17 +340,24 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
     """The final answer stated in ``text``: the first extractor (in order) that finds one.
 
     ``extractors`` are names registered through ``register_extractors`` (default
-    :data:`DEFAULT_ORDER`); an unknown name raises the registry's error.
+    :data:`DEFAULT_ORDER`); an unknown name raises the registry's error. An extractor that
+    returns ``""`` found its marker but refused the content: the search stops there (None).
     """
     if not isinstance(text, str) or not text:
         return None
-    names = DEFAULT_ORDER if extractors is None else extractors
+    order = DEFAULT_ORDER if extractors is None else extractors
     # a reward set binds its extractor names to functions once (grpo_rewards.registry.Refs)
-    functions = getattr(names, "entries", None) or [resolve(name) for name in names]
-    for find in functions:
+    functions = getattr(order, "entries", None) or [resolve(name) for name in order]
+    for name, find in zip(order, functions):
         found = find(text)
-        if found is not None and found.strip():
-            return found.strip()
+        if name == "boxed" and found and "answer_is" in order:
+            later = final_phrase_after(text, text.rfind("\\boxed"))
+            if later is not None and _parses(later):
+                found = later
+        if found is not None:
+            # "" : the extractor's marker is there but what it holds was refused (unreadable,
+            # too large); the answer is that refusal, not a weaker extractor's stray number
+            return found.strip() or None
     return None
 
 
@@ -253,5 +378,12 @@ def gold_answer(raw_gold: object) -> str | None:
     for find in (boxed, answer_tag):
         found = find(text)
         if found is not None:
+            return found or None
+    bare = strip_delimiters(text)
+    if _PROSE.search(bare[:MAX_PROSE_SCAN]):
+        # a worked solution (MATH, NuminaMath ship one) or a sentence: read by the completion's
+        # explicit markers; with none, a gold that is only words stays words
+        found = extract_answer(text, GOLD_ORDER)
+        if found is not None:
             return found
-    return strip_delimiters(text) or None
+    return bare or None  # may not parse ("9^9^9^9"): then the row has no gold

@@ -51,7 +51,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "pm": ("OP", "pm"), "mp": ("OP", "mp"),
     "le": ("REL", "<="), "leq": ("REL", "<="), "leqslant": ("REL", "<="), "ge": ("REL", ">="),
     "geq": ("REL", ">="), "geqslant": ("REL", ">="), "lt": ("REL", "<"), "gt": ("REL", ">"),
-    "ne": ("REL", "!="), "neq": ("REL", "!="), "in": ("REL", "in"), "approx": ("REL", "="),
+    "ne": ("REL", "!="), "neq": ("REL", "!="), "in": ("REL", "in"), "approx": ("REL", "approx"),
+    "simeq": ("REL", "approx"), "sim": ("REL", "approx"),
     "equiv": ("REL", "="),
     "cup": ("OP", "cup"), "emptyset": ("CONST", "empty"), "varnothing": ("CONST", "empty"),
     "langle": ("LP", "("), "rangle": ("RP", ")"), "lfloor": ("LP", "floor"), "rfloor": ("RP", "floor"),
@@ -60,10 +61,17 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "begin": ("BEGIN", ""), "end": ("END", ""), "colon": ("REL", ":"), "prime": ("OP", "'"),
     "overline": ("DECOR", "overline"), "bar": ("DECOR", "overline"), "vec": ("DECOR", "vec"),
     "hat": ("DECOR", "hat"), "widehat": ("DECOR", "hat"), "overrightarrow": ("DECOR", "vec"),
-    "angle": ("DECOR", "angle"),
+    "angle": ("DECOR", "angle"), "dot": ("DECOR", "dot"), "ddot": ("DECOR", "ddot"),
+    "tilde": ("DECOR", "tilde"), "odot": ("SYM", "odot"), "hbar": ("SYM", "hbar"), "ell": ("SYM", "ell"),
     "degmark": ("OP", "deg"), "word": ("WORD", ""), "rowsep": ("ROWSEP", "\\\\"),
 }
-_MATRIX_ENVS = frozenset({"pmatrix", "bmatrix", "matrix", "Bmatrix", "smallmatrix"})
+_MATRIX_ENVS = frozenset({"pmatrix", "bmatrix", "matrix", "Bmatrix", "smallmatrix", "vmatrix", "Vmatrix", "array"})
+_COLUMN_SPEC = re.compile(r"\s*\{[lcr|\s]{1,40}\}")
+_TWO_CHAR = {">=": ("REL", ">="), "<=": ("REL", "<="), "!=": ("REL", "!="), "==": ("REL", "=")}
+# All-capital runs are point and segment names (AB, MR, SRMC): one symbol per letter, except
+# these words.
+_CAPITAL_WORDS = frozenset({"YES", "AM", "PM", "TRUE", "FALSE", "NONE", "ALL", "THE", "AND", "NOT", "USD", "EUR"})
+MAX_CAPITAL_NAME = 5
 
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![\d.]))?")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d+)?")
@@ -119,6 +127,10 @@ def tokenize(text: str) -> list[Token]:
             _letters(m.group(0), add)
             pos = m.end()
             continue
+        if text[pos:pos + 2] in _TWO_CHAR:
+            add(*_TWO_CHAR[text[pos:pos + 2]])
+            pos += 2
+            continue
         if ch in _SINGLE:
             kind, value = _SINGLE[ch]
             if kind in ("LP", "LB"):
@@ -164,6 +176,9 @@ def _backslash(text: str, pos: int, add) -> int:
         if arg.group(1) not in _MATRIX_ENVS:
             raise LexError(f"unsupported environment {arg.group(1)!r}")
         add(name.upper(), arg.group(1))
+        if name == "begin" and arg.group(1) == "array":  # \begin{array}{cc}: skip the column spec
+            spec = _COLUMN_SPEC.match(text, arg.end())
+            return spec.end() if spec else arg.end()
         return arg.end()
     if name in _COMMANDS:
         add(*_COMMANDS[name])
@@ -185,6 +200,9 @@ def _letters(run: str, add) -> None:
         add("CONST", _CONSTANT_WORDS[low])
     elif low in _COMMA_WORDS:
         add("COMMA", ",")
+    elif run.isupper() and 1 < len(run) <= MAX_CAPITAL_NAME and run not in _CAPITAL_WORDS:
+        for letter in run:
+            add("SYM", letter)
     elif len(run) >= 3 or low in _TWO_LETTER_WORDS:
         add("WORD", run)
     else:

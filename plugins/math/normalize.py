@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .words import numbers_from_words
+
 MAX_ANSWER_CHARS = 2000
 
 _DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)\s*(.*?)\s*(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
@@ -32,6 +34,8 @@ _TEXT_GROUP = re.compile(
 )
 _TEXT_WORD = re.compile(r"[A-Za-z]{2,}")
 _SUBS: list[tuple[re.Pattern[str], str]] = [
+    # a doubled backslash before a command name is an escaping slip (\\frac, \\le), not a row break
+    (re.compile(r"(?<!\\)\\\\(?=[A-Za-z]{2})"), r"\\"),
     (re.compile(r"\\\\"), r" \\rowsep "),  # matrix row separator, before any other backslash rule
     (re.compile(r"\\(?:boxed|fbox|displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])"), " "),
     (re.compile(r"\\[dtc]frac(?![A-Za-z])"), r"\\frac"),
@@ -39,16 +43,22 @@ _SUBS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\(?:left|right|[bB]igg?[lrm]?)(?![A-Za-z])\s*\.?"), ""),
     # thousands separators: 10,\!080 and 1\,000 and 1{,}000 -> plain digits
     (re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))"), ""),
-    (re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))"), ""),
+    (re.compile(r"(?<=\d) ?\{, ?\} ?(?=\d{3}(?!\d))"), ""),
     (re.compile(r"(?<=\d)\{,\}(?=\d)"), "."),  # 3{,}5: a LaTeX decimal comma
     (re.compile(r"(?<=\d)\\[,;: ]\s*(?=\d{3}(?!\d))"), ""),
-    (re.compile(r"\\(?:[,;:! >]|quad|qquad|enspace|thinspace|hfill)(?![A-Za-z])"), " "),
+    (re.compile(r"\\[,;:! >]|\\q?quad|\\(?:enspace|thinspace|hfill)(?![A-Za-z])"), " "),
     (re.compile(r"~"), " "),
     # degrees: 90^\circ, 90^{\circ}, 90\degree, 90° -> one mark (a trig function reads it, else it goes)
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])"), r" \\degmark "),
     (re.compile(r"\\%"), "%"),
     (re.compile(r"\\\$|\$|\\(?:euro|pounds|yen|textdollar)(?![A-Za-z])"), " "),
-    (re.compile(r"\b(?:USD|EUR|GBP|Rs\.?)(?![A-Za-z])"), " "),
+    (re.compile(r"\b(?:USD|EUR|GBP|[Rr]s\s?\.?)(?![A-Za-z])"), " "),
+    # y^{\prime}, f^\prime: a prime
+    (re.compile(r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime(?![A-Za-z])"), "'"),
+    # thousands separated by single spaces: 1 000 000 (only groups of exactly three digits)
+    (re.compile(r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?![\d.,]| \d)"), lambda m: m.group(1) + m.group(2).replace(" ", "")),
+    # words joined by a hyphen are one word (push-ups, forty-two is read before this)
+    (re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z]{2})"), " "),
 ]
 _CURRENCY = re.compile(r"\\\$|[\u20ac\u00a3\u00a5]|\\(?:euro|pounds|yen)(?![A-Za-z])")
 _DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d+),(\d+)\s*(%?)\s*$")
@@ -77,7 +87,7 @@ def normalize(text: str) -> str | None:
     if len(text) > MAX_ANSWER_CHARS:
         return None
     had_currency = bool(_CURRENCY.search(text))
-    text = strip_delimiters(text.translate(_UNICODE))
+    text = numbers_from_words(strip_delimiters(text.translate(_UNICODE)))
     for pattern, repl in _SUBS:
         text = pattern.sub(repl, text)
     for _ in range(3):  # nested \text{\textbf{...}}

@@ -28,8 +28,9 @@ from .bounded import (
     safe_factorial, safe_pow, safe_sqrt, binomial,
 )
 from .lexer import LexError, Token, tokenize
+from .relations import interval_of, label_kind, label_text
 from .normalize import MAX_ANSWER_CHARS, normalize, strip_delimiters
-from .values import Answer, BaseNumber, Bracketed, Choice, Collection, Matrix, Relation, Scalar, Text
+from .values import Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text
 
 MAX_DEPTH = 60
 MAX_ALTERNATIVES = 16
@@ -55,17 +56,38 @@ def _parse_cached(text: str) -> Answer | None:
         clock = _CLOCK.match(_TEXT_WRAPPER.sub(r"\1", strip_delimiters(text)))
         if clock:
             return _clock_time(*clock.groups())
+        clock = _CLOCK_24.match(strip_delimiters(text))
+        if clock:
+            return Text(f"{int(clock.group(1))}:{clock.group(2)}")
         normal = normalize(text)
         if not normal:
             return None
-        return _Parser(tokenize(normal)).parse()
+        value = _Parser(tokenize(normal)).parse()
+        comma = _DECIMAL_COMMA.fullmatch(normal)
+        if comma and _decimal_comma_possible(*comma.groups()[1:]):  # 1,22 or 1000,99
+            sign, whole, frac = comma.groups()
+            decimal = _Parser(tokenize(f"{sign}{whole}.{frac}")).parse()
+            return Ambiguous((value, decimal))
+        return value
     except (ParseError, LexError, RecursionError, ArithmeticError, ValueError, TypeError,
             AttributeError, LookupError, MemoryError, NotImplementedError, sympy.SympifyError):
         return None
 
 
+_DECIMAL_COMMA = re.compile(r"\s*(-?)(\d{1,12}),(\d{1,12})\s*")
+
+
+def _decimal_comma_possible(whole: str, frac: str) -> bool:
+    """``1,22``, ``0,111``, ``1000,99`` may be decimals written with a comma; ``1,234`` is a
+    thousands separator and ``0,1`` a list (MATH writes its lists so), nothing else."""
+    if len(frac) == 3 and whole[0] != "0" and len(whole) <= 3:
+        return False
+    return len(frac) >= 2
+
+
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{([^{}]*)\}")
 _CLOCK = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*(?:\\[ ,;]\s*)?([ap])\.?\s*m\.?\s*$", re.IGNORECASE)
+_CLOCK_24 = re.compile(r"^\s*(\d{1,2}):(0\d)\s*$")  # 12:00, 9:05: a time (a ratio n:0 is undefined)
 
 
 def _clock_time(hour: str, minute: str | None, half: str) -> Text:
@@ -79,7 +101,7 @@ def _clock_time(hour: str, minute: str | None, half: str) -> Text:
 class _E:
     """An arithmetic value under construction: one or more alternatives (``\\pm``) and flags."""
 
-    __slots__ = ("alts", "inexact", "percent", "int_literal", "frac_literal", "degrees")
+    __slots__ = ("alts", "inexact", "percent", "int_literal", "frac_literal", "degrees", "digits")
 
     def __init__(self, alts: tuple[sympy.Expr, ...], inexact: bool = False, percent: bool = False,
                  int_literal: bool = False, frac_literal: bool = False, degrees: bool = False) -> None:
@@ -93,20 +115,24 @@ class _E:
         self.int_literal = int_literal
         self.frac_literal = frac_literal
         self.degrees = degrees  # written with a degree mark: a trig function converts it
+        self.digits = 0  # fewest significant digits among the decimals written in it (0: none)
 
 
 class _Group:
-    """Structured values: ``kind`` is tuple/set/union/rel/matrix; ``items`` what they hold."""
+    """Structured values: ``kind`` is tuple/set/union/rel/chain/matrix; ``items`` what they hold."""
 
-    __slots__ = ("kind", "items", "left", "right", "op")
+    __slots__ = ("kind", "items", "left", "right", "op", "meta")
 
-    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: str = "") -> None:
+    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: Any = "",
+                 meta: Any = None) -> None:
         self.kind, self.items, self.left, self.right, self.op = kind, items, left, right, op
+        self.meta = meta
 
 
 _CONSTANTS = {"pi": sympy.pi, "oo": sympy.oo}
 _LETTER_CONSTANTS = {"e": sympy.E, "i": sympy.I}
 _CHOICE_LETTERS = frozenset("ABCDE")
+_FUNCTION_NAMES = frozenset("fghFGH")
 
 
 def _number(literal: str) -> _E:
@@ -115,8 +141,17 @@ def _number(literal: str) -> _E:
         raise ParseError("scientific exponent too large")
     value = Fraction(literal)
     inexact = "." in mantissa
-    return _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact,
-              int_literal=not inexact and not exponent)
+    out = _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact,
+             int_literal=not inexact and not exponent)
+    if inexact:
+        out.digits = len(mantissa.replace(".", "").lstrip("0")) or 1
+    return out
+
+
+def _fewest(*digits: int) -> int:
+    """The precision of a value built from decimals: that of its least precise decimal."""
+    written = [d for d in digits if d]
+    return min(written) if written else 0
 
 
 def _combine(a: Any, b: Any, fn: Callable[[sympy.Expr, sympy.Expr], sympy.Expr]) -> _E:
@@ -125,15 +160,58 @@ def _combine(a: Any, b: Any, fn: Callable[[sympy.Expr, sympy.Expr], sympy.Expr])
     if len(a.alts) * len(b.alts) > MAX_ALTERNATIVES:
         raise ParseError("too many alternatives")
     alts = tuple(dict.fromkeys(fn(x, y) for x, y in product(a.alts, b.alts)))
-    return _E(alts, inexact=a.inexact or b.inexact, degrees=a.degrees or b.degrees)
+    out = _E(alts, inexact=a.inexact or b.inexact, degrees=a.degrees or b.degrees)
+    out.digits = _fewest(a.digits, b.digits)
+    return out
 
 
 def _map(a: Any, fn: Callable[[sympy.Expr], sympy.Expr], keep_literal: bool = False) -> _E:
     if not isinstance(a, _E):
         raise ParseError("arithmetic on a tuple, set or relation")
-    return _E(tuple(dict.fromkeys(fn(x) for x in a.alts)), inexact=a.inexact, percent=a.percent,
-              int_literal=keep_literal and a.int_literal, frac_literal=keep_literal and a.frac_literal,
-              degrees=a.degrees)
+    out = _E(tuple(dict.fromkeys(fn(x) for x in a.alts)), inexact=a.inexact, percent=a.percent,
+             int_literal=keep_literal and a.int_literal, frac_literal=keep_literal and a.frac_literal,
+             degrees=a.degrees)
+    out.digits = a.digits
+    return out
+
+
+MAX_MATRIX_SIDE = 8
+
+
+def _is_matrix(value: Any) -> bool:
+    return isinstance(value, _Group) and value.kind == "matrix"
+
+
+def _cell(value: Any) -> sympy.Expr:
+    if not isinstance(value, _E) or len(value.alts) != 1:
+        raise ParseError("unsupported matrix entry")
+    return value.alts[0]
+
+
+def _matrix_sum(a: _Group, b: _Group, sign: int) -> _Group:
+    """``A + B``, ``A - B`` entry by entry (same shape)."""
+    if len(a.items) != len(b.items) or any(len(r) != len(s) for r, s in zip(a.items, b.items)):
+        raise ParseError("matrices of different shapes")
+    return _Group("matrix", [[_combine(x, y, lambda u, v: u + sign * v) for x, y in zip(r, s)]
+                             for r, s in zip(a.items, b.items)])
+
+
+def _matrix_product(a: _Group, b: _Group) -> _Group:
+    """``AB``: the matrix product (small matrices only)."""
+    rows, inner, cols = len(a.items), len(b.items), len(b.items[0])
+    if any(len(r) != inner for r in a.items) or max(rows, inner, cols) > MAX_MATRIX_SIDE:
+        raise ParseError("matrices that cannot be multiplied")
+    out = []
+    for i in range(rows):
+        row = []
+        for j in range(cols):
+            total = sympy.S.Zero
+            for k in range(inner):
+                total = total + mul(_cell(a.items[i][k]), _cell(b.items[k][j]))
+            cell = _E((total,), inexact=any(x.inexact for x in a.items[i]))
+            row.append(cell)
+        out.append(row)
+    return _Group("matrix", out)
 
 
 class _Parser:
@@ -177,7 +255,7 @@ class _Parser:
         words = [t for t in self.tokens if t.kind == "WORD"]
         if words and len(words) == len(self.tokens):
             return Text(" ".join(w.value.lower() for w in words))
-        self.tokens = _drop_words(self.tokens)
+        self.tokens = _drop_unit_letter(_drop_words(self.tokens))
         if not self.tokens:
             raise ParseError("nothing left")
         special = _choice(self.tokens) or _base_number(self.tokens)
@@ -196,28 +274,33 @@ class _Parser:
         return items
 
     def parse_relation(self) -> Any:
-        left = self.parse_union()
+        start = self.pos
+        left = self.parse_ratio()
         if not self.at("REL"):
             return left
-        op = self.take().value
-        right = self.parse_union()
-        if op == ":":  # a ratio 3:1 is the number 3/1
-            return _combine(left, right, divide)
-        if op == "in":
+        if self.at("REL", "in"):
+            self.take()
+            right = self.parse_ratio()
             if not (isinstance(left, _E) and len(left.alts) == 1 and left.alts[0].is_Symbol):
                 raise ParseError("'in' needs a variable on the left")
             return right
-        if op == "=":
-            while self.at("REL", "="):  # x = 2 + 3 = 5: the last side is the value
-                self.take()
-                right = self.parse_union()
-            return _Group("rel", [left, right], op=op)
-        links = [_Group("rel", [left, right], op=op)]
-        while self.at("REL") and self.peek().value not in ("=", "in", ":"):  # 1 < x <= 3
-            op = self.take().value
-            left, right = right, self.parse_union()
-            links.append(_Group("rel", [left, right], op=op))
-        return links[0] if len(links) == 1 else _Group("chain", links)
+        sides, spans, ops = [left], [(start, self.pos)], []
+        while self.at("REL") and self.peek().value not in ("in", ":"):
+            ops.append(self.take().value)
+            begin = self.pos
+            sides.append(self.parse_ratio())
+            spans.append((begin, self.pos))
+        labels = [label_kind(self.tokens[a:b]) for a, b in spans]
+        texts = [label_text(self.tokens[a:b]) for a, b in spans]
+        return _Group("chain", sides, op=ops, meta=(labels, texts))
+
+    def parse_ratio(self) -> Any:
+        """``3:1`` is the number 3/1 (binds tighter than ``=``: ``V_1:V_2 = 11:21``)."""
+        left = self.parse_union()
+        while self.at("REL", ":"):
+            self.take()
+            left = _combine(left, self.parse_union(), divide)
+        return left
 
     def parse_union(self) -> Any:
         left = self.parse_sum()
@@ -234,7 +317,9 @@ class _Parser:
         while self.at("OP") and self.peek().value in ("+", "-", "pm", "mp"):
             op = self.take().value
             right = self.parse_term()
-            if op == "+":
+            if _is_matrix(left) and _is_matrix(right) and op in ("+", "-"):
+                left = _matrix_sum(left, right, 1 if op == "+" else -1)
+            elif op == "+":
                 left = _combine(left, right, lambda x, y: x + y)
             elif op == "-":
                 left = _combine(left, right, lambda x, y: x - y)
@@ -252,10 +337,17 @@ class _Parser:
             if tok is not None and tok.kind == "OP" and tok.value in ("*", "/"):
                 self.take()
                 right = self.parse_unary()
-                left = _combine(left, right, mul if tok.value == "*" else divide)
+                if tok.value == "*" and _is_matrix(left) and _is_matrix(right):
+                    left = _matrix_product(left, right)
+                else:
+                    left = _combine(left, right, mul if tok.value == "*" else divide)
             elif self.starts_implicit(tok):
                 right = self.parse_power()
-                if isinstance(left, _E) and isinstance(right, _E) and left.int_literal and right.frac_literal:
+                if _is_matrix(left) and _is_matrix(right):
+                    left = _matrix_product(left, right)
+                elif isinstance(left, _E) and _is_matrix(right):  # \frac{1}{2} \begin{pmatrix}..
+                    left = _Group("matrix", [[_combine(left, x, mul) for x in row] for row in right.items])
+                elif isinstance(left, _E) and isinstance(right, _E) and left.int_literal and right.frac_literal:
                     whole, frac = left.alts[0], right.alts[0]  # a mixed number: 2\frac{1}{2}
                     left = _E((whole - frac if whole < 0 else whole + frac,))
                 else:
@@ -271,11 +363,11 @@ class _Parser:
             return prev is not None and prev.kind not in ("NUM", "OP")
         if tok.kind == "BAR":
             return self.abs_depth == 0
-        if tok.kind == "LP":
+        if tok.kind in ("LP", "LB"):
             return True
         if tok.kind == "CONST":
             return tok.value != "empty"
-        return tok.kind in ("SYM", "FUNC", "CMD", "LBRACE")
+        return tok.kind in ("SYM", "FUNC", "CMD", "LBRACE", "BEGIN")
 
     def parse_unary(self) -> Any:
         if self.at("OP", "-"):
@@ -385,13 +477,38 @@ class _Parser:
         raise ParseError(f"unexpected {value!r}")
 
     def symbol(self, name: str) -> _E:
+        plain = not self.at("OP", "_") and not self.at("OP", "'")
         if self.at("OP", "_"):
             self.take()
-            sub = self.subscript_text()
-            return _E((sympy.Symbol(f"{name}_{sub}"),))
-        if name in _LETTER_CONSTANTS:
+            name = f"{name}_{self.subscript_text()}"
+        while self.at("OP", "'"):  # y', f'' : a derivative's name
+            self.take()
+            name += "'"
+        if self.applies(name):
+            return self.application(name)
+        if plain and name in _LETTER_CONSTANTS:
             return _E((_LETTER_CONSTANTS[name],))
         return _E((sympy.Symbol(name),))
+
+    def applies(self, name: str) -> bool:
+        """``f(x)``, ``I(0)``, ``x(t)``: a function applied, not a product. Only when "(" follows
+        the name with no space and holds one name or number, or the name is f, g, h (a(b+c) stays
+        a product)."""
+        tok, after, close = self.peek(), self.peek(1), self.peek(2)
+        if tok is None or tok.kind != "LP" or tok.value != "(" or tok.space or name in _LETTER_CONSTANTS:
+            return False
+        if name.rstrip("'") in _FUNCTION_NAMES:
+            return True
+        return (after is not None and after.kind in ("SYM", "NUM") and close is not None
+                and close.kind == "RP" and close.value == ")")
+
+    def application(self, name: str) -> _E:
+        self.take()
+        items = self.parse_list()
+        self.expect("RP", ")")
+        if not all(isinstance(i, _E) and len(i.alts) == 1 for i in items):
+            raise ParseError("unsupported function argument")
+        return _E((sympy.Function(name)(*[i.alts[0] for i in items]),))
 
     def subscript_text(self) -> str:
         if self.at("LBRACE"):
@@ -399,7 +516,7 @@ class _Parser:
             parts = []
             while not self.at("RBRACE"):
                 tok = self.take()
-                if tok.kind not in ("NUM", "SYM", "OP") or len(parts) > 8:
+                if tok.kind not in ("NUM", "SYM", "OP", "WORD") or len(parts) > 8:
                     raise ParseError("unsupported subscript")
                 parts.append(tok.value)
             self.take()
@@ -423,7 +540,7 @@ class _Parser:
             self.expect("RBRACE")
         if not parts:
             raise ParseError(f"\\{name} without a name")
-        return _E((sympy.Symbol(f"{name}({''.join(parts)})"),))
+        return self.symbol(f"{name}({''.join(parts)})")
 
     def bracketed(self, left: str) -> Any:
         items = self.parse_list()
@@ -554,6 +671,22 @@ class _Parser:
         return _Group("matrix", rows)
 
 
+_UNIT_LETTERS = frozenset("msgLlhKJWNVACF")
+
+
+def _drop_unit_letter(tokens: list[Token]) -> list[Token]:
+    """``150 m``, ``13 s``, ``11 \\degree C``: a last single letter after a number (or a degree
+    mark), written apart from it, is a unit."""
+    last = tokens[-1] if tokens else None
+    if (len(tokens) >= 2 and last.kind == "FUNC" and last.value in ("sec", "min") and last.space
+            and tokens[-2].kind == "NUM"):  # 13.2 sec, 8 min
+        return tokens[:-1]
+    if (len(tokens) >= 2 and tokens[-1].kind == "SYM" and tokens[-1].value in _UNIT_LETTERS
+            and tokens[-1].space and (tokens[-2].kind == "NUM" or (tokens[-2].kind == "OP" and tokens[-2].value == "deg"))):
+        return tokens[:-1]
+    return tokens
+
+
 def _drop_words(tokens: list[Token]) -> list[Token]:
     """Leave out words (units, prose) at the start, at the end, and before a separator or closer.
 
@@ -619,8 +752,8 @@ def _finish(value: Any) -> Answer:
     """Internal parse value -> public :mod:`.values` type."""
     if isinstance(value, _E):
         if len(value.alts) == 1:
-            return Scalar(value.alts[0], inexact=value.inexact, percent=value.percent)
-        return Collection(tuple(Scalar(a, inexact=value.inexact) for a in value.alts), "list")
+            return Scalar(value.alts[0], inexact=value.inexact, percent=value.percent, digits=value.digits)
+        return Collection(tuple(Scalar(a, inexact=value.inexact, digits=value.digits) for a in value.alts), "list")
     kind = value.kind
     if kind == "rel":
         left, right = value.items
@@ -642,9 +775,12 @@ def _finish(value: Any) -> Answer:
     if kind == "set":
         return _finish_list(value.items, "set", always=True)
     if kind == "union":
-        return Collection(tuple(_finish(i) for i in value.items), "union")
-    if kind == "chain":  # a < b < c: the facts a < b and b < c, in any order
-        return Collection(tuple(_finish(i) for i in value.items), "chain")
+        parts = tuple(_finish(i) for i in value.items)
+        if all(isinstance(p, Collection) and p.kind == "set" for p in parts):  # {1,2} u {2,3}
+            return Collection(tuple(dict.fromkeys(x for p in parts for x in p.items)), "set")
+        return Collection(parts, "union")
+    if kind == "chain":
+        return _finish_chain(value)
     if kind == "matrix":
         rows = []
         for row in value.items:
@@ -652,10 +788,59 @@ def _finish(value: Any) -> Answer:
             for cell in row:
                 if not isinstance(cell, _E) or len(cell.alts) != 1:
                     raise ParseError("unsupported matrix entry")
-                cells.append(Scalar(cell.alts[0], inexact=cell.inexact))
+                cells.append(Scalar(cell.alts[0], inexact=cell.inexact, digits=cell.digits))
             rows.append(tuple(cells))
         return Matrix(tuple(rows))
     raise ParseError(f"unknown value {kind}")
+
+
+_EQUALS = frozenset({"=", "approx"})
+
+
+def _finish_chain(group: _Group) -> Answer:
+    """``a op b op c ...``: an equation, a labelled answer, an interval or a set of facts."""
+    sides, ops = group.items, group.op
+    labels, texts = group.meta
+    if all(op in _EQUALS for op in ops):
+        return _finish_equalities(sides, ops, labels, texts)
+    single = [s.alts[0] if isinstance(s, _E) and len(s.alts) == 1 else None for s in sides]
+    if None not in single:
+        pieces = interval_of(single, ops, [k == "composite" for k in labels])
+        if pieces is not None:
+            inexact = any(s.inexact for s in sides)
+            parts = tuple(Bracketed((Scalar(lo, inexact), Scalar(hi, inexact)), left, right) for lo, hi, left, right in pieces)
+            return parts[0] if len(parts) == 1 else Collection(parts, "union")
+    if len(sides) == 2:
+        return _finish(_Group("rel", sides, op=ops[0]))
+    # a < b < c with no single bounded quantity: the facts a < b and b < c, in any order
+    links = [_Group("rel", [sides[i], sides[i + 1]], op=ops[i]) for i in range(len(ops))]
+    return Collection(tuple(_finish(link) for link in links), "chain")
+
+
+def _constant(value: Any) -> bool:
+    return isinstance(value, _E) and all(not a.free_symbols for a in value.alts)
+
+
+def _finish_equalities(sides: list[Any], ops: list[str], labels: list[str | None], texts: list[str]) -> Answer:
+    """``x = 5 + 5 + 1 = 11`` is ``x = 11`` (the last member); ``1/3 \\approx 0.33`` is 1/3 (the
+    member before an approximation); ``(p,q) = (3,2)`` is (3, 2) labelled ``(p,q)``; a chain of
+    constants is its last value."""
+    if "approx" in ops:
+        k = ops.index("approx")
+        chosen = k + 1 if k == 0 and labels[0] else k
+    else:
+        chosen = len(sides) - 1
+    value = sides[chosen]
+    if chosen == 0 or (all(_constant(s) for s in sides) and not labels[0]):
+        return _finish(value)
+    head = 0
+    if not labels[0] and labels[chosen] and _constant(sides[0]) and len(sides) == 2:
+        head, value = chosen, sides[0]  # the label on the right: 11:21 = V_1:V_2
+    if labels[head] == "composite" or (labels[head] == "symbol" and not isinstance(value, _E)):
+        return Labelled(texts[head], _finish(value))  # (p,q) = (3,2); D = (0, 1)
+    if not labels[head] and "approx" in ops:
+        return _finish(value)
+    return _finish(_Group("rel", [sides[head], value], op="="))
 
 
 def _finish_list(items: list[Any], kind: str, always: bool = False) -> Answer:

@@ -14,6 +14,7 @@ from grpo_rewards import Param, Sample, reward
 from .equivalence import matches
 from .extract import DEFAULT_ORDER, _NUMBER, answer_tag, boxed_contents, extract_answer, gold_answer
 from .parse import parse_answer
+from .think import after_reasoning
 from .values import Answer
 
 MAX_ELSEWHERE_CANDIDATES = 48
@@ -40,6 +41,9 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
         Param("partial_credit", float, 0.0, "score when the right answer appears in the completion "
               "but not where the extractors look (0 = no credit)", min=0.0, max=1.0),
         Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
+        Param("after_think", bool, False, "read the answer only after the closing </think> of a "
+              "reasoning model (TRL's reasoning_accuracy_reward convention): anything inside the "
+              "think block is ignored, and a completion that never closes it scores wrong_score"),
     ],
     value_range=(0.0, 1.0),
 )
@@ -50,15 +54,19 @@ def math_correct(
     rel_tol: float,
     partial_credit: float,
     wrong_score: float,
+    after_think: bool = False,
 ) -> float | None:
     gold = gold_answer(sample.columns.get(answer_column))
     gold_value = parse_answer(gold) if gold is not None else None
     if gold_value is None:
         return None
-    predicted = extract_answer(sample.completion, extractors)
+    completion = after_reasoning(sample.completion) if after_think else sample.completion
+    if completion is None:  # the reasoning block was never closed: no answer was given
+        return wrong_score
+    predicted = extract_answer(completion, extractors)
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
         return 1.0
-    if partial_credit != wrong_score and appears_elsewhere(sample.completion, gold_value, predicted, rel_tol):
+    if partial_credit != wrong_score and appears_elsewhere(completion, gold_value, predicted, rel_tol):
         return partial_credit
     return wrong_score
 

@@ -17,11 +17,14 @@ import sympy
 @dataclass(frozen=True)
 class Scalar:
     """One expression. ``inexact``: a decimal literal went into it, so a tolerance applies.
-    ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2)."""
+    ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2).
+    ``digits``: significant digits of its least precise decimal (0: none written); the tolerance
+    never exceeds half a unit in that last place (82085198.0 is not 82085199)."""
 
     expr: sympy.Expr
     inexact: bool = False
     percent: bool = False
+    digits: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,4 +90,21 @@ class BaseNumber:
     base: int
 
 
-Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber]
+@dataclass(frozen=True)
+class Labelled:
+    """An answer given a name: ``(p, q) = (3, 2)``, ``AB = 4``, ``f(x) = 1``. Compared with an
+    unnamed answer by its value; with another labelled answer only under the same name."""
+
+    label: str
+    value: "Answer"
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """Text with two readings, either of which may be meant: ``1,22`` is the list 1, 22 or the
+    decimal 1.22 written with a decimal comma."""
+
+    readings: tuple["Answer", ...]
+
+
+Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber, Labelled, Ambiguous]
