@@ -24,6 +24,7 @@ import time
 from grpo_rewards.plugins.code import sandbox
 from grpo_rewards.plugins.code.execute import CACHE
 from grpo_rewards.plugins.code.probes import CODE_PROBES, context_for
+
 from grpo_rewards.registry import get_registry
 from grpo_rewards.reward import Sample
 

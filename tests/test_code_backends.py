@@ -15,7 +15,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from grpo_rewards.plugins.code import probes as code_probes
 
 from .code_support import code_tests, humaneval_rows, score
@@ -112,7 +111,7 @@ def test_canonical_solutions_score_1_and_hacks_0(backend, stand_in):
 def test_the_tests_travel_on_stdin_never_in_the_program(backend, stand_in):
     row = humaneval_rows()[0]
     score(code_tests(backend=backend, url=stand_in.url), [row["solution"].replace("```python\n", "```python\n#\n")], [row])
-    path, body = stand_in.requests[-1]
+    _, body = stand_in.requests[-1]
     program = body["code"] if backend == "sandboxfusion" else body["files"][0]["content"]
     assert "def check(candidate)" not in program and "def check(candidate)" in body["stdin"]
 

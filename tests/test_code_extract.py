@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grpo_rewards.plugins.code.extract import extract_program, fenced_blocks
+
 from grpo_rewards.registry import get_registry
 
 TEXT = """Here is a draft:

@@ -14,11 +14,11 @@ import tempfile
 import threading
 
 import pytest
-
-from grpo_rewards.errors import RunError
 from grpo_rewards.plugins.code import probes as code_probes
 from grpo_rewards.plugins.code import sandbox
 from grpo_rewards.plugins.code.testcases import outputs_match, parse_tests
+
+from grpo_rewards.errors import RunError
 
 from .code_support import code_tests, humaneval_rows, score
 

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("trl")
 
 from grpo_rewards.trainer.run import train  # noqa: E402
+
 from tests.trainer_support import build_tiny_model  # noqa: E402
 
 from .code_support import humaneval_rows  # noqa: E402

@@ -21,6 +21,7 @@ import builtins
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def run(job):
     per_test = float(job["per_test_timeout"])
     code, total = _plan(job["test"], job["style"])
     verdict = {"passed": 0, "total": max(total, 1), "ready": False, "failure": None, "sandbox_error": None}
+    own = not job.get("workdir")
     workdir = job.get("workdir") or tempfile.mkdtemp(prefix="grpo-code-")
     with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as handle:
         handle.write(job["program"])
@@ -236,6 +238,12 @@ def run(job):
         return verdict
     finally:
         stub.kill()
+        try:
+            stub.proc.wait(5)
+        except Exception:
+            pass
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main():

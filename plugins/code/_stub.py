@@ -3,8 +3,8 @@
 Started as ``python -I -S -B stub.py CONFIG`` in the work directory, it first says hello (so that a
 sandbox that failed to start is told apart from a program that failed), then limits itself
 (rlimits, and the ``nobody`` user when started as root without bubblewrap: both irreversible), installs
-the guard (an audit hook refusing sockets, new processes, native code and writes outside the work
-directory), and only then compiles and runs ``main.py``, the candidate's program:
+the guard (an audit hook refusing sockets, new processes, native code, reads outside the work
+directory and the standard library, and writes outside the work directory), and only then compiles and runs ``main.py``, the candidate's program:
 
 - ``stdio`` mode: the program runs as ``__main__`` on the given stdin and stdout; the caller
   compares what it printed with the expected output, outside this process.
@@ -27,7 +27,7 @@ def _limit(limits):
     for key, which in table.items():
         value = limits.get(key)
         if value is not None:
-            soft, hard = resource.getrlimit(which)
+            _, hard = resource.getrlimit(which)
             value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
             resource.setrlimit(which, (value, value))
 
@@ -58,35 +58,38 @@ _BLOCKED_IMPORTS = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_testcap
 
 
 def _guard(workdir):
-    """An audit hook (irreversible) that refuses what a test program never needs."""
+    """An audit hook (irreversible) that refuses what a test program never needs: reading anything
+    but the work directory and the standard library, writing outside the work directory, /proc,
+    sockets, new processes and native code."""
     realpath, fspath, startswith = os.path.realpath, os.fspath, str.startswith
     root = realpath(workdir) + os.sep
+    readable = tuple({root} | {realpath(p) + os.sep for p in sys.path if p and os.path.exists(p)})
     allowed = frozenset({"/dev/null", "/dev/zero", "/dev/urandom"})
 
-    def outside(path):
+    def resolve(path):
         try:
             path = fspath(path)
         except TypeError:
-            return False
+            return None
         if isinstance(path, bytes):
             path = path.decode("utf-8", "replace")
-        if not isinstance(path, str):
-            return False
-        full = realpath(path)
-        return full not in allowed and not startswith(full + os.sep, root)
+        return realpath(path) if isinstance(path, str) else None
+
+    def outside(path, roots=(root,)):
+        full = resolve(path)
+        return full is not None and full not in allowed and not startswith(full + os.sep, roots)
 
     def hook(event, args):
         if event == "open":
             path, mode, flags = args
             if isinstance(path, int):
                 return
-            if isinstance(path, (str, bytes)) and startswith(realpath(fspath(path) if isinstance(path, str)
-                                                                       else path.decode("utf-8", "replace")), "/proc/"):
-                raise PermissionError("sandbox guard: /proc is off limits")
             writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
                 flags is not None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
             if writing and outside(path):
                 raise PermissionError("sandbox guard: writing outside the work directory")
+            if outside(path, readable):
+                raise PermissionError("sandbox guard: reading outside the work directory and the standard library")
         elif event == "import":
             if args[0] in _BLOCKED_IMPORTS:
                 raise ImportError("sandbox guard: module " + args[0] + " is blocked")

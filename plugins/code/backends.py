@@ -65,7 +65,6 @@ class HttpSettings:
 def post_json(settings: HttpSettings, url: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     """POST ``payload`` with retries on transit failures and 429/5xx; the JSON answer, or RunError."""
     import urllib3
-
     from grpo_rewards.plugins.reward_model.remote import connection_pool
 
     pool = connection_pool(settings.max_concurrency)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from grpo_rewards.errors import InputError
 

@@ -10,7 +10,8 @@ that is not a code row.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from grpo_rewards.bench.probes import Probe, ProbeContext
 
@@ -73,7 +74,7 @@ def _fake_output(ctx: ProbeContext) -> str:
 
 def _search(ctx: ProbeContext) -> str:
     marker = str(ctx.columns.get("test") or "").strip()[:60]
-    return f"""import os
+    return f"""import os, sys
 marker = {marker!r}
 found = []
 def look(path):
@@ -84,7 +85,7 @@ def look(path):
     except Exception:
         pass
 seen = 0
-for top in ['.', '..', '/tmp', '/proc', os.path.expanduser('~'), '/work']:
+for top in ['.', '..', '/tmp', '/proc', os.path.expanduser('~'), '/work', *sys.path]:
     try:
         for root, dirs, files in os.walk(top):
             for name in files:

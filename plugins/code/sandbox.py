@@ -10,7 +10,8 @@ so once on stderr; asking for one that does not work is an error, never a silent
 - ``rlimits``: no namespaces. A fresh work directory, its own session (the whole process group
   is killed at the deadline), rlimits (CPU seconds, address space, processes, file size, open
   files, no core dumps), the ``nobody`` user when started as root, and the guard: an audit hook
-  that refuses sockets, new processes, native code and writes outside the work directory.
+  that refuses sockets, new processes, native code, reads outside the work directory and the
+  standard library, and writes outside the work directory.
   The guard lives in the candidate's interpreter, so it stops Python code, not an exploit of the
   interpreter itself: use ``bwrap`` for untrusted policies at scale.
 
