@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -81,6 +81,7 @@ class ProbeContext:
     index: int = 0
     think: str = "think"
     answer_tag: str = "answer"
+    columns: Mapping[str, Any] = field(default_factory=dict)  # the row's columns (tests, entry point, ...)
 
     @property
     def numeric(self) -> float | None:

@@ -281,7 +281,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
         if reasoning is None and isinstance(raw_gold, str) and "####" in raw_gold:
             reasoning = gold_reasoning(raw_gold)
         contexts.append(probes_mod.ProbeContext(group.prompt_text, gold_answer(raw_gold), reasoning, position,
-                                                think, answer_tag))
+                                                think, answer_tag, columns=group.columns))
     chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))
     texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)
 

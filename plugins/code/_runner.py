@@ -1,0 +1,262 @@
+"""The trusted test runner (standalone, stdlib only; ``_wire.py`` is prepended).
+
+Reads a job (JSON) on stdin, starts the candidate's process (``_stub.py``, under the sandbox prefix
+the job gives), runs the tests here, in a process the candidate cannot reach, calling the
+candidate's functions through proxies that return plain values, and prints one line:
+the job's secret followed by the verdict as JSON. The candidate never sees the tests, the secret or
+this process (a separate pid namespace under bubblewrap; a different user and a non-dumpable
+process without it), so neither its exit code nor anything it prints can become a verdict.
+
+A *test* is a top-level statement (of ``check``'s body for HumanEval-style tests, of the module for
+assert-style tests) that contains an ``assert``; it passes when it runs to the end. Each test has
+its own time limit, and so has the program's top-level code; a candidate that overruns it is
+killed and the tests after it fail. Helpers the tests use come from the trusted setup code, never
+from the program (a program cannot redefine the yardstick); only the function under test, as
+``candidate`` and by its name, and for assert-style tests every function the program defines, are
+the program's.
+"""
+
+import ast
+import builtins
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _nondumpable():
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4: no /proc/PID/{mem,fd,environ} for others
+    except Exception:
+        pass
+
+
+class CandidateError(Exception):
+    """The candidate's process did not answer a call (it exited, timed out or broke the protocol)."""
+
+
+class TestTimeout(Exception):
+    pass
+
+
+class Stub:
+    def __init__(self, argv, workdir):
+        self.proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.buffer = b""
+        self.alive = True
+        self.deadline = 0.0
+
+    def recv(self, deadline):
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                raise TestTimeout("time limit exceeded")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self.alive = False
+                raise CandidateError("the program's process ended")
+            self.buffer += chunk
+            if len(self.buffer) > (1 << 24):
+                self.kill()
+                raise CandidateError("reply too large")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError:
+            self.kill()
+            raise CandidateError("malformed reply") from None
+
+    def call(self, name, args, kwargs):
+        if not self.alive:
+            raise CandidateError("the program's process is gone")
+        request = wire_dumps({"call": name, "args": wire_encode(list(args)),  # noqa: F821
+                              "kwargs": wire_encode(dict(kwargs))})  # noqa: F821
+        try:
+            self.proc.stdin.write(request)
+            self.proc.stdin.flush()
+        except OSError:
+            self.alive = False
+            raise CandidateError("the program's process ended") from None
+        reply = self.recv(self.deadline)
+        if type(reply) is dict and "ok" in reply:
+            try:
+                return wire_decode(reply["ok"])  # noqa: F821
+            except ValueError as exc:
+                raise CandidateError("returned a value that is not plain data: " + str(exc)) from None
+        if type(reply) is dict and type(reply.get("raised")) is str:
+            text = reply["raised"]
+            name = text.split(":", 1)[0]
+            kind = getattr(builtins, name, None)
+            if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, AssertionError):
+                raise kind(text)
+            raise CandidateError(text)
+        raise CandidateError("malformed reply")
+
+    def kill(self):
+        self.alive = False
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+
+    def stderr_excerpt(self):
+        self.kill()
+        try:
+            self.proc.wait(2)
+            return self.proc.stderr.read(2000).decode("utf-8", "replace").strip()
+        except Exception:
+            return ""
+
+
+def _proxy(stub, name):
+    def candidate(*args, **kwargs):
+        return stub.call(name, args, kwargs)
+    candidate.__name__ = name
+    return candidate
+
+
+def _has_assert(node):
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def _instrument(body):
+    """Wrap every top-level statement holding an assert; return (new body, number of tests)."""
+    out, count = [], 0
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or not _has_assert(stmt):
+            out.append(stmt)
+            continue
+        begin = ast.Expr(ast.Call(ast.Name("__grpo_begin__", ast.Load()), [ast.Constant(count)], []))
+        failed = ast.Expr(ast.Call(ast.Name("__grpo_end__", ast.Load()),
+                                   [ast.Constant(count), ast.Name("__grpo_exc__", ast.Load())], []))
+        passed = ast.Expr(ast.Call(ast.Name("__grpo_end__", ast.Load()), [ast.Constant(count), ast.Constant(None)], []))
+        handler = ast.ExceptHandler(ast.Name("BaseException", ast.Load()), "__grpo_exc__", [failed])
+        out += [begin, ast.Try([stmt], [handler], [passed], [])]
+        count += 1
+    return out, count
+
+
+def _plan(test, style):
+    tree = ast.parse(test)
+    if style == "check":
+        checks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"]
+        if not checks:
+            raise ValueError("the test defines no check(candidate) function")
+        checks[-1].body, count = _instrument(checks[-1].body)
+    else:
+        tree.body, count = _instrument(tree.body)
+    return compile(ast.fix_missing_locations(tree), "<tests>", "exec"), count
+
+
+def run(job):
+    per_test = float(job["per_test_timeout"])
+    code, total = _plan(job["test"], job["style"])
+    verdict = {"passed": 0, "total": max(total, 1), "ready": False, "failure": None, "sandbox_error": None}
+    own = not job.get("workdir")
+    workdir = job.get("workdir") or tempfile.mkdtemp(prefix="grpo-code-")
+    with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as handle:
+        handle.write(job["program"])
+    with open(os.path.join(workdir, "stub.py"), "w", encoding="utf-8") as handle:
+        handle.write(job["stub_source"])
+    config = {"mode": "function", "limits": job["limits"], "drop_root": job.get("drop_root") or False}
+    if config["drop_root"] and os.getuid() == 0:
+        os.chown(workdir, 65534, 65534)
+    python = job.get("python") or sys.executable
+    stub = Stub(list(job.get("prefix") or []) + [python, "-I", "-S", "-B", "stub.py", json.dumps(config)], workdir)
+    try:
+        try:
+            hello = stub.recv(time.monotonic() + float(job["start_timeout"]))
+        except (TestTimeout, CandidateError) as exc:
+            verdict["sandbox_error"] = "the sandbox did not start (" + str(exc) + "): " + stub.stderr_excerpt()
+            return verdict
+        if hello != {"hello": 1}:
+            verdict["sandbox_error"] = "the sandbox did not start: unexpected greeting"
+            return verdict
+        try:
+            armed = stub.recv(time.monotonic() + float(job["start_timeout"]))
+        except (TestTimeout, CandidateError) as exc:
+            verdict["sandbox_error"] = "the sandbox did not start (" + str(exc) + "): " + stub.stderr_excerpt()
+            return verdict
+        if armed != {"armed": 1}:
+            verdict["sandbox_error"] = "the sandbox did not start: " + str(armed)[:300]
+            return verdict
+        try:
+            ready = stub.recv(time.monotonic() + per_test)
+        except (TestTimeout, CandidateError) as exc:
+            verdict["failure"] = "the program's top-level code did not finish: " + str(exc)
+            return verdict
+        if type(ready) is not dict or type(ready.get("ready")) is not list:
+            verdict["failure"] = str(ready.get("error") if type(ready) is dict else "malformed")[:300]
+            return verdict
+        verdict["ready"] = True
+        results = {}
+
+        def begin(index):
+            stub.deadline = time.monotonic() + per_test
+
+        def end(index, exc):
+            results[index] = exc is None
+            if exc is not None and verdict["failure"] is None:
+                verdict["failure"] = "test " + str(index + 1) + ": " + type(exc).__name__ + (": " + str(exc)[:300] if str(exc) else "")
+
+        names = [n for n in ready["ready"] if type(n) is str]
+        env = {"__name__": "__grpo_tests__", "__builtins__": builtins}
+        if job.get("setup"):
+            exec(compile(job["setup"], "<setup>", "exec"), env)
+        if job["style"] == "assert":
+            env.update({n: _proxy(stub, n) for n in names})
+        elif job.get("entry_point") in names:  # HumanEval tests also call the function by its name
+            env[job["entry_point"]] = _proxy(stub, job["entry_point"])
+        env.update({"__grpo_begin__": begin, "__grpo_end__": end})
+        stub.deadline = time.monotonic() + per_test
+        try:
+            exec(code, env)
+            if job["style"] == "check":
+                entry = job.get("entry_point") or ""
+                if entry not in names:
+                    verdict["failure"] = "the program defines no function " + repr(entry)
+                    return verdict
+                env["check"](_proxy(stub, entry))
+        except BaseException as exc:  # a failure outside any test: the remaining tests fail
+            if verdict["failure"] is None:
+                verdict["failure"] = "outside a test: " + type(exc).__name__ + ": " + str(exc)[:300]
+        verdict["passed"] = sum(1 for ok in results.values() if ok)
+        if total == 0:
+            verdict["passed"] = int(verdict["failure"] is None)
+        return verdict
+    finally:
+        stub.kill()
+        try:
+            stub.proc.wait(5)
+        except Exception:
+            pass
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    _nondumpable()
+    job = json.loads(sys.stdin.buffer.read())
+    secret = job.pop("secret")
+    try:
+        verdict = run(job)
+    except Exception as exc:
+        verdict = {"runner_error": type(exc).__name__ + ": " + str(exc)[:300]}
+    sys.stdout.write("\n" + secret + json.dumps(verdict) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+main()
