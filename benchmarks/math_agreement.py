@@ -426,9 +426,10 @@ def score_facts_ours(facts: list[dict]) -> tuple[list[bool], list[float]]:
 
 
 def score_facts_math_verify(facts: list[dict]) -> tuple[list[bool], list[float]] | None:
-    """math-verify on the same facts: verify(parse(gold), parse(prediction)); a fact's
-    ``rel_tol`` becomes its ``float_rounding``; for ``after_think`` facts it reads the text after
-    ``</think>`` (none: no answer), as TRL's reasoning reward does before calling it."""
+    """math-verify on the same facts: verify(parse(gold), parse(prediction)); a bare gold goes
+    inside ``$...$`` as its documentation advises; a fact's ``rel_tol`` becomes its
+    ``float_rounding``; for ``after_think`` facts it reads the text after ``</think>`` (none: no
+    answer), as TRL's reasoning reward does before calling it."""
     try:
         from math_verify import parse, verify
     except ImportError:
@@ -439,9 +440,12 @@ def score_facts_math_verify(facts: list[dict]) -> tuple[list[bool], list[float]]
         if fact.get("after_think"):
             prediction = prediction.split("</think>", 1)[1] if "</think>" in prediction else ""
         rounding = round(-math.log10(fact["rel_tol"])) if "rel_tol" in fact else 6
+        gold = fact["gold"]
+        if not any(mark in gold for mark in ("$", "\\boxed", "\\(", "\\[")):
+            gold = f"${gold}$"  # a bare gold inside $...$, as its documentation advises
         start = time.perf_counter()
         try:
-            ok = bool(verify(parse(fact["gold"]), parse(prediction), float_rounding=rounding))
+            ok = bool(verify(parse(gold), parse(prediction), float_rounding=rounding))
         except Exception:  # raising counts as not accepted
             ok = False
         seconds.append(time.perf_counter() - start)
