@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-external", action="store_true", help="only our own forms")
     args = parser.parse_args(argv)
     if not args.no_external:
+        run_hostile()
         run_external(args)
     if args.external_only:
         return 0
@@ -478,6 +479,35 @@ def worst_row(facts: list[dict], seconds: list[float]) -> tuple[float, float]:
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     return seconds[i], peak
+
+
+HOSTILE = {
+    "nested powers of sqrt(3)": "\\boxed{(\\sqrt{3}^{9999})^{9999}}",
+    "sqrt(2)^(10^9)": "\\boxed{\\sqrt{2}^{10^9}}",
+    "tower 2^2^2^2^2^2": "\\boxed{2^{2^{2^{2^{2^{2}}}}}}",
+    "nested powers of 2": "\\boxed{((2^{100})^{100})^{100}}",
+    "huge factorials": "\\boxed{(3000!)! + 3000!^{3000!}}",
+    "long product": "\\boxed{" + "x*" * 20_000 + "1}",
+    "product of irrational powers": "\\boxed{" + "\\sqrt{3}^{9999}\\cdot" * 60 + "1}",
+    "complex power": "\\boxed{(\\frac{1}{2}+\\frac{\\sqrt{3}}{2}i)^{10^{9}}}",
+    "binomial power": "\\boxed{\\binom{5000}{2500}^{5000}}",
+    "sin of a huge number": "\\boxed{\\sin(10^{10^{5}})}",
+}
+
+
+def run_hostile() -> None:
+    """Each hostile payload as a completion and as a gold: its score and the slower time."""
+    fn = get_registry().get("math.correct").build()
+    print("\nhostile math input (each must score 0 as a completion, None as a gold, well under 1 s)")
+    for name, payload in HOSTILE.items():
+        gold_text = payload[len("\\boxed{"):-1]
+        clear_parse_cache()
+        start = time.perf_counter()
+        [as_completion] = fn(prompts=None, completions=[payload], answer=["1"])
+        middle = time.perf_counter()
+        [as_gold] = fn(prompts=None, completions=["\\boxed{1}"], answer=[gold_text])
+        seconds = max(middle - start, time.perf_counter() - middle)
+        print(f"  {name:30} completion {as_completion}  gold {as_gold}  {seconds * 1000:7.1f} ms")
 
 
 def run_external(args: argparse.Namespace) -> None:

@@ -212,3 +212,12 @@ def test_length_cosine_inherits_labels_and_several_answers():
     scores = fn(prompts=["q"] * 3, completions=[right, wrong, labelled],
                 answer=["(2, 2), (6, 2)", "(2, 2), (6, 2)", "(p,q)=(3,2)"])
     assert scores[0] > 0.9 and scores[1] < -0.9 and scores[2] > 0.9
+
+
+def test_length_cosine_after_think():
+    fn = get_registry().get("length.cosine").build({"max_length": 1000, "after_think": True})
+    closed = "<think>draft \\boxed{41}</think> \\boxed{42}"
+    inside_only = "<think>the answer is \\boxed{42}</think> no answer here"
+    unclosed = "<think>still going \\boxed{42}"
+    scores = fn(prompts=["q"] * 3, completions=[closed, inside_only, unclosed], answer=["42"] * 3)
+    assert scores[0] > 0.9 and scores[1] < -0.9 and scores[2] < -0.9
