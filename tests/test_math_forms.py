@@ -73,6 +73,9 @@ def test_matrices_and_vectors(completion, gold, expected):
     ("The point is \\boxed{(2, 3)}.", "(3, 2)", 0.0),  # a tuple keeps its order
     ("First try \\boxed{1}; after checking the cases again we find \\boxed{2}.", "2", 1.0),
     ("\\boxed{1} no no no no no \\boxed{2}", "1, 2", 0.0),
+    # one value boxed twice in two forms is that value, not a list of two answers
+    ("The length is $\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{639}{40}}$ inches.", "\\frac{639}{40}", 1.0),
+    ("The length is $\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{640}{40}}$ inches.", "\\frac{639}{40}", 0.0),
 ])
 def test_several_answers(completion, gold, expected):
     check(completion, gold, expected)

@@ -62,7 +62,7 @@ _SUBS: list[tuple[re.Pattern[str], str]] = [
 ]
 _CURRENCY = re.compile(r"\\\$|[\u20ac\u00a3\u00a5]|\\(?:euro|pounds|yen)(?![A-Za-z])")
 _DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d+),(\d+)\s*(%?)\s*$")
-_MIXED_PLAIN = re.compile(r"(?<![\d.,/^_{])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.,/])")
+_MIXED_PLAIN = re.compile(r"(?<![\d./^_{])(?<!\d,)(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d./]|,\d)")
 _TRAILING = re.compile(r"[\s.,;:?]+$")  # not "!": 5! is a factorial
 
 
