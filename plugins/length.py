@@ -132,13 +132,18 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
-def _math_correct(completion: str, raw_gold: object) -> bool | None:
-    """Is the completion's final answer equivalent to the gold answer? None when undecidable."""
+def _math_correct(completion: str, raw_gold: object, after_think: bool = False) -> bool | None:
+    """Is the completion's final answer equivalent to the gold answer? None when undecidable.
+    With ``after_think`` only the text after ``</think>`` is read (never closed: wrong)."""
     from grpo_rewards.plugins import math as math_plugin  # the sibling plugin; imported on use
 
     gold = math_plugin.gold_answer(raw_gold) if raw_gold is not None else None
     if gold is None:
         return None
+    if after_think:
+        completion = math_plugin.after_reasoning(completion)
+        if completion is None:
+            return math_plugin.answers_equivalent(None, gold)  # False, or None for a bad gold
     predicted = math_plugin.extract_answer(completion)
     if predicted is None:
         return False
@@ -167,6 +172,8 @@ def _math_correct(completion: str, raw_gold: object) -> bool | None:
         Param("max_value_correct", float, 1.0, "score of an empty correct answer", min=-1.0, max=1.0),
         Param("min_value_wrong", float, -1.0, "score of an empty wrong answer", min=-1.0, max=1.0),
         Param("max_value_wrong", float, -0.5, "score of a wrong answer at max_length", min=-1.0, max=1.0),
+        Param("after_think", bool, False, "math check: read the answer only after the closing </think> "
+              "(an unclosed think block is wrong), as math.correct's after_think"),
     ],
     value_range=(-1.0, 1.0),
 )
@@ -180,6 +187,7 @@ def length_cosine(
     max_value_correct: float,
     min_value_wrong: float,
     max_value_wrong: float,
+    after_think: bool = False,
 ) -> float | None:
     length = measure(sample, unit)
     if length is None:
@@ -187,7 +195,7 @@ def length_cosine(
     if correct_column:
         correct = _as_bool(sample.columns.get(correct_column))
     elif answer_column:
-        correct = _math_correct(sample.completion, sample.columns.get(answer_column))
+        correct = _math_correct(sample.completion, sample.columns.get(answer_column), after_think)
     else:
         correct = None
     if correct is None:

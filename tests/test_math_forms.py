@@ -73,6 +73,9 @@ def test_matrices_and_vectors(completion, gold, expected):
     ("The point is \\boxed{(2, 3)}.", "(3, 2)", 0.0),  # a tuple keeps its order
     ("First try \\boxed{1}; after checking the cases again we find \\boxed{2}.", "2", 1.0),
     ("\\boxed{1} no no no no no \\boxed{2}", "1, 2", 0.0),
+    # one value boxed twice in two forms is that value, not a list of two answers
+    ("The length is $\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{639}{40}}$ inches.", "\\frac{639}{40}", 1.0),
+    ("The length is $\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{640}{40}}$ inches.", "\\frac{639}{40}", 0.0),
 ])
 def test_several_answers(completion, gold, expected):
     check(completion, gold, expected)
@@ -212,3 +215,12 @@ def test_length_cosine_inherits_labels_and_several_answers():
     scores = fn(prompts=["q"] * 3, completions=[right, wrong, labelled],
                 answer=["(2, 2), (6, 2)", "(2, 2), (6, 2)", "(p,q)=(3,2)"])
     assert scores[0] > 0.9 and scores[1] < -0.9 and scores[2] > 0.9
+
+
+def test_length_cosine_after_think():
+    fn = get_registry().get("length.cosine").build({"max_length": 1000, "after_think": True})
+    closed = "<think>draft \\boxed{41}</think> \\boxed{42}"
+    inside_only = "<think>the answer is \\boxed{42}</think> no answer here"
+    unclosed = "<think>still going \\boxed{42}"
+    scores = fn(prompts=["q"] * 3, completions=[closed, inside_only, unclosed], answer=["42"] * 3)
+    assert scores[0] > 0.9 and scores[1] < -0.9 and scores[2] < -0.9

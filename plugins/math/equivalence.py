@@ -108,6 +108,9 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
         return _same_multiset(a.items, b.items, rel_tol)
     if isinstance(a, Collection) and a.kind == "set" and len(a.items) == 1 and not isinstance(b, Collection):
         return values_equivalent(a.items[0], b, rel_tol=rel_tol)
+    if isinstance(a, Collection) and a.kind == "list" and 1 < len(a.items) <= MAX_ITEMS and not isinstance(b, Collection):
+        # one value stated twice (\boxed{15\frac{39}{40}} or \boxed{\frac{639}{40}}): that value
+        return all(values_equivalent(item, b, rel_tol=rel_tol) for item in a.items)
     if isinstance(a, Text) and isinstance(b, Text):
         return a.text.replace(" ", "") == b.text.replace(" ", "")
     if isinstance(a, Choice) and isinstance(b, Choice):
@@ -129,9 +132,18 @@ def _cells(m: Matrix) -> list[Answer]:
     return [cell for row in m.rows for cell in row]
 
 
+def _distinct(items: Sequence[Answer], rel_tol: float) -> list[Answer]:
+    """The items with repeats dropped: the same value written twice (25/13 and 1 12/13) counts once."""
+    out: list[Answer] = []
+    for item in list(dict.fromkeys(items))[: MAX_ITEMS + 1]:
+        if not any(values_equivalent(item, kept, rel_tol=rel_tol) for kept in out):
+            out.append(item)
+    return out
+
+
 def _same_multiset(xs: Sequence[Answer], ys: Sequence[Answer], rel_tol: float) -> bool:
     """Order-insensitive: duplicates collapse (a set), then a perfect matching must exist."""
-    xs, ys = list(dict.fromkeys(xs)), list(dict.fromkeys(ys))
+    xs, ys = _distinct(xs, rel_tol), _distinct(ys, rel_tol)
     if len(xs) != len(ys) or len(xs) > MAX_ITEMS:
         return False
     equal = [[values_equivalent(x, y, rel_tol=rel_tol) for y in ys] for x in xs]

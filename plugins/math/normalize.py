@@ -2,8 +2,9 @@
 
 Everything here is a linear-time regex substitution or character map over a bounded string; no
 pattern can backtrack badly. What it does, in order: strip math delimiters and ``\\boxed``, map
-Unicode maths characters to LaTeX, drop sizing (``\\left``/``\\right``) and spacing commands,
-read LaTeX thousands separators (``10,\\!080``, ``1\\,000``) and unambiguous decimal commas,
+Unicode maths characters to LaTeX, read number words (``forty-two``, :mod:`.words`), drop sizing
+(``\\left``/``\\right``) and spacing commands, read thousands separators (``10,\\!080``,
+``1\\,000``, ``1 000``) and unambiguous decimal commas,
 mark degrees, drop currency signs, turn ``\\text{...}``-like groups into their words, and
 write plain mixed numbers (``2 1/2``) as sums.
 """
@@ -62,7 +63,7 @@ _SUBS: list[tuple[re.Pattern[str], str]] = [
 ]
 _CURRENCY = re.compile(r"\\\$|[\u20ac\u00a3\u00a5]|\\(?:euro|pounds|yen)(?![A-Za-z])")
 _DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d+),(\d+)\s*(%?)\s*$")
-_MIXED_PLAIN = re.compile(r"(?<![\d.,/^_{])(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.,/])")
+_MIXED_PLAIN = re.compile(r"(?<![\d./^_{])(?<!\d,)(\d+)\s+(\d+)\s*/\s*(\d+)(?![\d./]|,\d)")
 _TRAILING = re.compile(r"[\s.,;:?]+$")  # not "!": 5! is a factorial
 
 

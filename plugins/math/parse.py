@@ -10,7 +10,10 @@ parser does not understand gives None; it never raises to the caller.
 Conventions: ``i`` is the imaginary unit and ``e`` Euler's number; other single letters are
 symbols; ``\\log`` is the natural log (``\\log_b`` has a base); ``a \\pm b`` is the pair of values;
 ``2\\frac{1}{2}`` and ``2 1/2`` are mixed numbers; a trailing ``%`` is remembered (50% matches 50
-and 0.5); words around an answer (units, "dollars", "approximately") are dropped.
+and 0.5); words around an answer (units, "dollars", "approximately") are dropped; ``f(x)`` is a
+function applied; an inequality bounding one quantity is its interval and a named answer
+(``(p,q) = (3,2)``) keeps its label (:mod:`.relations`); ``x = 5+5+1 = 11`` is its last member and
+``1/3 \\approx 0.33`` the member before the approximation.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """``math.correct``: 1 when the completion's final answer equals the gold answer, else 0.
 
 The gold answer comes from a dataset column (``answer`` by default) and may be bare, in
-``$...$``, boxed or a whole GSM8K solution ending in ``#### N``; None when it is missing or cannot
-be parsed (the reward does not apply to that row, and TRL leaves it out of the mean).
+``$...$``, boxed, a whole GSM8K solution ending in ``#### N`` or a worked solution (read with the
+completion's extractors); None when it is missing or cannot be read (the reward does not apply to
+that row, and TRL leaves it out of the mean). ``after_think`` reads only the text after
+``</think>``.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
     "math.correct",
     kind="correctness",
     description=(
-        "1.0 when the final answer (last \\boxed{}, <answer>, #### N, 'the answer is', a completion "
-        "that is only an answer, or the last number, in the `extractors` order) equals the gold answer exactly, numerically or "
-        "symbolically; tuples, intervals, sets, equations, percentages, units handled. None when "
-        "the gold answer is missing or unparseable."
+        "1.0 when the final answer (last \\boxed{} or adjacent boxes, <answer>, #### N, 'the answer "
+        "is', a completion that is only an answer, the last formula, or the last number, in the "
+        "`extractors` order) equals the gold answer exactly, numerically or symbolically; tuples, "
+        "intervals, inequalities, sets, matrices, equations, labelled answers, percentages, units, "
+        "number words handled. None when the gold answer is missing or unreadable."
     ),
     params=[
         Param("answer_column", str, "answer", "dataset column holding the gold answer (bare, $..$, "
               "boxed, or a GSM8K solution ending in '#### N')", column=True),
         Param("extractors", list, list(DEFAULT_ORDER), "answer extractors to try, in order (names "
-              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_number, ...)",
+              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_math, last_number, ...)",
               refers_to="extractor"),
         Param("rel_tol", float, 1e-6, "relative tolerance when a decimal is involved (exact "
               "fractions are compared exactly)", min=0.0, max=0.5),
