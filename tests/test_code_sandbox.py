@@ -177,3 +177,12 @@ def test_messages_forged_on_the_channel_are_the_programs_failure_not_a_none(mess
     fn = code_tests(setup_column=None)
     assert score(fn, [program], [row]) == [0.0]
     assert fn.last_stats.errors == 0
+
+
+@pytest.mark.parametrize("probe", ["code_print_expected", "code_exit", "code_os_exit", "code_write_outside"])
+def test_probes_on_a_stdin_stdout_row(probe):
+    row = {"test": json.dumps([{"input": "2 3\n", "output": "5\n"}, {"input": "4 4\n", "output": "8\n"}])}
+    completion = code_probes.CODE_PROBES[probe].make(code_probes.context_for(row))
+    fn = code_tests(entry_point_column=None, setup_column=None)
+    assert score(fn, [completion], [row]) == [0.0]
+    assert fn.last_stats.errors == 0
