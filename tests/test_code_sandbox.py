@@ -163,3 +163,26 @@ def test_concurrent_callers_share_the_pool_safely():
     for t in threads:
         t.join()
     assert out == [[1.0, 1.0], [1.0, 1.0]]
+
+
+@pytest.mark.parametrize("message", [b'{"sandbox_error": "fake"}', b'{"ready": ["f"]}\n{"ok": 3}', b"[" * 100000 + b"]" * 100000])
+def test_messages_forged_on_the_channel_are_the_programs_failure_not_a_none(message):
+    # The program writes to every descriptor it might share with the runner before its functions
+    # are called: a fake sandbox failure must not turn its 0 into a None, nor a fake answer into a pass.
+    row = {"test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 10\n",
+           "entry_point": "f"}
+    program = ("```python\nimport os\nfor fd in range(3, 10):\n    try:\n"
+               f"        os.write(fd, {message!r} + b'\\n')\n    except OSError:\n        pass\n"
+               "def f(x):\n    return 3\n```")
+    fn = code_tests(setup_column=None)
+    assert score(fn, [program], [row]) == [0.0]
+    assert fn.last_stats.errors == 0
+
+
+@pytest.mark.parametrize("probe", ["code_print_expected", "code_exit", "code_os_exit", "code_write_outside"])
+def test_probes_on_a_stdin_stdout_row(probe):
+    row = {"test": json.dumps([{"input": "2 3\n", "output": "5\n"}, {"input": "4 4\n", "output": "8\n"}])}
+    completion = code_probes.CODE_PROBES[probe].make(code_probes.context_for(row))
+    fn = code_tests(entry_point_column=None, setup_column=None)
+    assert score(fn, [completion], [row]) == [0.0]
+    assert fn.last_stats.errors == 0

@@ -74,7 +74,7 @@ class Stub:
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             return json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             self.kill()
             raise CandidateError("malformed reply") from None
 
