@@ -3,14 +3,18 @@
 Scores rows of (prompt, completion, columns) with a reward set: per-reward values, the weighted
 total, and per-reward stats (None / error / timeout counts, time). Time limits and error isolation
 live in :class:`~grpo_rewards.reward.RewardFunction` itself, so they hold the same way when TRL
-calls the rewards directly. Optional process parallelism splits the rows into chunks; the order of
-rows is always preserved.
+calls the rewards directly (rewards that need a hard limit run in killable worker processes, see
+:mod:`~grpo_rewards.isolation`). Optional process parallelism splits the rows into chunks; the order
+of rows is always preserved, and a chunk whose process died (a reward that called ``os._exit`` or
+crashed the interpreter) has its rows counted as errors while a fresh pool scores the rest.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -48,7 +52,8 @@ class ScoreResult:
         totals: list[float | None] = []
         for i in range(len(next(iter(self.values.values()), []))):
             parts = [w * self.values[n][i] for n, w in zip(self.names, self.weights) if self.values[n][i] is not None]
-            totals.append(sum(parts) if parts else None)
+            total = math.fsum(parts) if parts else None
+            totals.append(total if total is None or math.isfinite(total) else None)
         return totals
 
     def row(self, i: int) -> dict[str, float | None]:
@@ -92,12 +97,46 @@ def score_rows(
         for chunk in chunks:
             merge(*_score_chunk(functions, chunk), len(chunk))
     else:
-        # spawn, not fork: the parent may hold torch/tokenizer threads that fork would break.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_score_chunk, functions, chunk) for chunk in chunks]
-            for chunk, future in zip(chunks, futures):
-                merge(*future.result(), len(chunk))
+        _score_in_pool(functions, chunks, workers, merge)
         for fn, name in zip(functions, names):
             fn.total_stats.add(stats[name])
     return ScoreResult(names, reward_set.weights, values, stats)
+
+
+def _score_in_pool(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
+                   merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+    """Chunks in a process pool, in order; a chunk that broke the pool is scored alone in a fresh
+    one, and if it breaks that one too its rows are counted errors."""
+    # spawn, not fork: the parent may hold torch/tokenizer threads that fork would break.
+    context = multiprocessing.get_context("spawn")
+    next_chunk = 0
+    while next_chunk < len(chunks):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_score_chunk, functions, chunk) for chunk in chunks[next_chunk:]]
+            try:
+                for future in futures:
+                    merge(*future.result(), len(chunks[next_chunk]))
+                    next_chunk += 1
+            except BrokenProcessPool:
+                pass
+        if next_chunk < len(chunks):
+            chunk = chunks[next_chunk]
+            merge(*_score_alone(functions, chunk, context), len(chunk))
+            next_chunk += 1
+
+
+def _score_alone(functions: list[RewardFunction], chunk: list[Sample], context: Any) -> tuple[list[list[float | None]], list[CallStats]]:
+    """A chunk that killed its worker: each reward alone, so the others keep their scores."""
+    values, stats = [], []
+    for fn in functions:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            try:
+                [v], [s] = pool.submit(_score_chunk, [fn], chunk).result()
+            except BrokenProcessPool:
+                v = [None] * len(chunk)
+                s = CallStats(rows=len(chunk), nones=len(chunk), errors=len(chunk),
+                              first_error="its worker process died while scoring (os._exit, a crash or the "
+                                          "memory cap); declare the reward with isolation='process' to lose only the row")
+        values.append(v)
+        stats.append(s)
+    return values, stats

@@ -40,6 +40,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
         Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
     ],
     value_range=(0.0, 1.0),
+    isolation="process",
 )
 def math_correct(
     sample: Sample,
