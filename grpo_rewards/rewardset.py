@@ -167,8 +167,8 @@ def parse_reward_set(
         seen.setdefault(name, index)
         timeout = raw.get("timeout", spec.default_timeout)
         if timeout is not None and (as_finite_number(timeout) is None or not 0 < timeout <= 86400):
-            problems.append(ConfigProblem(source, entry, "timeout", f"expected a positive number of seconds "
-                                          f"(at most 86400), got {brief(timeout)}"))
+            problems.append(ConfigProblem(source, entry, "timeout", f"expected a positive number of seconds"
+                                          f"{' (at most 86400)' if as_finite_number(timeout) else ''}, got {brief(timeout)}"))
             timeout = spec.default_timeout
         isolation = raw.get("isolation")
         if isolation is not None and isolation not in ISOLATIONS:
