@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from .timelimit import RewardTimeout, time_limit
 
-_sigint = {"seen": False, "installed": False}
+_sigint = {"seen": False, "installed": False, "worker": False}
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -44,8 +44,15 @@ def install_sigint_marker() -> None:
         pass
 
 
+def mark_worker_process() -> None:
+    """In a worker process SIGINT is ignored: every KeyboardInterrupt there is a reward's."""
+    _sigint["worker"] = True
+
+
 def user_interrupted() -> bool:
     """Whether a KeyboardInterrupt now propagating came from the user rather than a reward."""
+    if _sigint["worker"]:
+        return False
     return _sigint["seen"] or signal.getsignal(signal.SIGINT) is not _on_sigint
 
 

@@ -5,14 +5,17 @@ In-process limits (:mod:`~grpo_rewards.timelimit`) interrupt Python code, but no
 reward declared with ``isolation="process"`` (or given ``isolation = "process"`` in a reward set)
 is scored here instead:
 
-- a small pool of persistent worker processes (forkserver where available, else spawn: never a
-  plain fork of a parent that may hold model threads) receives a batch of rows and sends back one
-  result per row as soon as it is scored; inside the worker the usual in-process limit and
-  :func:`~grpo_rewards.guard.call_guarded` still apply, so a Python-level overrun costs nothing more;
+- a small pool of persistent worker processes receives a batch of rows and sends back one result
+  per row as soon as it is scored; inside the worker the usual in-process limit and
+  :func:`~grpo_rewards.guard.call_guarded` still apply, so a Python-level overrun costs nothing more.
+  Workers are fresh interpreters (``python -c``), talking over a socket pair: never a fork of a
+  parent that may hold model threads, and, unlike multiprocessing's spawn and forkserver, they never
+  re-import the user's ``__main__`` (an unguarded training script would run again in each worker);
 - the parent waits for each row at most ``limit + grace``; a worker that overruns is killed
   (SIGKILL, which nothing can ignore), its row is a counted timeout, and the rest of the batch goes
-  to a fresh worker; a worker that dies (``os._exit``, a segfault, the memory cap) makes its row a
-  counted error and is replaced the same way;
+  to another worker; a worker that dies (``os._exit``, a segfault, the memory cap) makes its row a
+  counted error. A replacement starts at once in the background, so the next row rarely waits for
+  it; workers die with their parent (Linux ``PR_SET_PDEATHSIG``);
 - each worker's address space is capped (``GRPO_REWARDS_WORKER_MEMORY_MB``, default 2048; 0: no
   cap), so a runaway allocation is a MemoryError on its row, not the machine's swap.
 
@@ -22,15 +25,20 @@ and the first error says so.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Sequence
 
-from .guard import as_score, call_guarded, describe, note_error
+from .guard import as_score, call_guarded, describe, mark_worker_process, note_error
 from .portable import LOCAL_MODULE_PREFIX
 
 MEMORY_ENV = "GRPO_REWARDS_WORKER_MEMORY_MB"
@@ -76,8 +84,27 @@ def _cap_memory(megabytes: int) -> None:
         pass
 
 
-def _worker_main(conn: Connection, memory_mb: int) -> None:
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # pragma: no cover - not Linux: the worker ends at EOF instead
+        pass
+
+
+def serve(fd: int) -> None:
+    """The worker's main loop (run by ``python -c``): setup message, then jobs until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    mark_worker_process()
+    _die_with_parent()
+    conn = Connection(fd)
+    modules, memory_mb = conn.recv()
+    for module in modules:  # what the rewards need, imported before the memory cap and the first row
+        try:
+            importlib.import_module(module)
+        except Exception:
+            pass
     if memory_mb > 0:
         _cap_memory(memory_mb)
     conn.send("ready")
@@ -110,21 +137,23 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
 class _Worker:
     __slots__ = ("process", "conn")
 
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: subprocess.Popen, conn: Connection) -> None:
         self.process = process
         self.conn = conn
 
     def kill(self) -> None:
         try:
             self.process.kill()
-            self.process.join(5)
+            self.process.wait(5)
         except Exception:  # pragma: no cover - already gone
             pass
         self.conn.close()
 
     def death(self) -> str:
-        self.process.join(1)
-        code = self.process.exitcode
+        try:
+            code = self.process.wait(1)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is None:
             return "its worker process stopped answering"
         if code < 0:
@@ -143,31 +172,45 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._started = 0
         self._cond = threading.Condition()
-        self._context: Any = None
         self.restarts = 0
-
-    def _ctx(self) -> Any:
-        if self._context is None:
-            methods = multiprocessing.get_all_start_methods()
-            if "forkserver" in methods:
-                self._context = multiprocessing.get_context("forkserver")
-                self._context.set_forkserver_preload(sorted(_modules))
-            else:  # pragma: no cover - Windows, some macOS set-ups
-                self._context = multiprocessing.get_context("spawn")
-        return self._context
+        # Every worker is started from this one long-lived thread: Linux ties PR_SET_PDEATHSIG to
+        # the thread that started a child, and request threads come and go.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="grpo-rewards-spawner")
 
     def _start(self) -> _Worker:
-        ctx = self._ctx()
-        parent, child = ctx.Pipe()
-        memory = int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB) or 0)
-        process = ctx.Process(target=_worker_main, args=(child, memory), daemon=True, name="grpo-rewards-worker")
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
-        if not parent.poll(START_TIMEOUT) or parent.recv() != "ready":
+        return self._spawner.submit(self._start_now).result()
+
+    def _start_now(self) -> _Worker:
+        parent_end, child_end = socket.socketpair()
+        fd = child_end.fileno()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([p or os.getcwd() for p in sys.path]))
+        process = subprocess.Popen(
+            [sys.executable, "-c", f"from grpo_rewards.isolation import serve; serve({fd})"],
+            pass_fds=(fd,), stdin=subprocess.DEVNULL, env=env,
+        )
+        child_end.close()
+        conn = Connection(parent_end.detach())
+        worker = _Worker(process, conn)
+        try:
+            conn.send((sorted(_modules), int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_MB) or 0)))
+            if not conn.poll(START_TIMEOUT) or conn.recv() != "ready":
+                raise EOFError
+        except (EOFError, OSError):
             worker.kill()
-            raise RuntimeError("a reward worker process did not start")
+            raise RuntimeError("a reward worker process did not start") from None
         return worker
+
+    def _replace(self) -> None:
+        """Start a worker in the background for one that was killed or died (its slot stays taken)."""
+        def run() -> None:
+            try:
+                worker = self._start_now()
+            except Exception:
+                self._discard()
+                return
+            self._release(worker)
+
+        self._spawner.submit(run)
 
     def _acquire(self) -> _Worker:
         with self._cond:
@@ -281,8 +324,8 @@ class WorkerPool:
         else:
             note_error(stats, f"{worker.death()} while scoring this row; a fresh worker took over")
             worker.kill()
-        self._discard()
         self.restarts += 1
+        self._replace()
         return None
 
 

@@ -53,10 +53,6 @@ class FileFunction:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path, self.qualname, self._fn = state["path"], state["qualname"], None
 
-    @property
-    def __module__(self) -> str:  # type: ignore[override]
-        return LOCAL_MODULE_PREFIX + Path(self.path).stem
-
     def resolve(self) -> Callable[..., Any]:
         if self._fn is None:
             from .registry import get_registry
