@@ -87,7 +87,8 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # multimodal content parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+        texts = (p.get("text") for p in content if isinstance(p, Mapping))
+        return "".join(t for t in texts if isinstance(t, str))
     return str(content)
 
 

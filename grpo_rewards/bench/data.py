@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..reward import message_text
-from ..score_command import InputError, read_rows
+from ..errors import InputError
+from ..rows import read_rows
 
 RESERVED = ("prompt", "completion", "completion_ids", "__line__")
 # Columns the built-in datasets hold the question in, for a plain ``prompt``.
