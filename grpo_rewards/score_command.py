@@ -26,7 +26,7 @@ __all__ = ["read_rows", "rows_for_scoring", "score", "summary_table", "write_ato
 
 def message_problem(value: Any, key: str) -> str | None:
     """Why ``value`` is not a usable prompt/completion (a string or chat messages), or None."""
-    if isinstance(value, str):
+    if value is None or isinstance(value, (str, int, float)):  # CSV gives numbers for numeric cells
         return None
     messages = [value] if isinstance(value, Mapping) else value
     if not isinstance(messages, list):
