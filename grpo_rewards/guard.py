@@ -70,6 +70,7 @@ def describe(exc: BaseException) -> str:
 def call_guarded(call: Callable[[], Any], seconds: float | None, stats: Any) -> Any:
     """``call()`` under a time limit; None (counted in ``stats``) on a timeout or any failure."""
     pid = os.getpid()
+    _sigint["seen"] = False  # a Ctrl-C that lands during this call sets it again
     try:
         with time_limit(seconds):
             value = call()

@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable, Sequence
 
 from .guard import as_score, call_guarded, describe, mark_worker_process, note_error
-from .portable import LOCAL_MODULE_PREFIX
+from .portable import LOCAL_MODULE_PREFIX, FileFunction
 
 MEMORY_ENV = "GRPO_REWARDS_WORKER_MEMORY_MB"
 DEFAULT_MEMORY_MB = 2048
@@ -113,10 +113,16 @@ def serve(fd: int) -> None:
             message = conn.recv()
         except EOFError:
             return
-        except BaseException as exc:  # the job could not be unpickled (a plugin file that fails to load)
+        except BaseException as exc:  # the job could not be unpickled (a module that fails to import)
             conn.send(("failed", describe(exc)))
             continue
         kind, fn, params, samples, seconds = message
+        try:  # a local plugin file loads here, before any row's clock starts
+            fn = fn.resolve() if isinstance(fn, FileFunction) else fn
+        except BaseException as exc:
+            conn.send(("failed", describe(exc)))
+            continue
+        conn.send(("started",))
         if kind == "rows":
             for sample in samples:
                 stats = _Stats()
@@ -253,7 +259,15 @@ class WorkerPool:
             try:
                 worker.conn.send(("rows", fn, params, list(samples[start:]), seconds))
                 limit = None if seconds is None else seconds + grace(seconds)
-                while done < len(samples):
+                started = self._receive(worker, START_TIMEOUT, stats, seconds)
+                if started is None:  # died loading the reward: that row is counted, the rest retried
+                    worker = None
+                    done += 1
+                elif started[0] == "failed":
+                    for _ in range(done, len(samples)):
+                        note_error(stats, f"could not run in a worker process: {started[1]}")
+                    done = len(samples)
+                while worker is not None and done < len(samples):
                     reply = self._receive(worker, limit, stats, seconds)
                     if reply is None:  # killed or dead: the row is counted, the worker replaced
                         done += 1
@@ -287,7 +301,9 @@ class WorkerPool:
         worker = self._acquire()
         try:
             worker.conn.send(("batch", fn, params, list(samples), seconds))
-            reply = self._receive(worker, None if seconds is None else seconds + grace(seconds), stats, seconds)
+            reply = self._receive(worker, START_TIMEOUT, stats, seconds)
+            if reply is not None and reply[0] == "started":
+                reply = self._receive(worker, None if seconds is None else seconds + grace(seconds), stats, seconds)
         except BaseException:
             worker.kill()
             self._discard()

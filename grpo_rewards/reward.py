@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .guard import as_score, call_guarded, install_sigint_marker, note_error
 from .params import Param, ParamSet
-from .portable import portable
+from .portable import FileFunction, portable
 
 # Keyword arguments TRL passes that are not dataset columns.
 _TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
@@ -291,6 +291,12 @@ class RewardFunction:
         self.__dict__.update(state)
         self.__dict__.setdefault("isolation", "inline")
         self.__dict__.setdefault("max_input_chars", DEFAULT_MAX_INPUT_CHARS)
+        fn = self.__dict__.get("fn")
+        if isinstance(fn, FileFunction):  # load the plugin file now, not inside the first row's time limit
+            try:
+                self.fn = fn.resolve()
+            except Exception:  # it fails again on each call: counted as an error per row
+                pass
 
     def __call__(
         self,

@@ -82,6 +82,8 @@ def score_rows(
     functions = reward_set.functions()
     names = reward_set.names
     samples = [r.sample() for r in rows]
+    if workers > 1:  # every worker gets a share, however few the rows
+        chunk_size = max(1, min(chunk_size, -(-len(samples) // workers)))
     chunks = [samples[i : i + chunk_size] for i in range(0, len(samples), chunk_size)] or [[]]
     values: dict[str, list[float | None]] = {n: [] for n in names}
     stats = {n: CallStats() for n in names}

@@ -222,6 +222,10 @@ class RewardRequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(401, json.dumps({"error": "missing or wrong bearer token"}).encode(),
                    extra={"WWW-Authenticate": "Bearer"})
+        length = self.headers.get("Content-Length", "0")
+        if length.isdigit():  # read what the client sends anyway, so it can read the 401
+            self._reader.deadline = time.monotonic() + self.server.body_timeout
+            self._discard(min(int(length), self.server.max_body_bytes))
         return False
 
     def do_GET(self) -> None:
