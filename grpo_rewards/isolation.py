@@ -14,8 +14,8 @@ is scored here instead:
 - the parent waits for each row at most ``limit + grace``; a worker that overruns is killed
   (SIGKILL, which nothing can ignore), its row is a counted timeout, and the rest of the batch goes
   to another worker; a worker that dies (``os._exit``, a segfault, the memory cap) makes its row a
-  counted error. A replacement starts at once in the background, so the next row rarely waits for
-  it; workers die with their parent (Linux ``PR_SET_PDEATHSIG``);
+  counted error. A replacement starts at once in the background, and one spare worker is kept
+  warm while another is busy, so the next row rarely waits for a start; workers die with their parent (Linux ``PR_SET_PDEATHSIG``);
 - each worker's address space is capped (``GRPO_REWARDS_WORKER_MEMORY_MB``, default 2048; 0: no
   cap), so a runaway allocation is a MemoryError on its row, not the machine's swap.
 
@@ -223,7 +223,12 @@ class WorkerPool:
             while not self._idle and self._started >= self.max_workers:
                 self._cond.wait()
             if self._idle:
-                return self._idle.pop()
+                worker = self._idle.pop()
+                if not self._idle and self._started < self.max_workers:
+                    # keep a spare warm: when this one is killed, the next row need not wait for a start
+                    self._started += 1
+                    self._replace()
+                return worker
             self._started += 1
         try:
             return self._start()
