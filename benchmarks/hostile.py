@@ -226,7 +226,7 @@ def isolation_cost(rows: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=2.0)
-    parser.add_argument("--rows", type=int, default=4, help="copies of each payload")
+    parser.add_argument("--rows", type=int, default=2, help="copies of each payload")
     parser.add_argument("--modes", default="inprocess,workers2,serve")
     parser.add_argument("--classes", default=",".join(payloads()))
     parser.add_argument("--isolation-cost", type=int, default=2000)

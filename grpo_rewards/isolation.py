@@ -174,7 +174,7 @@ class WorkerPool:
     """Persistent worker processes for hard-limited rewards; threads share it safely."""
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self.max_workers = max_workers or max(2, min(8, os.cpu_count() or 2))
+        self.max_workers = max_workers or max(4, min(8, os.cpu_count() or 2))
         self._idle: list[_Worker] = []
         self._started = 0
         self._cond = threading.Condition()

@@ -11,9 +11,10 @@ crashed the interpreter) has its rows counted as errors while a fresh pool score
 
 from __future__ import annotations
 
+import copy
 import math
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -75,9 +76,11 @@ def score_rows(
 ) -> ScoreResult:
     """Score ``rows`` with every reward of ``reward_set``.
 
-    ``workers > 1`` scores chunks in that many processes (worth it for CPU-heavy rewards such as
-    symbolic math; model rewards are better batched in one process). ``progress(n)`` is called
-    with the number of rows finished after each chunk.
+    ``workers > 1`` scores chunks in parallel (worth it for CPU-heavy rewards such as symbolic
+    math; model rewards are better batched in one process): in-process rewards in a pool of that
+    many processes, hard-limited rewards (``isolation="process"``, which already run in worker
+    processes) from that many threads of this process, so that worker processes never nest.
+    ``progress(n)`` is called with the number of rows finished after each chunk.
     """
     functions = reward_set.functions()
     names = reward_set.names
@@ -88,21 +91,52 @@ def score_rows(
     values: dict[str, list[float | None]] = {n: [] for n in names}
     stats = {n: CallStats() for n in names}
 
-    def merge(chunk_values: list[list[float | None]], chunk_stats: list[CallStats], size: int) -> None:
-        for name, v, s in zip(names, chunk_values, chunk_stats):
-            values[name].extend(v)
-            stats[name].add(s)
-        if progress:
-            progress(size)
-
     if workers <= 1 or len(chunks) == 1:
         for chunk in chunks:
-            merge(*_score_chunk(functions, chunk), len(chunk))
-    else:
-        _score_in_pool(functions, chunks, workers, merge)
-        for fn, name in zip(functions, names):
-            fn.total_stats.add(stats[name])
+            for name, fn in zip(names, functions):
+                values[name].extend(fn.score_samples(chunk))
+                stats[name].add(fn.last_stats)
+            if progress:
+                progress(len(chunk))
+        return ScoreResult(names, reward_set.weights, values, stats)
+
+    inline = [i for i, fn in enumerate(functions) if fn.isolation != "process"]
+    isolated = [i for i, fn in enumerate(functions) if fn.isolation == "process"]
+    parts: dict[int, list[tuple[list[float | None], CallStats]]] = {i: [] for i in range(len(functions))}
+
+    def collect(indices: list[int], report: bool) -> Callable[[list[list[float | None]], list[CallStats], int], None]:
+        def merge(chunk_values: list[list[float | None]], chunk_stats: list[CallStats], size: int) -> None:
+            for i, v, st in zip(indices, chunk_values, chunk_stats):
+                parts[i].append((v, st))
+            if progress and report:
+                progress(size)
+        return merge
+
+    if inline:
+        _score_in_pool([functions[i] for i in inline], chunks, workers, collect(inline, True))
+    if isolated:
+        _score_in_threads([functions[i] for i in isolated], chunks, workers, collect(isolated, not inline))
+    for i, (name, fn) in enumerate(zip(names, functions)):
+        for v, st in parts[i]:
+            values[name].extend(v)
+            stats[name].add(st)
+        fn.total_stats.add(stats[name])
     return ScoreResult(names, reward_set.weights, values, stats)
+
+
+def _score_in_threads(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
+                      merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+    """Hard-limited rewards: chunks from ``workers`` threads, each thread's rows going to its own
+    worker process of the shared pool (copies of the functions: their stats are per call)."""
+    def run(chunk: list[Sample]) -> tuple[list[list[float | None]], list[CallStats]]:
+        copies = [copy.copy(fn) for fn in functions]
+        for fn in copies:
+            fn.total_stats = CallStats()  # the caller adds the merged stats to the originals
+        return _score_chunk(copies, chunk)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpo-rewards-score") as pool:
+        for chunk, (chunk_values, chunk_stats) in zip(chunks, pool.map(run, chunks)):
+            merge(chunk_values, chunk_stats, len(chunk))
 
 
 def _score_in_pool(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
