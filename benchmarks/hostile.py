@@ -11,7 +11,8 @@ repetition.ngram), each with ``timeout = --limit``, in three ways, each in a fre
 - *workers2*: ``score_rows(..., workers=2)``, as ``grpo-rewards score --workers 2`` does;
 - *serve*: one POST per row to ``serve-rewards`` (``make_server``) on loopback.
 
-Printed per class and mode: *reward-row*, the slowest single reward on a single row (what the
+Each process first scores one ordinary row (the hard-limit workers start once per process, in
+about a second; that start is not a row's cost). Printed per class and mode: *reward-row*, the slowest single reward on a single row (what the
 limit bounds; for *workers2* each reward's time over its rows; for *serve* the request's time over
 the rewards), *row*, the slowest row through all six rewards (*workers2*: the run's wall time over
 its rows, pool start included), *health*, the slowest ``GET /health`` answered while a hostile
@@ -130,10 +131,12 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
     """Score one class in one mode (in this fresh process) and measure it."""
     from grpo_rewards import Row, score_rows
 
+    rs = reward_set(limit)
+    # Warm: the hard-limit workers started and the plugins imported, as in any run after its first row.
+    score_rows(rs, [Row("<think>2 * 3 = 6</think><answer>6</answer>", columns={"answer": GOLD})])
     sampler = WorkerPeak()
     text = payloads()[name]
     rows = [Row(text, columns={"answer": GOLD}) for _ in range(copies)]
-    rs = reward_set(limit)
     ok = True
     slowest = 0.0  # the slowest single reward on a single row: what the limit bounds
     row_total = 0.0  # the slowest row through all rewards
@@ -226,7 +229,7 @@ def isolation_cost(rows: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=2.0)
-    parser.add_argument("--rows", type=int, default=2, help="copies of each payload")
+    parser.add_argument("--rows", type=int, default=1, help="copies of each payload")
     parser.add_argument("--modes", default="inprocess,workers2,serve")
     parser.add_argument("--classes", default=",".join(payloads()))
     parser.add_argument("--isolation-cost", type=int, default=2000)
