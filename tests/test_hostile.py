@@ -221,6 +221,15 @@ def test_workers_load_local_plugin_files_by_path(hostile_set, tmp_path):
     assert [json.loads(line)["rewards"]["hostile.act"] for line in out.read_text().splitlines()] == [float(n) for n in range(1, 9)]
 
 
+def test_hard_limited_rewards_with_workers_keep_order_and_counts(hostile_set):
+    reward_set = load_reward_set(hostile_set("hostile.isolated"))
+    commands = ["a", "segfault", "abc", "system_exit", "abcde", "ab"]
+    result = score_rows(reward_set, [Row(c) for c in commands], workers=2)
+    assert result.values["hostile.isolated"] == [1.0, None, 3.0, None, 5.0, 2.0]
+    assert result.stats["hostile.isolated"].errors == 2 and result.stats["hostile.isolated"].rows == 6
+    assert result.values["len"] == [-4.0, -3.0, -2.0, -6.0, 0.0, -3.0]
+
+
 # ---- 6: input problems, line-numbered, before any scoring -------------------------------------------
 @pytest.mark.parametrize("raw,message", [
     (b'{"completion": "ok"}\n{"completion": "caf\xe9"}\n', ":2: not UTF-8 text: byte 0xe9"),
