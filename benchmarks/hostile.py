@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("GRPO_REWARDS_PLUGINS", "")  # built-ins only
 
@@ -43,20 +44,20 @@ REWARDS = ["length.target", "math.correct", "xml.format", "consistency.answer", 
 GOLD = "6"
 
 
-def payloads() -> dict[str, str]:
-    """One completion per class; built on demand so that only the class being run is in memory."""
+def payloads() -> dict[str, Callable[[], str]]:
+    """How to build one completion per class: only the class being run is ever in memory."""
     return {
-        "power": "\\boxed{(\\sqrt{3}^{9999})^{9999}}",
-        "power_tower": "\\boxed{9^{9^{9^{9}}}}",
-        "answer_spaces": "answer" + " " * 40_000 + "x",
-        "grouped_numbers": "So " + "1,000," * 30_000 + "0 = 1 + 1",
-        "long_number": "9" * 100_000 + " + 1 = 1",
-        "nested_braces": "\\boxed{" + "{" * 50_000 + "1" + "}" * 50_000 + "}",
-        "entity_bomb": '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-                       "<think>&b;</think><answer>6</answer>",
-        "tag_flood": "<think>" * 30_000 + "</answer>" * 30_000,
-        "repetition": "the cat sat " * 150_000,
-        "huge_50mb": ("2 * 3 = 6. " * 5_000_000)[:50_000_000],
+        "power": lambda: "\\boxed{(\\sqrt{3}^{9999})^{9999}}",
+        "power_tower": lambda: "\\boxed{9^{9^{9^{9}}}}",
+        "answer_spaces": lambda: "answer" + " " * 40_000 + "x",
+        "grouped_numbers": lambda: "So " + "1,000," * 30_000 + "0 = 1 + 1",
+        "long_number": lambda: "9" * 100_000 + " + 1 = 1",
+        "nested_braces": lambda: "\\boxed{" + "{" * 50_000 + "1" + "}" * 50_000 + "}",
+        "entity_bomb": lambda: '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                               "<think>&b;</think><answer>6</answer>",
+        "tag_flood": lambda: "<think>" * 30_000 + "</answer>" * 30_000,
+        "repetition": lambda: "the cat sat " * 150_000,
+        "huge_50mb": lambda: ("2 * 3 = 6. " * 5_000_001)[:50_000_000],
     }
 
 
@@ -135,7 +136,7 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
     # Warm: the hard-limit workers started and the plugins imported, as in any run after its first row.
     score_rows(rs, [Row("<think>2 * 3 = 6</think><answer>6</answer>", columns={"answer": GOLD})])
     sampler = WorkerPeak()
-    text = payloads()[name]
+    text = payloads()[name]()
     rows = [Row(text, columns={"answer": GOLD}) for _ in range(copies)]
     ok = True
     slowest = 0.0  # the slowest single reward on a single row: what the limit bounds
@@ -209,16 +210,13 @@ def isolation_cost(rows: int) -> tuple[float, float]:
     """Microseconds per row of a cheap reward, in-process and hard-limited (both warm)."""
     from grpo_rewards import Row, parse_reward_set, score_rows
 
-    data = [Row(f"<think>{i}</think><answer>{i}</answer>") for i in range(rows)]
     out = []
     for isolation in ("inline", "process"):
         rs = parse_reward_set([{"use": "xml.format", "isolation": isolation}])
-        score_rows(rs, data[:10])  # warm: the worker started, the module imported
+        score_rows(rs, [Row("warm")])  # the worker started, the module imported
         best = float("inf")
-        for _ in range(3):
-            from grpo_rewards.plugins import xml_format
-
-            xml_format._cache.clear()
+        for attempt in range(3):  # new texts each time: no parse cache hit, here or in the worker
+            data = [Row(f"<think>{attempt} {i}</think><answer>{i}</answer>") for i in range(rows)]
             start = time.perf_counter()
             score_rows(rs, data)
             best = min(best, time.perf_counter() - start)
@@ -231,7 +229,7 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=2.0)
     parser.add_argument("--rows", type=int, default=1, help="copies of each payload")
     parser.add_argument("--modes", default="inprocess,workers2,serve")
-    parser.add_argument("--classes", default=",".join(payloads()))
+    parser.add_argument("--classes", default=",".join(payloads()), help="comma-separated, or 'none'")
     parser.add_argument("--isolation-cost", type=int, default=2000)
     parser.add_argument("--one", nargs=2, metavar=("CLASS", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -245,7 +243,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     failures = 0
-    for name in args.classes.split(","):
+    for name in [c for c in args.classes.split(",") if c and c != "none"]:
         for mode in args.modes.split(","):
             proc = subprocess.run([sys.executable, __file__, "--one", name, mode, "--limit", str(args.limit),
                                    "--rows", str(args.rows)], capture_output=True, text=True, timeout=1800)
