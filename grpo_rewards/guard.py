@@ -73,7 +73,10 @@ def call_guarded(call: Callable[[], Any], seconds: float | None, stats: Any) -> 
     _sigint["seen"] = False  # a Ctrl-C that lands during this call sets it again
     try:
         with time_limit(seconds):
-            value = call()
+            try:
+                value = call()
+            finally:  # before anything else runs in a forked child: locks other threads held stay held there
+                _leave_if_forked(pid)
     except RewardTimeout:
         _leave_if_forked(pid)
         stats.timeouts += 1

@@ -29,7 +29,10 @@ def act(sample: Sample) -> float:
     if command == "segfault":
         ctypes.string_at(0)
     if command == "fork":
-        os.fork()  # both processes return here; only one may go on
+        child = os.fork()  # both processes return here; only one may go on
+        if child and os.environ.get("HOSTILE_FORK_PIDS"):
+            with open(os.environ["HOSTILE_FORK_PIDS"], "a") as record:
+                record.write(f"{child}\n")
         return 0.5
     if command == "ignore_alarm":
         signal.signal(signal.SIGALRM, signal.SIG_IGN)

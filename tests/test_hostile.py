@@ -192,13 +192,25 @@ def test_score_survives_every_hostile_reward_and_writes_every_row(hostile_set, t
     assert "first error" in proc.stderr
 
 
-def test_an_inline_fork_never_returns_into_our_code(hostile_set, tmp_path):
+def test_an_inline_fork_never_returns_into_our_code(hostile_set, tmp_path, monkeypatch):
     rows = jsonl(tmp_path / "rows.jsonl", [{"completion": "fork"}, {"completion": "ok"}])
     out = tmp_path / "scored.jsonl"
+    pids = tmp_path / "forked.txt"
+    monkeypatch.setenv("HOSTILE_FORK_PIDS", str(pids))
     proc = run_cli("score", str(hostile_set("hostile.act")), "-i", str(rows), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert (proc.stdout + proc.stderr).count("wrote 2 scored rows") == 1
     assert [json.loads(line)["rewards"]["hostile.act"] for line in out.read_text().splitlines()] == [0.5, 2.0]
+    [child] = [int(p) for p in pids.read_text().split()]
+    for _ in range(100):  # the child ended at once (it must not hang on a lock another thread held)
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the forked child of a reward was still running")
 
 
 def test_a_pool_worker_that_dies_costs_only_its_chunk(hostile_set, tmp_path):
