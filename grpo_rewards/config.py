@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,6 +21,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SUFFIXES = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
+# A config is a few dozen values. These bounds stop a hostile or broken one (a YAML alias bomb, a
+# generated file) before anything walks it: aliases are shared in memory but expand on every walk.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_VALUES = 100_000
+MAX_CONFIG_DEPTH = 32
+
+_brief = reprlib.Repr()
+_brief.maxlevel, _brief.maxlist, _brief.maxtuple, _brief.maxdict = 2, 4, 4, 4
+_brief.maxstring, _brief.maxother, _brief.maxlong = 60, 40, 40
+
+
+def brief(value: Any) -> str:
+    """A short repr for error messages: bounded whatever the value (nested, aliased, huge)."""
+    return _brief.repr(value)
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -31,7 +46,14 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise ConfigError.single(source, "", None, f"unknown config format {path.suffix!r}; expected one of {', '.join(SUFFIXES)}")
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError.single(source, "", None, f"is {size} bytes; a config file may have at most {MAX_CONFIG_BYTES}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError.single(source, f"line {line}", None, "is not UTF-8 text; save the file as UTF-8") from None
     try:
         if kind == "TOML":
             data = tomllib.loads(text)
@@ -42,12 +64,40 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except Exception as exc:
-        raise ConfigError.single(source, "", None, f"is not valid {kind}: {exc}") from None
+        message = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
+        if len(message) > 300:
+            message = message[:300] + "..."
+        raise ConfigError.single(source, "", None, f"is not valid {kind}: {message}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError.single(source, "", None, f"expected a table/mapping at the top level, got {type(data).__name__}")
+    check_shape(data, source)
     return data
+
+
+def check_shape(data: Any, source: str) -> None:
+    """Raise ConfigError if ``data`` is too big or deep to be a config, or has a non-string key."""
+    budget = [MAX_CONFIG_VALUES]
+
+    def walk(value: Any, where: str, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ConfigError.single(source, "", None, f"holds more than {MAX_CONFIG_VALUES} values once expanded "
+                                     "(YAML aliases?); a config is expected to be small")
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError.single(source, where, None, f"is nested more than {MAX_CONFIG_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ConfigError.single(source, where, None, f"has a key {brief(key)} of type "
+                                             f"{type(key).__name__}; keys must be strings")
+                walk(item, f"{where}.{key}" if where else key, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(item, f"{where}[{index}]", depth + 1)
+
+    walk(data, "", 0)
 
 
 def as_finite_number(value: Any) -> float | None:
@@ -61,7 +111,7 @@ def as_finite_number(value: Any) -> float | None:
 def set_dotted(config: dict[str, Any], assignment: str, source: str = "--set") -> None:
     """Apply ``a.b.c=value`` to a nested dict; the value is parsed as TOML/JSON when it can be."""
     if "=" not in assignment:
-        raise ConfigError.single(source, "", None, f"{assignment!r} is not of the form key=value")
+        raise ConfigError.single(source, "", None, f"{brief(assignment)} is not of the form key=value")
     dotted, raw = assignment.split("=", 1)
     keys = [k.strip() for k in dotted.split(".") if k.strip()]
     if not keys:
@@ -92,7 +142,9 @@ def check_keys(given: Mapping[str, Any], allowed, source: str, entry: str) -> li
     from .params import did_you_mean
 
     return [
-        ConfigProblem(source, entry, key, f"unknown key{did_you_mean(key, allowed)}; expected one of {', '.join(sorted(allowed))}")
+        ConfigProblem(source, entry, key if isinstance(key, str) and len(key) <= 60 else brief(key),
+                      f"unknown key{did_you_mean(key, allowed) if isinstance(key, str) else ''}; "
+                      f"expected one of {', '.join(sorted(allowed))}")
         for key in given
         if key not in allowed
     ]

@@ -10,18 +10,22 @@ chat completions, applies a per-item time limit and turns a crash into a counted
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from .guard import as_score, call_guarded, install_sigint_marker, note_error
 from .params import Param, ParamSet
-from .timelimit import RewardTimeout, time_limit
+from .portable import FileFunction, portable
 
 # Keyword arguments TRL passes that are not dataset columns.
 _TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
 
 DEFAULT_TIMEOUT = 5.0
+# The longest completion a reward is given, in characters, unless its declaration or the reward
+# set says otherwise: a longer one is a counted error on its row, before the reward sees it.
+DEFAULT_MAX_INPUT_CHARS = 2_000_000
+ISOLATIONS = ("inline", "process")
 KINDS = ("correctness", "content", "format", "length", "style", "other")
 
 
@@ -83,7 +87,8 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # multimodal content parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+        texts = (p.get("text") for p in content if isinstance(p, Mapping))
+        return "".join(t for t in texts if isinstance(t, str))
     return str(content)
 
 
@@ -134,6 +139,8 @@ class RewardSpec:
     plugin: str = ""  # filled in by the registry: which plugin registered it
     concurrent: bool = False
     kind: str = "other"
+    isolation: str = "inline"
+    max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -146,10 +153,13 @@ class RewardSpec:
         name: str | None = None,
         timeout: float | None | str = "default",
         concurrent: bool | None = None,
+        isolation: str | None = None,
+        max_input_chars: int | None | str = "default",
     ) -> "RewardFunction":
         """Validate ``params`` and return the TRL-compatible callable.
 
-        ``concurrent`` (default: the spec's own flag) builds an :class:`AsyncRewardFunction`.
+        ``concurrent`` (default: the spec's own flag) builds an :class:`AsyncRewardFunction`;
+        ``isolation`` and ``max_input_chars`` override the spec's own.
         """
         resolved = self.params.resolve(params)
         concurrent = self.concurrent if concurrent is None else concurrent
@@ -159,6 +169,8 @@ class RewardSpec:
             name=name or self.name,
             batched=self.batched,
             timeout=self.default_timeout if timeout == "default" else timeout,
+            isolation=isolation or self.isolation,
+            max_input_chars=self.max_input_chars if max_input_chars == "default" else max_input_chars,
         )
 
 
@@ -173,11 +185,18 @@ def reward(
     timeout: float | None = DEFAULT_TIMEOUT,
     concurrent: bool = False,
     kind: str = "other",
+    isolation: str = "inline",
+    max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
     The function keeps working as a plain function; its spec is attached as ``fn.reward_spec``.
+    ``isolation="process"`` declares that the reward needs a hard time limit (it may spend long in
+    C code): it is then scored in a worker process killed at its deadline (see
+    :mod:`grpo_rewards.isolation`). ``max_input_chars`` bounds the completion it is given.
     """
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn.reward_spec = RewardSpec(
@@ -191,6 +210,8 @@ def reward(
             default_timeout=timeout,
             concurrent=concurrent,
             kind=kind,
+            isolation=isolation,
+            max_input_chars=max_input_chars,
         )
         return fn
 
@@ -207,12 +228,14 @@ class CallStats:
     timeouts: int = 0
     seconds: float = 0.0
     first_error: str | None = None
+    oversized: int = 0  # completions over the reward's max_input_chars: None, never given to it
 
     def add(self, other: "CallStats") -> None:
         self.rows += other.rows
         self.nones += other.nones
         self.errors += other.errors
         self.timeouts += other.timeouts
+        self.oversized += other.oversized
         self.seconds += other.seconds
         if self.first_error is None:
             self.first_error = other.first_error
@@ -226,9 +249,10 @@ class CallStats:
 class RewardFunction:
     """A built reward, ready for TRL's ``reward_funcs`` or the scoring engine.
 
-    Picklable (it holds a module-level function and plain params), so it can cross into worker
-    processes. ``__name__`` is the name TRL logs it under. ``last_stats`` describes the latest
-    call; ``total_stats`` accumulates over the object's life in this process.
+    Picklable (it holds a module-level function, or a reference to a local plugin file, and plain
+    params), so it can cross into worker processes. ``__name__`` is the name TRL logs it under.
+    ``last_stats`` describes the latest call; ``total_stats`` accumulates over the object's life in
+    this process. ``isolation="process"`` scores it in a killable worker process.
     """
 
     def __init__(
@@ -238,17 +262,41 @@ class RewardFunction:
         name: str,
         batched: bool = False,
         timeout: float | None = DEFAULT_TIMEOUT,
+        isolation: str = "inline",
+        max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
     ) -> None:
         self.fn = fn
         self.params = dict(params)
         self.__name__ = name
         self.batched = batched
         self.timeout = timeout
+        self.isolation = isolation
+        self.max_input_chars = max_input_chars
         self.last_stats = CallStats()
         self.total_stats = CallStats()
+        if isolation == "process":
+            from .isolation import announce
+
+            announce(fn)
 
     def __repr__(self) -> str:
         return f"RewardFunction({self.__name__!r}, params={self.params!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["fn"] = portable(self.fn)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("isolation", "inline")
+        self.__dict__.setdefault("max_input_chars", DEFAULT_MAX_INPUT_CHARS)
+        fn = self.__dict__.get("fn")
+        if isinstance(fn, FileFunction):  # load the plugin file now, not inside the first row's time limit
+            try:
+                self.fn = fn.resolve()
+            except Exception:  # it fails again on each call: counted as an error per row
+                pass
 
     def __call__(
         self,
@@ -289,75 +337,69 @@ class RewardFunction:
         return self.score_samples(samples)
 
     def score_samples(self, samples: Sequence[Sample]) -> list[float | None]:
-        """Score samples under the time limit; a crash or timeout gives None and is counted."""
+        """Score samples under the time limit; a crash or timeout gives None and is counted.
+
+        A completion over ``max_input_chars`` is None (counted in ``oversized``), never given to the reward.
+        """
+        install_sigint_marker()
         stats = CallStats(rows=len(samples))
         start = time.perf_counter()
-        if self.batched:
-            values = self._guarded(stats, lambda: list(self.fn(list(samples), **self.params)))
-            if values is None or len(values) != len(samples):
-                if values is not None:
-                    stats.errors += 1
-                    stats.first_error = stats.first_error or (
-                        f"returned {len(values)} scores for {len(samples)} samples"
-                    )
-                values = [None] * len(samples)
-        else:
-            values = self._score_each(samples, stats)
-        values = [self._as_score(v, stats) for v in values]
+        cap = self.max_input_chars
+        keep = list(range(len(samples)))
+        if cap is not None:
+            keep = []
+            for i, sample in enumerate(samples):
+                if len(sample.completion) <= cap:
+                    keep.append(i)
+                else:
+                    stats.oversized += 1
+        chosen = samples if len(keep) == len(samples) else [samples[i] for i in keep]
+        scored = self._score_batch(chosen, stats) if self.batched else self._score_each(chosen, stats)
+        values: list[float | None] = [None] * len(samples)
+        for i, v in zip(keep, scored):
+            values[i] = v if v is None or v.__class__ is float else as_score(v, stats)
         stats.nones = sum(v is None for v in values)
         stats.seconds = time.perf_counter() - start
         self.last_stats = stats
         self.total_stats.add(stats)
         return values
 
-    def _score_each(self, samples: Sequence[Sample], stats: CallStats) -> list[Any]:
-        # The per-item hot path: the same guard as _guarded, written inline (no closure per item).
-        fn, params, seconds = self.fn, self.params, self.timeout
-        values = []
-        for sample in samples:
-            try:
-                with time_limit(seconds):
-                    value = fn(sample, **params)
-            except RewardTimeout:
-                value = None
-                stats.timeouts += 1
-                stats.first_error = stats.first_error or f"timed out after {seconds:g}s"
-            except Exception as exc:  # a broken reward must never kill training
-                value = None
-                stats.errors += 1
-                stats.first_error = stats.first_error or f"{type(exc).__name__}: {exc}"
-            values.append(value)
-        return values
+    def _process_pool(self, stats: CallStats) -> Any:
+        from .isolation import can_isolate, worker_pool
 
-    def _guarded(self, stats: CallStats, call: Callable[[], Any]) -> Any:
-        try:
-            with time_limit(self.timeout):
-                return call()
-        except RewardTimeout:
-            stats.timeouts += 1
-            stats.first_error = stats.first_error or f"timed out after {self.timeout:g}s"
-        except Exception as exc:  # a broken reward must never kill training
-            stats.errors += 1
-            stats.first_error = stats.first_error or f"{type(exc).__name__}: {exc}"
+        if can_isolate():
+            return worker_pool()
+        if stats.first_error is None:
+            stats.first_error = "note: ran in-process (a daemonic process cannot start a worker)"
         return None
 
-    @staticmethod
-    def _as_score(value: Any, stats: CallStats) -> float | None:
-        if value.__class__ is float:
-            return value if math.isfinite(value) else None
-        if value is None:
-            return None
-        if isinstance(value, BaseException):  # a batched reward's per-row failure: counted, with its message
-            stats.errors += 1
-            stats.first_error = stats.first_error or f"{type(value).__name__}: {value}"
-            return None
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            stats.errors += 1
-            stats.first_error = stats.first_error or f"returned {value!r}, not a number"
-            return None
-        return value if math.isfinite(value) else None
+    def _score_batch(self, samples: Sequence[Sample], stats: CallStats) -> list[Any]:
+        pool = self._process_pool(stats) if self.isolation == "process" and samples else None
+        if pool is not None:
+            try:
+                values = pool.score_batch(portable(self.fn), self.params, samples, self.timeout, stats)
+            except Exception as exc:
+                note_error(stats, f"could not run in a worker process: {type(exc).__name__}: {exc}")
+                values = None
+        else:
+            fn, params = self.fn, self.params
+            values = call_guarded(lambda: list(fn(list(samples), **params)), self.timeout, stats)
+            if values is not None and len(values) != len(samples):
+                note_error(stats, f"returned {len(values)} scores for {len(samples)} samples")
+                values = None
+        return [None] * len(samples) if values is None else [as_score(v, stats) for v in values]
+
+    def _score_each(self, samples: Sequence[Sample], stats: CallStats) -> list[Any]:
+        pool = self._process_pool(stats) if self.isolation == "process" and samples else None
+        if pool is not None:
+            try:
+                return pool.score_rows(portable(self.fn), self.params, samples, self.timeout, stats)
+            except Exception as exc:
+                for _ in samples:
+                    note_error(stats, f"could not run in a worker process: {type(exc).__name__}: {exc}")
+                return [None] * len(samples)
+        fn, params, seconds = self.fn, self.params, self.timeout
+        return [as_score(call_guarded(lambda: fn(sample, **params), seconds, stats), stats) for sample in samples]
 
 
 class AsyncRewardFunction(RewardFunction):

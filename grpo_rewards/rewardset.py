@@ -7,6 +7,8 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     weight = 1.0
     name = "correct"          # optional; defaults to the reward's name
     timeout = 5.0             # optional per-item time limit in seconds
+    isolation = "process"     # optional: score it in a worker process killed at its deadline
+    max_input_chars = 200000  # optional: longer completions are a counted error, never scored
     [rewards.params]
     answer_column = "answer"
 
@@ -16,16 +18,23 @@ path to a reward-set file.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .config import ConfigError, ConfigProblem, as_finite_number, check_keys, load_config_file
+from .config import ConfigError, ConfigProblem, as_finite_number, brief, check_keys, load_config_file
 from .params import ParamErrors
 from .registry import Registry, UnknownNameError, UnknownRewardError, get_registry, load_plugin_files
-from .reward import RewardFunction, RewardSpec
+from .reward import ISOLATIONS, RewardFunction, RewardSpec
 
-ENTRY_KEYS = ("use", "weight", "name", "params", "timeout")
+ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "isolation", "max_input_chars")
+# |weight| at most this: with scores of any real size the weighted total stays a finite float.
+MAX_WEIGHT = 1e6
+MAX_INCLUDE_DEPTH = 8
+# Plugin files named in a config are Python code run on load: only from the config's own folder
+# (or below it) unless the user sets this variable to 1.
+ALLOW_PLUGIN_PATHS_ENV = "GRPO_REWARDS_ALLOW_PLUGIN_PATHS"
 
 
 @dataclass
@@ -37,13 +46,16 @@ class WeightedReward:
     params: dict[str, Any]
     weight: float = 1.0
     timeout: float | None = None
+    isolation: str | None = None  # None: the reward's own declaration
+    max_input_chars: int | None | str = "default"
 
     @property
     def columns(self) -> list[str]:
         return self.spec.required_columns(self.params)
 
     def build(self, concurrent: bool | None = None) -> RewardFunction:
-        return self.spec.build(self.params, name=self.name, timeout=self.timeout, concurrent=concurrent)
+        return self.spec.build(self.params, name=self.name, timeout=self.timeout, concurrent=concurrent,
+                               isolation=self.isolation, max_input_chars=self.max_input_chars)
 
 
 @dataclass
@@ -124,7 +136,7 @@ def parse_reward_set(
             problems.append(ConfigProblem(source, entry, None, f"expected a table with a 'use' key, got {type(raw).__name__}"))
             continue
         if "use" in raw:
-            entry += f" (use = {raw['use']!r})"
+            entry += f" (use = {brief(raw['use'])})"
         problems += check_keys(raw, ENTRY_KEYS, source, entry)
         use = raw.get("use")
         if not isinstance(use, str) or not use:
@@ -137,10 +149,15 @@ def parse_reward_set(
             continue
         weight = as_finite_number(raw.get("weight", 1.0))
         if weight is None:
-            problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {raw.get('weight')!r}"))
+            problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {brief(raw.get('weight'))}"))
+        elif abs(weight) > MAX_WEIGHT:
+            problems.append(ConfigProblem(source, entry, "weight", f"expected a weight between {-MAX_WEIGHT:g} and "
+                                          f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}"))
+            weight = None
         name = raw.get("name", use)
-        if not isinstance(name, str) or not name.strip():
-            problems.append(ConfigProblem(source, entry, "name", f"expected a non-empty string, got {name!r}"))
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            problems.append(ConfigProblem(source, entry, "name", f"expected a non-empty string (at most 200 "
+                                          f"characters), got {brief(name)}"))
             name = use
         if name in seen:
             problems.append(ConfigProblem(
@@ -149,9 +166,21 @@ def parse_reward_set(
             ))
         seen.setdefault(name, index)
         timeout = raw.get("timeout", spec.default_timeout)
-        if timeout is not None and (as_finite_number(timeout) is None or timeout <= 0):
-            problems.append(ConfigProblem(source, entry, "timeout", f"expected a positive number of seconds, got {timeout!r}"))
+        if timeout is not None and (as_finite_number(timeout) is None or not 0 < timeout <= 86400):
+            problems.append(ConfigProblem(source, entry, "timeout", f"expected a positive number of seconds"
+                                          f"{' (at most 86400)' if as_finite_number(timeout) else ''}, got {brief(timeout)}"))
             timeout = spec.default_timeout
+        isolation = raw.get("isolation")
+        if isolation is not None and isolation not in ISOLATIONS:
+            problems.append(ConfigProblem(source, entry, "isolation", f"expected one of {', '.join(map(repr, ISOLATIONS))}, "
+                                          f"got {brief(isolation)}"))
+            isolation = None
+        max_chars = raw.get("max_input_chars", "default")
+        if max_chars != "default" and max_chars is not None and (
+                isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1):
+            problems.append(ConfigProblem(source, entry, "max_input_chars",
+                                          f"expected a positive whole number of characters, got {brief(max_chars)}"))
+            max_chars = "default"
         params = raw.get("params", {})
         if not isinstance(params, Mapping):
             problems.append(ConfigProblem(source, entry, "params", f"expected a table of parameters, got {type(params).__name__}"))
@@ -165,7 +194,8 @@ def parse_reward_set(
         if reference_problems:
             problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in reference_problems]
             continue
-        rewards.append(WeightedReward(name, spec, resolved, weight if weight is not None else 0.0, timeout))
+        rewards.append(WeightedReward(name, spec, resolved, weight if weight is not None else 0.0, timeout,
+                                      isolation, max_chars))
     if problems:
         raise ConfigError(problems)
     return RewardSet(rewards, source)
@@ -191,31 +221,62 @@ def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Regis
     return problems
 
 
-def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Path | None = None) -> RewardSet:
+def plugin_paths(plugin_files: Any, source: str, base_dir: Path) -> list[Path]:
+    """The config's local plugin files, checked: they exist and lie inside the config's folder
+    (unless ``GRPO_REWARDS_ALLOW_PLUGIN_PATHS=1``), before any of them is run."""
+    if not isinstance(plugin_files, list) or not all(isinstance(p, str) and p for p in plugin_files):
+        raise ConfigError.single(source, "plugins", None, "expected a list of paths to local plugin files")
+    root = base_dir.resolve()
+    allow_outside = os.environ.get(ALLOW_PLUGIN_PATHS_ENV, "") == "1"
+    problems = []
+    paths = []
+    for index, name in enumerate(plugin_files):
+        path = (base_dir / name).resolve()
+        if not allow_outside and not path.is_relative_to(root):
+            problems.append(ConfigProblem(source, f"plugins[{index}]", None, f"{brief(name)} lies outside the "
+                                          f"config's folder {root}; plugin files run as code, so only files in that "
+                                          f"folder load (set {ALLOW_PLUGIN_PATHS_ENV}=1 to allow others)"))
+        elif not path.is_file():
+            problems.append(ConfigProblem(source, f"plugins[{index}]", None, f"no such file: {brief(name)}"))
+        paths.append(path)
+    if problems:
+        raise ConfigError(problems)
+    return paths
+
+
+def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Path | None = None,
+                           _including: tuple[Path, ...] = ()) -> RewardSet:
     """The reward set of a config mapping: inline ``rewards`` list, or a path to a reward-set file.
 
     ``plugins = ["my_rewards.py"]`` in the config loads local plugin files first (paths relative
-    to the config file).
+    to the config file, inside its folder). A ``rewards`` path that leads back to a file already
+    being read is reported as a cycle.
     """
     base_dir = base_dir or Path(source).parent
     plugin_files = config.get("plugins", [])
     if plugin_files:
-        if not isinstance(plugin_files, list) or not all(isinstance(p, str) for p in plugin_files):
-            raise ConfigError.single(source, "plugins", None, "expected a list of paths to local plugin files")
-        missing = [p for p in plugin_files if not (base_dir / p).is_file()]
-        if missing:
-            raise ConfigError.single(source, "plugins", None, f"no such file(s): {', '.join(missing)}")
-        load_plugin_files(base_dir / p for p in plugin_files)
+        load_plugin_files(plugin_paths(plugin_files, source, base_dir))
     rewards = config.get("rewards")
     if rewards is None:
         raise ConfigError.single(source, "", "rewards", "missing: expected a list of [[rewards]] entries or a path to a reward-set file")
     if isinstance(rewards, str):
         path = base_dir / rewards
-        return load_reward_set(path)
+        chain = _including or (Path(source).resolve(),)
+        if path.resolve() in chain:
+            cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
+            raise ConfigError.single(source, "", "rewards", f"includes itself: {cycle}")
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            raise ConfigError.single(source, "", "rewards", f"reward-set files include each other more than "
+                                     f"{MAX_INCLUDE_DEPTH} levels deep")
+        return _load(path, (*chain, path.resolve()))
     return parse_reward_set(rewards, source)
 
 
 def load_reward_set(path: str | Path) -> RewardSet:
     """Load and validate a reward-set file (or a trainer/bench config holding one)."""
     path = Path(path)
-    return reward_set_from_config(load_config_file(path), str(path), path.parent)
+    return _load(path, (path.resolve(),))
+
+
+def _load(path: Path, chain: tuple[Path, ...]) -> RewardSet:
+    return reward_set_from_config(load_config_file(path), str(path), path.parent, chain)

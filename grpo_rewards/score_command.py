@@ -9,10 +9,8 @@ leaves a half-written file posing as a complete one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -20,59 +18,33 @@ from rich.table import Table
 
 from .errors import InputError
 from .rewardset import RewardSet
+from .rows import check_writable, read_rows, summarise, write_atomically
 from .scoring import Row, ScoreResult, score_rows
 
-MAX_REPORTED = 20
+__all__ = ["read_rows", "rows_for_scoring", "score", "summary_table", "write_atomically"]
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL/JSON file (read here, for line numbers) or CSV/parquet (via ``datasets``)."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if suffix in (".jsonl", ".ndjson"):
-        return list(_read_jsonl(path))
-    if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise InputError(f"{path}: expected a JSON list of objects")
-        return data
-    if suffix in (".csv", ".parquet"):
-        try:
-            from datasets import load_dataset
-        except ImportError:  # pragma: no cover - datasets comes with the [train] extra
-            raise InputError(f"{path}: reading {suffix} needs the `datasets` package (pip install 'grpo-rewards[train]')") from None
-        dataset = load_dataset(suffix.lstrip("."), data_files=str(path), split="train")
-        return [dict(r) for r in dataset]
-    raise InputError(f"{path}: unsupported input format {suffix!r}; use .jsonl, .json, .csv or .parquet")
-
-
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    problems = []
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                problems.append(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-                continue
-            row["__line__"] = number
-            rows.append(row)
-    if problems:
-        raise InputError(_summarise(problems))
-    return iter(rows)
-
-
-def _summarise(problems: list[str]) -> str:
-    shown = problems[:MAX_REPORTED]
-    more = len(problems) - len(shown)
-    return "\n".join(shown + ([f"... and {more} more"] if more else []))
+def message_problem(value: Any, key: str) -> str | None:
+    """Why ``value`` is not a usable prompt/completion (a string or chat messages), or None."""
+    if value is None or isinstance(value, (str, int, float)):  # CSV gives numbers for numeric cells
+        return None
+    messages = [value] if isinstance(value, Mapping) else value
+    if not isinstance(messages, list):
+        return f"'{key}' must be a string or a list of chat messages, got {type(value).__name__}"
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            return f"'{key}'[{index}] must be a chat message object, got {type(message).__name__}"
+        content = message.get("content")
+        if content is None or isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            return f"'{key}'[{index}].content must be a string or a list of parts, got {type(content).__name__}"
+        for part_index, part in enumerate(content):
+            text = part.get("text", "") if isinstance(part, Mapping) else None
+            if not isinstance(text, str):
+                return (f"'{key}'[{index}].content[{part_index}] must be an object whose 'text' is a string, "
+                        f"got {type(text).__name__ if isinstance(part, Mapping) else type(part).__name__}")
+    return None
 
 
 def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: Path) -> list[Row]:
@@ -85,6 +57,10 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
         if "completion" not in row:
             problems.append(f"{where}: no 'completion' field")
             continue
+        for key in ("completion", "prompt"):
+            problem = message_problem(row[key], key) if key in row else None
+            if problem:
+                problems.append(f"{where}: {problem}")
         for name, columns in needed.items():
             missing = [c for c in columns if c not in row]
             if missing:
@@ -92,22 +68,8 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
         columns = {k: v for k, v in row.items() if k not in ("prompt", "completion", "completion_ids", "__line__")}
         out.append(Row(row["completion"], row.get("prompt", ""), columns, row.get("completion_ids")))
     if problems:
-        raise InputError(_summarise(problems))
+        raise InputError(summarise(problems))
     return out
-
-
-def write_atomically(path: Path, lines: Iterator[str]) -> None:
-    """Write to a temporary file in the same folder and rename it over ``path`` when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(line)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summary_table(result: ScoreResult) -> Table:
@@ -146,6 +108,10 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
 
     if output_path.exists() and not force:
         fail(f"{output_path} exists; pass --force to overwrite it")
+    try:
+        check_writable(output_path)
+    except InputError as exc:
+        fail(str(exc))
     reward_set = load_reward_set_or_fail(config)
     try:
         raw_rows = read_rows(input_path)
@@ -167,6 +133,10 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
     write_atomically(output_path, lines())
     out.print(summary_table(result))
     for name in result.names:
-        if result.stats[name].first_error:
-            console.print(f"[yellow]{name}[/]: first error: {result.stats[name].first_error}", highlight=False, soft_wrap=True)
+        stats = result.stats[name]
+        if stats.first_error:
+            console.print(f"[yellow]{name}[/]: first error: {stats.first_error}", highlight=False, soft_wrap=True)
+        if stats.oversized:
+            console.print(f"[yellow]{name}[/]: {stats.oversized} completion(s) over its max_input_chars were not "
+                          "scored (None)", highlight=False, soft_wrap=True)
     console.print(f"wrote {len(rows)} scored rows to {output_path}")

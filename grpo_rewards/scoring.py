@@ -3,14 +3,19 @@
 Scores rows of (prompt, completion, columns) with a reward set: per-reward values, the weighted
 total, and per-reward stats (None / error / timeout counts, time). Time limits and error isolation
 live in :class:`~grpo_rewards.reward.RewardFunction` itself, so they hold the same way when TRL
-calls the rewards directly. Optional process parallelism splits the rows into chunks; the order of
-rows is always preserved.
+calls the rewards directly (rewards that need a hard limit run in killable worker processes, see
+:mod:`~grpo_rewards.isolation`). Optional process parallelism splits the rows into chunks; the order
+of rows is always preserved, and a chunk whose process died (a reward that called ``os._exit`` or
+crashed the interpreter) has its rows counted as errors while a fresh pool scores the rest.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -48,7 +53,8 @@ class ScoreResult:
         totals: list[float | None] = []
         for i in range(len(next(iter(self.values.values()), []))):
             parts = [w * self.values[n][i] for n, w in zip(self.names, self.weights) if self.values[n][i] is not None]
-            totals.append(sum(parts) if parts else None)
+            total = math.fsum(parts) if parts else None
+            totals.append(total if total is None or math.isfinite(total) else None)
         return totals
 
     def row(self, i: int) -> dict[str, float | None]:
@@ -70,34 +76,103 @@ def score_rows(
 ) -> ScoreResult:
     """Score ``rows`` with every reward of ``reward_set``.
 
-    ``workers > 1`` scores chunks in that many processes (worth it for CPU-heavy rewards such as
-    symbolic math; model rewards are better batched in one process). ``progress(n)`` is called
-    with the number of rows finished after each chunk.
+    ``workers > 1`` scores chunks in parallel (worth it for CPU-heavy rewards such as symbolic
+    math; model rewards are better batched in one process): in-process rewards in a pool of that
+    many processes, hard-limited rewards (``isolation="process"``, which already run in worker
+    processes) from that many threads of this process, so that worker processes never nest.
+    ``progress(n)`` is called with the number of rows finished after each chunk.
     """
     functions = reward_set.functions()
     names = reward_set.names
     samples = [r.sample() for r in rows]
+    if workers > 1:  # every worker gets a share, however few the rows
+        chunk_size = max(1, min(chunk_size, -(-len(samples) // workers)))
     chunks = [samples[i : i + chunk_size] for i in range(0, len(samples), chunk_size)] or [[]]
     values: dict[str, list[float | None]] = {n: [] for n in names}
     stats = {n: CallStats() for n in names}
 
-    def merge(chunk_values: list[list[float | None]], chunk_stats: list[CallStats], size: int) -> None:
-        for name, v, s in zip(names, chunk_values, chunk_stats):
-            values[name].extend(v)
-            stats[name].add(s)
-        if progress:
-            progress(size)
-
     if workers <= 1 or len(chunks) == 1:
         for chunk in chunks:
-            merge(*_score_chunk(functions, chunk), len(chunk))
-    else:
-        # spawn, not fork: the parent may hold torch/tokenizer threads that fork would break.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_score_chunk, functions, chunk) for chunk in chunks]
-            for chunk, future in zip(chunks, futures):
-                merge(*future.result(), len(chunk))
-        for fn, name in zip(functions, names):
-            fn.total_stats.add(stats[name])
+            for name, fn in zip(names, functions):
+                values[name].extend(fn.score_samples(chunk))
+                stats[name].add(fn.last_stats)
+            if progress:
+                progress(len(chunk))
+        return ScoreResult(names, reward_set.weights, values, stats)
+
+    inline = [i for i, fn in enumerate(functions) if fn.isolation != "process"]
+    isolated = [i for i, fn in enumerate(functions) if fn.isolation == "process"]
+    parts: dict[int, list[tuple[list[float | None], CallStats]]] = {i: [] for i in range(len(functions))}
+
+    def collect(indices: list[int], report: bool) -> Callable[[list[list[float | None]], list[CallStats], int], None]:
+        def merge(chunk_values: list[list[float | None]], chunk_stats: list[CallStats], size: int) -> None:
+            for i, v, st in zip(indices, chunk_values, chunk_stats):
+                parts[i].append((v, st))
+            if progress and report:
+                progress(size)
+        return merge
+
+    if inline:
+        _score_in_pool([functions[i] for i in inline], chunks, workers, collect(inline, True))
+    if isolated:
+        _score_in_threads([functions[i] for i in isolated], chunks, workers, collect(isolated, not inline))
+    for i, (name, fn) in enumerate(zip(names, functions)):
+        for v, st in parts[i]:
+            values[name].extend(v)
+            stats[name].add(st)
+        fn.total_stats.add(stats[name])
     return ScoreResult(names, reward_set.weights, values, stats)
+
+
+def _score_in_threads(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
+                      merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+    """Hard-limited rewards: chunks from ``workers`` threads, each thread's rows going to its own
+    worker process of the shared pool (copies of the functions: their stats are per call)."""
+    def run(chunk: list[Sample]) -> tuple[list[list[float | None]], list[CallStats]]:
+        copies = [copy.copy(fn) for fn in functions]
+        for fn in copies:
+            fn.total_stats = CallStats()  # the caller adds the merged stats to the originals
+        return _score_chunk(copies, chunk)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpo-rewards-score") as pool:
+        for chunk, (chunk_values, chunk_stats) in zip(chunks, pool.map(run, chunks)):
+            merge(chunk_values, chunk_stats, len(chunk))
+
+
+def _score_in_pool(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
+                   merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+    """Chunks in a process pool, in order; a chunk that broke the pool is scored alone in a fresh
+    one, and if it breaks that one too its rows are counted errors."""
+    # spawn, not fork: the parent may hold torch/tokenizer threads that fork would break.
+    context = multiprocessing.get_context("spawn")
+    next_chunk = 0
+    while next_chunk < len(chunks):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_score_chunk, functions, chunk) for chunk in chunks[next_chunk:]]
+            try:
+                for future in futures:
+                    merge(*future.result(), len(chunks[next_chunk]))
+                    next_chunk += 1
+            except BrokenProcessPool:
+                pass
+        if next_chunk < len(chunks):
+            chunk = chunks[next_chunk]
+            merge(*_score_alone(functions, chunk, context), len(chunk))
+            next_chunk += 1
+
+
+def _score_alone(functions: list[RewardFunction], chunk: list[Sample], context: Any) -> tuple[list[list[float | None]], list[CallStats]]:
+    """A chunk that killed its worker: each reward alone, so the others keep their scores."""
+    values, stats = [], []
+    for fn in functions:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            try:
+                [v], [s] = pool.submit(_score_chunk, [fn], chunk).result()
+            except BrokenProcessPool:
+                v = [None] * len(chunk)
+                s = CallStats(rows=len(chunk), nones=len(chunk), errors=len(chunk),
+                              first_error="its worker process died while scoring (os._exit, a crash or the "
+                                          "memory cap); declare the reward with isolation='process' to lose only the row")
+        values.append(v)
+        stats.append(s)
+    return values, stats

@@ -6,7 +6,9 @@ chained ``3 + 4 = 7 + 2 = 9``. Each ``=`` is one step; a step counts when at lea
 holds an operator (``x = 5`` or ``of 50 = 10`` state nothing checkable). Runs are cut at words,
 and a side that is glued to something we do not understand (``2x``, ``a_1``, ``2^3``, ``3!``) is
 left out rather than misread. Values are exact Fractions from a tiny recursive-descent parser over
-our own tokens; sizes are bounded so that no input can make it slow.
+our own tokens; sizes are bounded so that no input can make it slow: the thousands-separated
+number pattern repeats at most 10 groups (``1,000,000,...`` once backtracked over the whole run at
+every position, quadratic; a bounded repeat keeps each match attempt constant-time).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _LATEX = [
 _CHARS = str.maketrans({"×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "−": "-", "≈": "~", "≃": "~", "＝": "="})
 
 _TOKEN = re.compile(
-    r"(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])(?!,[0-9])(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?P<pct>%)?"
+    r"(?P<num>[0-9]{1,3}(?:,[0-9]{3}){1,10}(?![0-9])(?!,[0-9])(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?P<pct>%)?"
     r"|(?P<op>[-+*/])|(?P<x>[xX](?=[ \t]*[0-9(.]))|(?P<lp>\()|(?P<rp>\))|(?P<eq>==?|~)|(?P<sp>[ \t]+)"
 )
 _GLUE_BEFORE = set("\\^_}].'|!#@&")  # plus letters and digits: the side is part of something else
@@ -111,8 +113,10 @@ def _glues_after(char: str) -> bool:
 
 
 def _word_before(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \t")
-    return bool(before) and before[-1].isalpha()
+    i = start - 1  # walk back over blanks; slicing text[:start] here made long texts quadratic
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i >= 0 and text[i].isalpha()
 
 
 def _split(tokens: list[Token]) -> tuple[list[list[Token]], list[str]]:

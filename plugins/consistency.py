@@ -18,6 +18,10 @@ from grpo_rewards import Param, Sample, hookimpl, reward
 from .arithmetic import find_steps
 from .xml_format import parse_completion
 
+# Reasoning longer than this is not read (a counted error on the row): the regexes here are linear,
+# but sympy comparisons and the math plugin's extraction grow with the text.
+MAX_INPUT_CHARS = 200_000
+
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # Where a stated value ends and prose begins: a word (any script, not a LaTeX command), the
 # articles "a"/"an"/"I", or a letter starting a name like M&M's or Tom's.
@@ -124,6 +128,8 @@ def _cut_at_words(value: str) -> str:
         Param("rel_tol", float, 1e-6, "relative tolerance for numeric equivalence", min=0.0, max=1.0),
     ],
     value_range=(0.0, 1.0),
+    isolation="process",
+    max_input_chars=MAX_INPUT_CHARS,
 )
 def answer_consistency(
     sample: Sample, think_tag: str, answer_tag: str, require_think: bool, rel_tol: float
@@ -167,6 +173,8 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
         Param("min_steps", int, 1, "fewer calculations than this give None", min=1),
     ],
     value_range=(0.0, 1.0),
+    isolation="process",
+    max_input_chars=MAX_INPUT_CHARS,
 )
 def arithmetic_consistency(
     sample: Sample, scope: str, think_tag: str, rounding: bool, min_steps: int

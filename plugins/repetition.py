@@ -6,18 +6,35 @@ repeated n-gram, approaching ``max_penalty`` as one n-gram fills it (the open-r1
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from collections import deque
+from typing import Iterable, Iterator
 
 from grpo_rewards import Param, Sample, hookimpl, reward
 
+_WORD = re.compile(r"\S+")
 
-def repeated_fraction(items: Sequence[object], n: int) -> float:
-    """1 - unique/total over the n-grams of ``items``; 0.0 when there is no n-gram at all."""
-    total = len(items) - n + 1
-    if total <= 0:
-        return 0.0
-    unique = len({tuple(items[i:i + n]) for i in range(total)})
-    return 1.0 - unique / total
+
+def repeated_fraction(items: Iterable[object], n: int) -> float:
+    """1 - unique/total over the n-grams of ``items``; 0.0 when there is no n-gram at all.
+
+    Streams: only a window of ``n`` items and the set of distinct n-grams are held, never the
+    list of all items or all n-grams.
+    """
+    window: deque[object] = deque(maxlen=n)
+    seen: set[tuple[object, ...]] = set()
+    total = 0
+    for item in items:
+        window.append(item)
+        if len(window) == n:
+            total += 1
+            seen.add(tuple(window))
+    return 1.0 - len(seen) / total if total else 0.0
+
+
+def words(text: str) -> Iterator[str]:
+    """Case-folded whitespace-separated words, one at a time (no list of a whole completion)."""
+    return (m.group(0).casefold() for m in _WORD.finditer(text))
 
 
 @reward(
@@ -40,9 +57,9 @@ def ngram_repetition(sample: Sample, n: int, unit: str, max_penalty: float) -> f
     if unit == "tokens":
         if sample.completion_ids is None:
             return None
-        items: Sequence[object] = list(sample.completion_ids)
+        items: Iterable[object] = sample.completion_ids
     else:
-        items = sample.completion.casefold().split()
+        items = words(sample.completion)
     return max_penalty * repeated_fraction(items, n) + 0.0  # + 0.0: never -0.0
 
 

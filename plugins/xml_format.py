@@ -16,12 +16,14 @@ entity declarations (billion laughs, ``SYSTEM "file:///etc/passwd"``). So parsin
    text outside them.
 
 :func:`parse_completion` caches its result, so the format reward, :func:`answer_field` and the
-consistency reward share one parse per completion.
+consistency reward share one parse per completion. The cache is bounded by bytes (``CACHE_BYTES``),
+keeps no completion bigger than a sixteenth of that, and never keeps a rejected one.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -29,8 +31,10 @@ from html import escape
 from lxml import etree
 
 from grpo_rewards import Param, Sample, hookimpl, reward
+from grpo_rewards.cache import ByteBoundedCache
 
 MAX_CHARS = 200_000
+CACHE_BYTES = 32 * 1024 * 1024  # a few GRPO batches of ordinary completions
 DEFAULT_TAGS = ("think", "answer")
 
 # Markup declarations and processing instructions have no place in a model's answer; they are
@@ -88,11 +92,23 @@ def _tag_pattern(tags: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"<(/?)({names})\s*(/?)>")
 
 
-@lru_cache(maxsize=1024)  # a few GRPO batches; bounded memory even for max_chars texts
+_cache: ByteBoundedCache[ParsedCompletion] = ByteBoundedCache(CACHE_BYTES)
+
+
 def parse_completion(
     text: str, tags: tuple[str, ...] = DEFAULT_TAGS, max_chars: int = MAX_CHARS
 ) -> ParsedCompletion:
     """Parse ``text`` against the schema ``tags`` (cached: call it freely from any reward)."""
+    key = (text, tags, max_chars)
+    parsed = _cache.get(key)
+    if parsed is None:
+        parsed = _parse(text, tags, max_chars)
+        if parsed.rejected is None:  # the key and the element texts: about twice the text
+            _cache.put(key, parsed, 2 * sys.getsizeof(text))
+    return parsed
+
+
+def _parse(text: str, tags: tuple[str, ...], max_chars: int) -> ParsedCompletion:
     if len(text) > max_chars:
         return ParsedCompletion(rejected="too long")
     if _DECLARATION.search(text):

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from ..datasets import is_builtin, load_builtin
 from ..reward import message_text
 from ..errors import InputError
-from ..score_command import read_rows
+from ..rows import read_rows
 
 RESERVED = ("prompt", "completion", "completion_ids", "__line__")
 # Columns the built-in datasets hold the question in, for a plain ``prompt``.

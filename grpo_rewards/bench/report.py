@@ -9,14 +9,13 @@ clears a folder that holds a bench report.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from rich.table import Table
 
 from ..errors import GrpoRewardsError
+from ..rows import write_atomically
 
 from .run import BenchResult
 
@@ -51,17 +50,6 @@ def choose_report_dir(path: Path, overwrite: bool) -> Path:
         n += 1
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(result: BenchResult, folder: Path, plots: bool = True) -> Path:
     """Write the report folder; returns the Markdown file."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,10 +59,10 @@ def write_report(result: BenchResult, folder: Path, plots: bool = True) -> Path:
         from .plots import draw_all
 
         report["files"]["plots"] = draw_all(report, folder)
-    _write_text(folder / "completions.jsonl", "".join(_completion_lines(result)))
-    _write_text(folder / REPORT_JSON, json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    write_atomically(folder / "completions.jsonl", "".join(_completion_lines(result)))
+    write_atomically(folder / REPORT_JSON, json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     markdown = folder / "report.md"
-    _write_text(markdown, render_markdown(report))
+    write_atomically(markdown, render_markdown(report))
     return markdown
 
 

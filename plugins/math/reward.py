@@ -49,6 +49,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
               "think block is ignored, and a completion that never closes it scores wrong_score"),
     ],
     value_range=(0.0, 1.0),
+    isolation="process",
 )
 def math_correct(
     sample: Sample,
