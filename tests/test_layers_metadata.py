@@ -163,7 +163,9 @@ def test_extractors_are_bound_once_from_the_registry_the_set_was_parsed_with(tmp
 
     private.add_plugin(Shouting(), "shouting")
     assert "shout" not in get_registry(refresh=True).extractors  # only the private registry has it
-    reward_set = parse_reward_set([{"use": "math.correct", "params": {"extractors": ["shout"]}}], registry=private)
+    # inline: a lambda in a private registry cannot travel to the hard-limit worker processes
+    reward_set = parse_reward_set([{"use": "math.correct", "isolation": "inline", "params": {"extractors": ["shout"]}}],
+                                  registry=private)
     fn = reward_set.functions()[0]
     assert fn(prompts=["q"], completions=["42! or maybe 41"], answer=["42"]) == [1.0]
 
