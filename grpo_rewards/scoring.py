@@ -14,6 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
+from .aggregation import weighted_total
 from .reward import CallStats, RewardFunction, Sample, message_text
 from .rewardset import RewardSet
 
@@ -40,16 +43,21 @@ class ScoreResult:
     weights: list[float]
     values: dict[str, list[float | None]]
     stats: dict[str, CallStats]
+    gate_open: np.ndarray | None = None  # N x K: False where a reward's gate is closed (values stay raw)
+
+    def matrix(self, gated: bool = True) -> np.ndarray:
+        """N x K scores, NaN for None (and, with ``gated``, where the reward's gate is closed)."""
+        matrix = np.array([[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names],
+                          dtype=float).T.reshape(-1, len(self.names))
+        if gated and self.gate_open is not None:
+            matrix = np.where(self.gate_open, matrix, np.nan)
+        return matrix
 
     @property
     def total(self) -> list[float | None]:
-        """The weighted total per row, as TRL forms it: Nones are left out of the sum, and a row
-        where every reward is None has no total."""
-        totals: list[float | None] = []
-        for i in range(len(next(iter(self.values.values()), []))):
-            parts = [w * self.values[n][i] for n, w in zip(self.names, self.weights) if self.values[n][i] is not None]
-            totals.append(sum(parts) if parts else None)
-        return totals
+        """The weighted total per row, as TRL forms it (aggregation.weighted_total): Nones and
+        closed gates add nothing, and a row where every reward is None has no total."""
+        return [None if np.isnan(t) else float(t) for t in weighted_total(self.matrix(), self.weights)]
 
     def row(self, i: int) -> dict[str, float | None]:
         return {n: self.values[n][i] for n in self.names}
@@ -100,4 +108,7 @@ def score_rows(
                 merge(*future.result(), len(chunk))
         for fn, name in zip(functions, names):
             fn.total_stats.add(stats[name])
-    return ScoreResult(names, reward_set.weights, values, stats)
+    result = ScoreResult(names, reward_set.weights, values, stats)
+    if reward_set.has_gates:
+        result.gate_open = reward_set.gate_open(result.matrix(gated=False))
+    return result
