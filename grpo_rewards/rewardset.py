@@ -78,6 +78,7 @@ class RewardSet:
 
     rewards: list[WeightedReward]
     source: str = "<memory>"
+    step: int | None = None  # the TRL global step `weights` reads schedules at (None: their end)
     _functions: list[RewardFunction] | None = field(default=None, repr=False)
 
     @property
@@ -86,9 +87,9 @@ class RewardSet:
 
     @property
     def weights(self) -> list[float]:
-        """The weights at the end of every schedule (eval-only rewards 0): what score and bench use
-        unless told a ``--step``."""
-        return self.weights_at(None)
+        """The weights at :attr:`step` (default: the end of every schedule; eval-only rewards 0): what
+        score and bench use, ``--step`` setting the step."""
+        return self.weights_at(self.step)
 
     def functions(self) -> list[RewardFunction]:
         """The built callables, created once and reused (their stats accumulate on them).
