@@ -132,6 +132,11 @@ class RewardSet:
             return self
         return RewardSet([r for r in self.rewards if not r.eval_only], self.source)
 
+    @property
+    def gate(self):
+        """:meth:`gate_open` when any reward has a gate, else None (what a ScoreResult keeps)."""
+        return self.gate_open if self.has_gates else None
+
     def gate_open(self, matrix: np.ndarray) -> np.ndarray:
         """N x K bool: where each reward may contribute (True everywhere for ungated rewards).
 

@@ -43,14 +43,19 @@ class ScoreResult:
     weights: list[float]
     values: dict[str, list[float | None]]
     stats: dict[str, CallStats]
-    gate_open: np.ndarray | None = None  # N x K: False where a reward's gate is closed (values stay raw)
+    gate: Callable[[np.ndarray], np.ndarray] | None = None  # RewardSet.gate: raw N x K -> where gates are open
+
+    @property
+    def gate_open(self) -> np.ndarray | None:
+        """N x K: False where a reward's gate is closed (the values stay raw); None without gates."""
+        return None if self.gate is None else self.gate(self.matrix(gated=False))
 
     def matrix(self, gated: bool = True) -> np.ndarray:
         """N x K scores, NaN for None (and, with ``gated``, where the reward's gate is closed)."""
         matrix = np.array([[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names],
                           dtype=float).T.reshape(-1, len(self.names))
-        if gated and self.gate_open is not None:
-            matrix = np.where(self.gate_open, matrix, np.nan)
+        if gated and self.gate is not None:
+            matrix = np.where(self.gate(matrix), matrix, np.nan)
         return matrix
 
     @property
@@ -108,7 +113,4 @@ def score_rows(
                 merge(*future.result(), len(chunk))
         for fn, name in zip(functions, names):
             fn.total_stats.add(stats[name])
-    result = ScoreResult(names, reward_set.weights, values, stats)
-    if reward_set.has_gates:
-        result.gate_open = reward_set.gate_open(result.matrix(gated=False))
-    return result
+    return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)

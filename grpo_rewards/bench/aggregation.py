@@ -138,12 +138,16 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
-def table_rows(section: dict[str, Any], names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+def short_label(label: str) -> str:
+    return label.replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO")
+
+
+def table_rows(section: dict[str, Any], names: Sequence[str], short: bool = False) -> tuple[list[str], list[list[str]]]:
     header = ["mode", *[f"share {n}" for n in names], "collapse", "sign conflict", "amplified"]
     rows = []
     for m in section["modes"]:
         amplified = ", ".join(f"{n} {_pct(v)}" for n, v in m["amplified"].items()) or ("none" if m["scale_rewards"] is None else "")
-        rows.append([m["label"], *[("n/a" if m["share"][n] is None else f"{m['share'][n]:.2f}") for n in names],
+        rows.append([short_label(m["label"]) if short else m["label"], *[("n/a" if m["share"][n] is None else f"{m['share'][n]:.2f}") for n in names],
                      _pct(m["collapse"]), _pct(m["sign_conflict"]), amplified])
     return header, rows
 
@@ -167,15 +171,13 @@ def markdown_lines(section: dict[str, Any] | None, names: Sequence[str], table, 
 
 
 def terminal_table(section: dict[str, Any], names: Sequence[str]):
-    """The comparison as a rich Table, the recommendation in its caption."""
+    """The comparison as a rich Table (the command prints the recommendation below it)."""
     from rich.table import Table
 
-    header, rows = table_rows(section, names)
-    rec = section["recommendation"]
-    table = Table(title=f"aggregation modes on {section['groups']} groups of {section['group_size']}",
-                  caption=f"recommended: {rec['grpo'].splitlines()[1:]} ({rec['reason']})".replace("'", ""))
+    header, rows = table_rows(section, names, short=True)
+    table = Table(title=f"aggregation modes on {section['groups']} groups of {section['group_size']}")
     for column in header:
-        table.add_column(column, justify="left" if column in ("mode", "amplified") else "right")
+        table.add_column(column, justify="left" if column in ("mode", "amplified") else "right", no_wrap=column == "mode")
     for row in rows:
         table.add_row(*row)
     return table

@@ -163,7 +163,7 @@ def aggregation(report: dict[str, Any], path: Path) -> bool:
     x = np.arange(len(modes))
     for i, name in enumerate(names):
         left.bar(x + i * width, [m["share"][name] or 0.0 for m in modes], width, label=name)
-    left.set_xticks(x + width * (len(names) - 1) / 2, [m["label"].replace("sum_then_normalize/", "sum/") for m in modes],
+    left.set_xticks(x + width * (len(names) - 1) / 2, [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO") for m in modes],
                     fontsize="small")
     left.axhline(0, color="grey", lw=0.5)
     left.set_title("share of the advantage per reward")

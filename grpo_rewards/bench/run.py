@@ -133,7 +133,7 @@ def run_bench(
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "config": cfg.source,
         "prompts": source,
-        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params,
+        "step": step, "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight_at(step), "params": r.params,
                      "value_range": list(r.spec.value_range) if r.spec.value_range else None}
                     for r in cfg.reward_set.rewards],
         "data": {"prompts": len(groups), "completions": len(side_a.owner),
@@ -267,7 +267,7 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
         summary = analysis.reward_summary(result.values[entry.name], result.stats[entry.name],
                                           side.scores.latency_ms.get(entry.name, []))
         summary["spread"] = analysis.spread_fraction(grouped[entry.name])
-        summary["weight"] = entry.weight
+        summary["weight"] = entry.weight_at(reward_set.step)
         per_reward[entry.name] = summary
     totals = side.totals()
     scored = [t for t in totals if t is not None]
