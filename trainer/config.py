@@ -267,7 +267,11 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
 
 
 def schedule_problems(reward_set: RewardSet, max_steps: Any) -> list[ConfigProblem]:
-    """A weight schedule that would still be changing when training stops is a mistake."""
+    """A weight schedule that would still be changing when training stops is a mistake, and so is
+    a set with nothing to train on."""
+    if all(r.eval_only for r in reward_set.rewards):
+        return [ConfigProblem(reward_set.source, "rewards", "eval_only",
+                              "every reward is eval_only: training needs at least one reward it scores")]
     if not isinstance(max_steps, int) or max_steps <= 0:
         return []
     return [ConfigProblem(reward_set.source, f"rewards[{i}] (use = {r.spec.name!r})",
