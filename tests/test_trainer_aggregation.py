@@ -148,3 +148,14 @@ def test_a_schedule_longer_than_max_steps_fails_before_any_model_loads(tmp_path)
         train(config)
     assert "rewards[0] (use = 'tiny.chars'): key 'weight.steps': the schedule runs to step 50 but grpo.max_steps is 3" \
         in str(info.value)
+
+
+def test_scheduled_weights_continue_where_they_were_after_resume(tiny_model, tmp_path):
+    config = write_run_files(tmp_path, tiny_model, rewards=SCHEDULED_AND_GATED, grpo="max_steps = 2")
+    assert train(config).global_step == 2
+    resumed = train(config, ["grpo.max_steps=3"], resume=True)
+    assert resumed.global_step == 3
+    records = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    weights = {r["step"]: r["rewards/chars/weight"] for r in records if "reward" in r}
+    # the same as the uninterrupted 3-step run above: linear 0 -> 1 over 2 steps, then held
+    assert weights == {1: 0.0, 2: 0.5, 3: 1.0}
