@@ -39,17 +39,13 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
-def _constant(prompts, completions, **kwargs):
-    return [0.0] * len(completions)
-
-
 @pytest.mark.parametrize("mode, scale", [(m, s) for m in ("sum_then_normalize", "normalize_then_sum")
                                          for s in ("group", "batch", "none")])
 def test_advantages_match_trls_own_computation(tiny_model, tmp_path, mode, scale):
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig, GRPOTrainer  # TRL's own trainer: its advantage code, not ours
 
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=8, num_generations=4,
                       max_completion_length=4, use_cpu=True, bf16=False, report_to="none", reward_weights=WEIGHTS,
