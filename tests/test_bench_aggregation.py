@@ -121,6 +121,7 @@ def test_bench_cli_prints_the_comparison_applies_step_and_fails_on_request(tmp_p
                       "normalize_then_sum"]
     # the gate: 'short' counts only on the 8 correct completions of 16
     assert report["contributions"]["gated_rate"] == {"short": 0.5}
+    assert "gates applied (`short` closed on 50% of rows)" in (out / "report.md").read_text()
     # zero-spread=0: a reward without spread in any group fails the command, one line each
     failed = [line for line in result.output.splitlines() if line.startswith("fail: ")]
     assert result.exit_code == (1 if failed else 0)

@@ -152,15 +152,18 @@ def table_rows(section: dict[str, Any], names: Sequence[str], short: bool = Fals
     return header, rows
 
 
-def markdown_lines(section: dict[str, Any] | None, names: Sequence[str], table, has_plot: bool) -> list[str]:
+def markdown_lines(section: dict[str, Any] | None, names: Sequence[str], table, has_plot: bool,
+                   gated_rate: dict[str, float] | None = None) -> list[str]:
     """The report's "Aggregation" section; ``table(header, rows)`` renders a markdown table."""
     if not section:
         return []
     header, rows = table_rows(section, names)
     rec = section["recommendation"]
+    gates = [f"`{name}` closed on {_pct(rate)} of rows" for name, rate in (gated_rate or {}).items()]
     out = ["## Aggregation: which mode to train with", "",
            f"The advantages of the {section['groups']} groups of {section['group_size']} under each of TRL's modes "
-           "(all groups as one batch).", "", table(header, rows), "",
+           "(all groups as one batch)" + (f"; gates applied ({', '.join(gates)})" if gates else "") + ".", "",
+           table(header, rows), "",
            "*collapse*: pairs of completions of one prompt whose rewards differ but whose advantage is the same. "
            "*sign conflict*: rows where one reward pushes the advantage up and another down. *amplified*: groups in "
            f"which GDPO standardises a reward whose spread is below {section['amplify_std']:g} to full size.", "",

@@ -262,7 +262,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             out += ["![correlation](correlation.png)", ""]
 
     out += aggregation_mod.markdown_lines(report.get("aggregation"), list(report["per_reward"]), _md_table,
-                                          "aggregation.png" in plots)
+                                          "aggregation.png" in plots, (c or {}).get("gated_rate"))
     if report["group_size"]:
         out += ["## Group size", "", _md_table(["num_generations", "groups with spread in the total", "gain"],
                                                [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"]
