@@ -52,6 +52,23 @@ def test_a_near_constant_reward_that_gdpo_would_amplify_keeps_the_default():
     assert rec["grpo"].endswith('scale_rewards = "group"')
 
 
+def test_rows_that_differ_only_in_a_weight_0_reward_are_not_distinct():
+    watch = np.array([[0.1], [0.2], [0.3], [0.4]])
+    flat = np.array([[1.0], [1.0], [1.0], [1.0]])
+    section = compare_modes(np.hstack([flat, watch]), [1.0, 0.0], 4, ["a", "watch"])
+    assert all(m["distinct_pairs"] == 0 and m["collapse"] is None for m in section["modes"])
+    assert "nothing to choose between" in section["recommendation"]["reason"]
+
+
+def test_when_gdpo_collapses_as_much_the_default_stays_and_says_why():
+    # a and b differ between rows 0 and 1 but are mirror images: equal weights cancel in both modes
+    values = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    rec = compare_modes(values, [1.0, 1.0], 4, ["a", "b"])["recommendation"]
+    assert rec["label"] == "sum_then_normalize/group"
+    assert rec["reason"].startswith("summing first collapses 100% of the pairs whose rewards differ, but GDPO still "
+                                    "collapses 100%: it would not help")
+
+
 def test_no_collapse_keeps_trls_default():
     values = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # totals 1, 0, 1.5, .5: all distinct
     rec = compare_modes(values, [1.0, 0.5], 4, ["a", "b"])["recommendation"]

@@ -30,7 +30,9 @@ AMPLIFY_TOLERATED = 0.10  # ...and blows no reward up in more than this share of
 
 
 def _distinct_pairs(rows: np.ndarray, advantages: np.ndarray) -> tuple[int, int]:
-    """(pairs with different reward vectors, of those the pairs with the same advantage) in one group."""
+    """(pairs with different reward vectors, of those the pairs with the same advantage) in one group.
+
+    ``rows`` holds only the rewards that enter the advantage (a weight-0 reward never can)."""
     distinct = same = 0
     for i in range(len(rows)):
         for j in range(i + 1, len(rows)):
@@ -52,9 +54,10 @@ def compare_modes(matrix: np.ndarray, weights: Sequence[float], group_size: int,
         result = compute_advantages(matrix, weights, group_size, aggregation)
         share = shares(*share_terms(result))
         distinct = same = 0
+        trained = np.asarray(weights, dtype=float) != 0
         for g in range(groups):
             block = slice(g * group_size, (g + 1) * group_size)
-            d, s = _distinct_pairs(matrix[block], result.advantages[block])
+            d, s = _distinct_pairs(matrix[block][:, trained], result.advantages[block])
             distinct, same = distinct + d, same + s
         scored = ~result.unscorable
         c = result.components[scored]
@@ -122,6 +125,10 @@ def recommend(modes: list[dict[str, Any]]) -> dict[str, Any]:
         reason = (f"summing first collapses {collapse:.0%} of distinct pairs, but GDPO would blow {worst_amplified[0]!r} "
                   f"up to full size in {worst_amplified[1]:.0%} of its groups (spread below {AMPLIFY_STD:g}); "
                   f"rescale or gate that reward before switching")
+    elif collapse >= COLLAPSE_WORTH_FIXING:
+        choice = default
+        reason = (f"summing first collapses {collapse:.0%} of the pairs whose rewards differ, but GDPO still collapses "
+                  f"{gdpo_collapse:.0%}: it would not help; TRL's default keeps the weights' meaning")
     else:
         choice = default
         reason = (f"summing first collapses only {collapse:.0%} of the pairs whose rewards differ"
