@@ -1,16 +1,19 @@
 """What each reward contributes to GRPO's learning signal.
 
-GRPO learns from the spread of the total reward ``r = sum_k w_k r_k`` inside each group of
-completions of one prompt. A reward's mean says how big it is, not what it does. Its *share* says
-how much of the advantage signal it drives::
+GRPO learns from the advantage, and :mod:`grpo_rewards.aggregation` splits the advantage TRL
+computed into one component per reward (``c_ik``, summing to ``A_i``). A reward's *share* is the
+part of the advantage's energy it drives::
 
-    share_k = sum_g Cov_g(w_k r_k, r) / sum_g Var_g(r)
+    share_k = sum_i c_ik A_i / sum_i A_i^2
 
-The shares sum to 1 over the rewards (covariance is linear in its first argument). A None score
-(NaN here) counts as 0 in both terms, exactly as TRL's ``nansum`` leaves it out of the total.
-Beside the share: the fraction of groups in which a reward has no spread (gives no signal), its
-None rate, and the correlation between rewards (two that always agree are one reward counted
-twice; a negative one is a tug of war).
+The shares sum to 1 over the rewards. Under TRL's default ``sum_then_normalize`` with
+``scale_rewards = "none"`` this is ``sum_g Cov_g(w_k r_k, r) / sum_g Var_g(r)``; with ``"group"``
+each group counts by the inverse of its spread, as in the advantage; under GDPO the components
+are the weighted, group-standardised rewards before the batch normalisation. A None score, or a
+closed gate, adds nothing (TRL's nansum). Beside the share: the fraction of groups in which a reward
+has no spread (gives no signal), its None rate, how often its gate is closed, under GDPO how often
+standardisation blows a near-constant reward up to full size, and the correlation between rewards
+(two that always agree are one reward counted twice; a negative one is a tug of war).
 
 Pure numpy, so the trainer (on TRL's gathered tensors) and the benchmark share it.
 """
@@ -18,10 +21,12 @@ Pure numpy, so the trainer (on TRL's gathered tensors) and the benchmark share i
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from .aggregation import Aggregation, amplified_groups, as_matrix, compute_advantages, share_terms, shares, weighted_total
 
 _SPREAD_EPS = 1e-9
 
@@ -37,6 +42,9 @@ class Contributions:
     none_rate: dict[str, float]
     correlation: np.ndarray  # K x K Pearson correlation of the raw scores (NaN where undefined)
     total_zero_spread: float  # fraction of groups where the weighted total has no spread
+    aggregation: Aggregation = field(default_factory=Aggregation)
+    gated_rate: dict[str, float] = field(default_factory=dict)  # gated rewards only
+    amplified: dict[str, float] = field(default_factory=dict)  # GDPO only
 
     def as_metrics(self, prefix: str = "rewards") -> dict[str, float]:
         """Flat ``rewards/<name>/<figure>`` keys, beside TRL's ``rewards/<name>/mean``."""
@@ -46,6 +54,10 @@ class Contributions:
             out[f"{prefix}/{name}/share"] = self.share[name]
             out[f"{prefix}/{name}/zero_spread"] = self.zero_spread[name]
             out[f"{prefix}/{name}/none_rate"] = self.none_rate[name]
+            if name in self.gated_rate:
+                out[f"{prefix}/{name}/gated_rate"] = self.gated_rate[name]
+            if name in self.amplified:
+                out[f"{prefix}/{name}/amplified"] = self.amplified[name]
         return out
 
     def correlation_pairs(self, prefix: str = "rewards/corr") -> dict[str, float]:
@@ -59,60 +71,71 @@ class Contributions:
 
 def compute_contributions(
     values: np.ndarray | Sequence[Sequence[float | None]],
-    weights: Sequence[float],
+    weights: Sequence[float] | np.ndarray,
     group_size: int,
     names: Sequence[str],
+    aggregation: Aggregation = Aggregation(),
+    gate_open: np.ndarray | None = None,
+    gated: Sequence[str] = (),
+    batch_size: int | None = None,
 ) -> Contributions:
     """Contribution figures from raw scores.
 
     ``values`` is N x K (rows x rewards), None/NaN for a missing score, rows ordered so that each
-    consecutive block of ``group_size`` rows is one prompt's group (TRL's layout).
+    consecutive block of ``group_size`` rows is one prompt's group (TRL's layout). ``weights`` is
+    K, or N x K when batches were scored at different weights. ``gate_open`` (N x K) closes
+    gated-off scores; ``gated`` names the rewards that have a gate. The advantage is formed per
+    consecutive block of ``batch_size`` rows (one generation batch; default: all rows), as TRL's
+    batch scaling and GDPO's batch normalisation see them.
     """
     matrix = as_matrix(values, len(names))
     n, k = matrix.shape
-    if k != len(names) or len(weights) != k:
-        raise ValueError(f"got {k} reward columns, {len(names)} names and {len(weights)} weights")
+    w = np.asarray(weights, dtype=float)
+    if k != len(names) or w.shape[-1] != k:
+        raise ValueError(f"got {k} reward columns, {len(names)} names and {w.shape[-1]} weights")
     if group_size < 1 or n % group_size:
         raise ValueError(f"{n} rows do not split into groups of {group_size}")
-    w = np.asarray(weights, dtype=float)
-    missing = np.isnan(matrix)
-    weighted = np.where(missing, 0.0, matrix) * w  # N x K, None -> 0 as in TRL's nansum
-    total = weighted.sum(axis=1)
+    w = np.broadcast_to(w if w.ndim == 2 else w.reshape(1, -1), (n, k))
+    scored = matrix if gate_open is None else np.where(gate_open, matrix, np.nan)
+    batch_size = batch_size or n or group_size
+    numerators, denominator = np.zeros(k), 0.0
+    amplified, counted = np.zeros(k), np.zeros(k)
+    for start in range(0, n, batch_size):
+        block = slice(start, start + batch_size)
+        result = compute_advantages(scored[block], w[block], group_size, aggregation)
+        num, den = share_terms(result)
+        numerators, denominator = numerators + num, denominator + den
+        a, c = amplified_groups(result)
+        amplified, counted = amplified + a, counted + c
+    share = shares(numerators, denominator)
 
     groups = n // group_size
-    weighted_g = weighted.reshape(groups, group_size, k)
-    total_g = total.reshape(groups, group_size)
-    centred_total = total_g - total_g.mean(axis=1, keepdims=True)
-    centred_parts = weighted_g - weighted_g.mean(axis=1, keepdims=True)
-    covariance = (centred_parts * centred_total[:, :, None]).mean(axis=1).sum(axis=0)  # K
-    variance = (centred_total**2).mean(axis=1).sum()
-    shares = covariance / variance if variance > _SPREAD_EPS else np.full(k, np.nan)
-
+    total_g = weighted_total(scored, w).reshape(groups, group_size)
     raw_g = matrix.reshape(groups, group_size, k)
     with warnings.catch_warnings():  # all-None groups/columns give NaN on purpose
         warnings.simplefilter("ignore", RuntimeWarning)
         spread = np.nanmax(raw_g, axis=1) - np.nanmin(raw_g, axis=1)
-        weighted_mean = np.nanmean(matrix * w, axis=0) if n else np.full(k, np.nan)
+        weighted_mean = np.nanmean(scored * w, axis=0) if n else np.full(k, np.nan)
+        total_spread = np.nanmax(total_g, axis=1) - np.nanmin(total_g, axis=1) if groups else np.zeros(0)
     # A group where a reward is None everywhere gives no signal either.
     zero_spread = np.where(np.isnan(spread), True, spread <= _SPREAD_EPS).mean(axis=0) if groups else np.full(k, np.nan)
-    total_spread = total_g.max(axis=1) - total_g.min(axis=1) if groups else np.zeros(0)
+    missing = np.isnan(matrix)
+    closed = ~gate_open if gate_open is not None else np.zeros_like(missing)
     return Contributions(
         names=list(names),
         weighted_mean={name: float(weighted_mean[i]) for i, name in enumerate(names)},
-        share={name: float(shares[i]) for i, name in enumerate(names)},
+        share={name: float(share[i]) for i, name in enumerate(names)},
         zero_spread={name: float(zero_spread[i]) for i, name in enumerate(names)},
         none_rate={name: float(missing[:, i].mean()) if n else float("nan") for i, name in enumerate(names)},
         correlation=correlation_matrix(matrix),
-        total_zero_spread=float((total_spread <= _SPREAD_EPS).mean()) if groups else float("nan"),
+        total_zero_spread=float(np.where(np.isnan(total_spread), True, total_spread <= _SPREAD_EPS).mean())
+        if groups else float("nan"),
+        aggregation=aggregation,
+        gated_rate={name: float(closed[:, i].mean()) if n else float("nan")
+                    for i, name in enumerate(names) if name in gated},
+        amplified={name: float(amplified[i] / counted[i]) if counted[i] else float("nan")
+                   for i, name in enumerate(names)} if aggregation.is_gdpo else {},
     )
-
-
-def as_matrix(values: np.ndarray | Sequence[Sequence[float | None]], columns: int) -> np.ndarray:
-    """An N x K float array with NaN for None."""
-    if isinstance(values, np.ndarray):
-        return values.astype(float).reshape(-1, columns)
-    rows = [[np.nan if v is None else float(v) for v in row] for row in values]
-    return np.array(rows, dtype=float).reshape(-1, columns)
 
 
 def correlation_matrix(matrix: np.ndarray) -> np.ndarray:

@@ -12,23 +12,39 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     [rewards.params]
     answer_column = "answer"
 
+    [[rewards]]
+    use = "length.target"
+    weight = { schedule = "linear", start = 0.0, end = 0.5, steps = 200 }  # see schedules.py
+    when = "correct >= 1"     # a gate over other rewards' raw values (see gates.py)
+
+    [[rewards]]
+    use = "reward_model.similarity"
+    eval_only = true          # scored by score and bench, never passed to the trainer
+
+A ``weight = 0`` reward is scored and reported but never moves the advantage.
+
 The list may also sit under ``rewards`` in a trainer or benchmark config, or ``rewards`` may be a
 path to a reward-set file.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
+
+from . import gates as gates_mod
 from .config import ConfigError, ConfigProblem, as_finite_number, brief, check_keys, load_config_file
 from .params import ParamErrors
 from .registry import Registry, UnknownNameError, UnknownRewardError, get_registry, load_plugin_files
 from .reward import ISOLATIONS, RewardFunction, RewardSpec
+from .schedules import Schedule, ScheduleError, parse_schedule
 
-ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "isolation", "max_input_chars")
+ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "eval_only", "isolation", "max_input_chars")
 # |weight| at most this: with scores of any real size the weighted total stays a finite float.
 MAX_WEIGHT = 1e6
 MAX_INCLUDE_DEPTH = 8
@@ -44,10 +60,20 @@ class WeightedReward:
     name: str
     spec: RewardSpec
     params: dict[str, Any]
-    weight: float = 1.0
+    weight: float = 1.0  # the weight at the end of the schedule, when there is one
     timeout: float | None = None
     isolation: str | None = None  # None: the reward's own declaration
     max_input_chars: int | None | str = "default"
+    schedule: Schedule | None = None
+    when: str | None = None  # the gate's text, as written
+    gate: gates_mod.Node | None = field(default=None, repr=False)
+    eval_only: bool = False
+
+    def weight_at(self, step: int | None) -> float:
+        """The effective weight at global step ``step`` (None: the end of the schedule)."""
+        if self.eval_only:
+            return 0.0
+        return self.schedule.at(step) if self.schedule else self.weight
 
     @property
     def columns(self) -> list[str]:
@@ -64,6 +90,7 @@ class RewardSet:
 
     rewards: list[WeightedReward]
     source: str = "<memory>"
+    step: int | None = None  # the TRL global step `weights` reads schedules at (None: their end)
     _functions: list[RewardFunction] | None = field(default=None, repr=False)
 
     @property
@@ -72,7 +99,9 @@ class RewardSet:
 
     @property
     def weights(self) -> list[float]:
-        return [r.weight for r in self.rewards]
+        """The weights at :attr:`step` (default: the end of every schedule; eval-only rewards 0): what
+        score and bench use, ``--step`` setting the step."""
+        return self.weights_at(self.step)
 
     def functions(self) -> list[RewardFunction]:
         """The built callables, created once and reused (their stats accumulate on them).
@@ -87,8 +116,58 @@ class RewardSet:
         return self._functions
 
     def to_trl(self) -> tuple[list[RewardFunction], list[float]]:
-        """Exactly what TRL's GRPOTrainer takes: ``reward_funcs`` and ``reward_weights``."""
-        return self.functions(), self.weights
+        """Exactly what TRL's GRPOTrainer takes: ``reward_funcs`` and ``reward_weights``.
+
+        The weights are those of step 0. Schedules and gates need the values of a whole batch at
+        a known step: ``grpo-rewards train`` applies them where TRL gathers the reward matrix
+        (plain TRL would apply the start weights and no gates).
+        """
+        return self.functions(), self.weights_at(0)
+
+    def weights_at(self, step: int | None) -> list[float]:
+        """Every reward's effective weight at TRL global step ``step`` (None: the end of every
+        schedule); eval-only rewards weigh 0. The one source of weights for train, score and bench."""
+        return [r.weight_at(step) for r in self.rewards]
+
+    @property
+    def schedule_end(self) -> int:
+        """The last step at which any weight still changes (0 without schedules)."""
+        return max((r.schedule.end_step for r in self.rewards if r.schedule), default=0)
+
+    @property
+    def has_gates(self) -> bool:
+        return any(r.gate is not None for r in self.rewards)
+
+    def training_set(self) -> "RewardSet":
+        """The rewards the trainer scores: every one but the ``eval_only`` ones."""
+        if not any(r.eval_only for r in self.rewards):
+            return self
+        return RewardSet([r for r in self.rewards if not r.eval_only], self.source)
+
+    @property
+    def gate(self):
+        """:meth:`gate_open` when any reward has a gate, else None (what a ScoreResult keeps)."""
+        return self.gate_open if self.has_gates else None
+
+    def gate_open(self, matrix: np.ndarray) -> np.ndarray:
+        """N x K bool: where each reward may contribute (True everywhere for ungated rewards).
+
+        ``matrix`` is N x K raw scores in the order of :attr:`names`, NaN for None.
+        """
+        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.rewards))
+        columns = {name: matrix[:, i] for i, name in enumerate(self.names)}
+        open_ = np.ones(matrix.shape, dtype=bool)
+        for i, entry in enumerate(self.rewards):
+            if entry.gate is not None:
+                open_[:, i] = gates_mod.evaluate(entry.gate, columns, matrix.shape[0])
+        return open_
+
+    def apply_gates(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gated matrix, gate_open): a gated-off score becomes NaN, so it adds nothing to the total
+        and, under GDPO, stays out of its reward's group statistics, exactly like a None."""
+        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.rewards))
+        open_ = self.gate_open(matrix)
+        return np.where(open_, matrix, np.nan), open_
 
     def required_columns(self) -> dict[str, list[str]]:
         """Columns each reward needs from the data, by reward name."""
@@ -147,13 +226,36 @@ def parse_reward_set(
         except UnknownRewardError as exc:
             problems.append(ConfigProblem(source, entry, "use", str(exc)))
             continue
-        weight = as_finite_number(raw.get("weight", 1.0))
-        if weight is None:
-            problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {brief(raw.get('weight'))}"))
-        elif abs(weight) > MAX_WEIGHT:
-            problems.append(ConfigProblem(source, entry, "weight", f"expected a weight between {-MAX_WEIGHT:g} and "
-                                          f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}"))
-            weight = None
+        eval_only = raw.get("eval_only", False)
+        if not isinstance(eval_only, bool):
+            problems.append(ConfigProblem(source, entry, "eval_only", f"expected true or false, got {eval_only!r}"))
+            eval_only = False
+        schedule = None
+        raw_weight = raw.get("weight", 0.0 if eval_only else 1.0)
+        if isinstance(raw_weight, Mapping):
+            try:
+                schedule = parse_schedule(raw_weight)
+                weight = schedule.final
+            except ScheduleError as exc:
+                problems.append(ConfigProblem(source, entry, f"weight.{exc.key}", exc.message))
+                weight = None
+        else:
+            weight = as_finite_number(raw_weight)
+            if weight is None:
+                problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {brief(raw_weight)}"))
+            elif abs(weight) > MAX_WEIGHT:
+                problems.append(ConfigProblem(source, entry, "weight", f"expected a weight between {-MAX_WEIGHT:g} and "
+                                              f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}"))
+                weight = None
+        if eval_only and (schedule is not None or (weight is not None and weight != 0)):
+            problems.append(ConfigProblem(source, entry, "weight", "an eval_only reward never enters the advantage: "
+                                          "leave weight out (or set it to 0)"))
+        when, gate = raw.get("when"), None
+        if when is not None:
+            try:
+                gate = gates_mod.parse_gate(when)
+            except gates_mod.GateSyntaxError as exc:
+                problems.append(ConfigProblem(source, entry, "when", f"{exc} in {when!r}"))
         name = raw.get("name", use)
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             problems.append(ConfigProblem(source, entry, "name", f"expected a non-empty string (at most 200 "
@@ -195,10 +297,40 @@ def parse_reward_set(
             problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in reference_problems]
             continue
         rewards.append(WeightedReward(name, spec, resolved, weight if weight is not None else 0.0, timeout,
-                                      isolation, max_chars))
+                                      isolation=isolation, max_input_chars=max_chars, schedule=schedule,
+                                      when=when if gate is not None else None, gate=gate, eval_only=eval_only))
+    problems += _gate_problems(rewards, entries, source, where)
     if problems:
         raise ConfigError(problems)
     return RewardSet(rewards, source)
+
+
+def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: str, where: str) -> list[ConfigProblem]:
+    """Gates must read rewards of the same set that the trainer scores, and never form a cycle."""
+    index = {entry.get("name", entry.get("use")): i for i, entry in enumerate(entries) if isinstance(entry, Mapping)}
+    by_name = {r.name: r for r in rewards}
+    problems = []
+    graph: dict[str, list[str]] = {}
+    for reward in rewards:
+        if reward.gate is None:
+            continue
+        entry = f"{where}[{index.get(reward.name, '?')}] (use = {reward.spec.name!r})"
+        read = gates_mod.names_in(reward.gate)
+        graph[reward.name] = [n for n in read if n in by_name]
+        for name in read:
+            if name not in by_name:
+                close = difflib.get_close_matches(name, list(by_name), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the set has {', '.join(map(repr, by_name))}"
+                problems.append(ConfigProblem(source, entry, "when", f"names unknown reward {name!r}{hint}"))
+            elif by_name[name].eval_only and not reward.eval_only:
+                problems.append(ConfigProblem(source, entry, "when", f"reads {name!r}, which is eval_only and so not "
+                                              "scored during training"))
+    cycle = gates_mod.find_cycle(graph)
+    if cycle:
+        first = by_name[cycle[0]]
+        entry = f"{where}[{index.get(first.name, '?')}] (use = {first.spec.name!r})"
+        problems.append(ConfigProblem(source, entry, "when", "gates form a cycle: " + " -> ".join(cycle)))
+    return problems
 
 
 def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Registry) -> list[tuple[str, str]]:

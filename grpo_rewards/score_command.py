@@ -102,7 +102,9 @@ def summary_table(result: ScoreResult) -> Table:
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes to score in (worth it for CPU-heavy rewards).")
-def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int) -> None:
+@click.option("--step", type=click.IntRange(min=0), default=None,
+              help="Apply weight schedules at this TRL global step (default: the end of every schedule).")
+def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
     from .terminal import console, fail, load_reward_set_or_fail, out
 
@@ -113,6 +115,7 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
     except InputError as exc:
         fail(str(exc))
     reward_set = load_reward_set_or_fail(config)
+    reward_set.step = step  # weights of every schedule at this step; gates always apply
     try:
         raw_rows = read_rows(input_path)
         rows = rows_for_scoring(raw_rows, reward_set, input_path)

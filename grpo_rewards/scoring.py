@@ -19,6 +19,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
+from .aggregation import weighted_total
 from .reward import CallStats, RewardFunction, Sample, message_text
 from .rewardset import RewardSet
 
@@ -45,17 +48,26 @@ class ScoreResult:
     weights: list[float]
     values: dict[str, list[float | None]]
     stats: dict[str, CallStats]
+    gate: Callable[[np.ndarray], np.ndarray] | None = None  # RewardSet.gate: raw N x K -> where gates are open
+
+    @property
+    def gate_open(self) -> np.ndarray | None:
+        """N x K: False where a reward's gate is closed (the values stay raw); None without gates."""
+        return None if self.gate is None else self.gate(self.matrix(gated=False))
+
+    def matrix(self, gated: bool = True) -> np.ndarray:
+        """N x K scores, NaN for None (and, with ``gated``, where the reward's gate is closed)."""
+        matrix = np.array([[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names],
+                          dtype=float).T.reshape(-1, len(self.names))
+        if gated and self.gate is not None:
+            matrix = np.where(self.gate(matrix), matrix, np.nan)
+        return matrix
 
     @property
     def total(self) -> list[float | None]:
-        """The weighted total per row, as TRL forms it: Nones are left out of the sum, and a row
-        where every reward is None has no total."""
-        totals: list[float | None] = []
-        for i in range(len(next(iter(self.values.values()), []))):
-            parts = [w * self.values[n][i] for n, w in zip(self.names, self.weights) if self.values[n][i] is not None]
-            total = math.fsum(parts) if parts else None
-            totals.append(total if total is None or math.isfinite(total) else None)
-        return totals
+        """The weighted total per row, as TRL forms it (aggregation.weighted_total): Nones and
+        closed gates add nothing, and a row where every reward is None has no total."""
+        return [None if np.isnan(t) else float(t) for t in weighted_total(self.matrix(), self.weights)]
 
     def row(self, i: int) -> dict[str, float | None]:
         return {n: self.values[n][i] for n in self.names}
@@ -98,7 +110,7 @@ def score_rows(
                 stats[name].add(fn.last_stats)
             if progress:
                 progress(len(chunk))
-        return ScoreResult(names, reward_set.weights, values, stats)
+        return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)
 
     inline = [i for i, fn in enumerate(functions) if fn.isolation != "process"]
     isolated = [i for i, fn in enumerate(functions) if fn.isolation == "process"]
@@ -121,7 +133,7 @@ def score_rows(
             values[name].extend(v)
             stats[name].add(st)
         fn.total_stats.add(stats[name])
-    return ScoreResult(names, reward_set.weights, values, stats)
+    return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)
 
 
 def _score_in_threads(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,

@@ -76,8 +76,9 @@ def test_histogram_counts_values_or_bins():
     assert analysis.histogram([None]) == {"kind": "empty"}
 
 
-def test_weighted_totals_count_none_as_zero():
-    assert analysis.weighted_totals([[1.0, None], [None, None], [0.5, 2.0]], [2.0, -1.0]) == [2.0, 0.0, -1.0]
+def test_weighted_totals_leave_none_out_and_have_no_total_for_an_all_none_row():
+    # as TRL 1.16: a None adds nothing; a row where every reward is None is left out (no total)
+    assert analysis.weighted_totals([[1.0, None], [None, None], [0.5, 2.0]], [2.0, -1.0]) == [2.0, None, -1.0]
 
 
 def test_bootstrap_delta_is_paired_over_prompts():

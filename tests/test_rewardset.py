@@ -94,7 +94,7 @@ def test_every_mistake_is_reported_with_file_entry_and_key(registry, tmp_path):
     src = str(path)
     assert problems_of(path) == [
         f"{src}: rewards[0] (use = 'test.chras'): key 'use': unknown reward 'test.chras'; did you mean 'test.chars'?",
-        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of isolation, max_input_chars, name, params, timeout, use, weight",
+        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of eval_only, isolation, max_input_chars, name, params, timeout, use, weight, when",
         f"{src}: rewards[1] (use = 'test.chars'): key 'params.scael': unknown parameter; did you mean 'scale'?",
         f"{src}: rewards[2] (use = 'test.chars'): key 'weight': expected a finite number, got nan",
         f"{src}: rewards[2] (use = 'test.chars'): key 'name': duplicate reward name 'test.chars' (also rewards[1]); give one of them a distinct 'name'",
@@ -204,3 +204,88 @@ def test_a_required_parameter_must_be_given():
         params.resolve({})
     assert str(info.value) == "model: required: hub id or local folder"
     assert params.resolve({"model": "org/rm"}) == {"model": "org/rm"}
+
+
+def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_path):
+    path = write(tmp_path, "set.toml", """
+        [[rewards]]
+        use = "test.gold"
+        name = "correct"
+        [rewards.params]
+        gold_column = "solution"
+
+        [[rewards]]
+        use = "test.chars"
+        name = "short"
+        weight = { schedule = "linear", start = 0.0, end = 0.5, steps = 200 }
+        when = "correct >= 1"
+
+        [[rewards]]
+        use = "test.chars"
+        name = "watch"
+        weight = 0
+
+        [[rewards]]
+        use = "test.chars"
+        name = "judge"
+        eval_only = true
+    """)
+    reward_set = load_reward_set(path)
+    assert reward_set.weights_at(0) == [1.0, 0.0, 0.0, 0.0]
+    assert reward_set.weights_at(100) == [1.0, 0.25, 0.0, 0.0]
+    assert reward_set.weights == [1.0, 0.5, 0.0, 0.0]  # the end of the schedule
+    assert reward_set.schedule_end == 200
+    assert reward_set.training_set().names == ["correct", "short", "watch"]  # eval_only is not trained on
+    assert reward_set.to_trl()[1] == [1.0, 0.0, 0.0, 0.0]
+    gated, open_ = reward_set.apply_gates([[1.0, 3.0, 1.0, 1.0], [0.0, 3.0, 1.0, 1.0], [None, 3.0, 1.0, 1.0]])
+    assert open_[:, 1].tolist() == [True, False, False]  # a None closes the gate
+    assert gated[0, 1] == 3.0 and all(v != v for v in gated[1:, 1])  # closed -> NaN, like a None
+    assert open_[:, [0, 2, 3]].all()
+    pickle.loads(pickle.dumps(reward_set))  # still crosses to worker processes
+
+
+def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, tmp_path):
+    path = write(tmp_path, "bad.toml", """
+        [[rewards]]
+        use = "test.chars"
+        name = "a"
+        weight = { schedule = "linear", start = 0.0, steps = 10 }
+        when = "b > 0"
+
+        [[rewards]]
+        use = "test.chars"
+        name = "b"
+        when = "a > 0 and corect >= 1"
+
+        [[rewards]]
+        use = "test.chars"
+        name = "c"
+        when = "a >"
+
+        [[rewards]]
+        use = "test.chars"
+        name = "d"
+        eval_only = true
+        weight = 1
+
+        [[rewards]]
+        use = "test.chars"
+        name = "e"
+        when = "d > 0"
+        weight = { schedule = "cosine", start = 1, end = 0, steps = 5, extra = 1 }
+    """)
+    src = str(path)
+    assert problems_of(path) == [
+        f"{src}: rewards[0] (use = 'test.chars'): key 'weight.end': missing: a linear schedule needs start, end, steps",
+        f"{src}: rewards[2] (use = 'test.chars'): key 'when': the gate ends too early: expected a comparison such as "
+        "`correct >= 1` in 'a >'",
+        f"{src}: rewards[3] (use = 'test.chars'): key 'weight': an eval_only reward never enters the advantage: leave "
+        "weight out (or set it to 0)",
+        f"{src}: rewards[4] (use = 'test.chars'): key 'weight.extra': unknown key for a cosine schedule; expected start, "
+        "end, steps",
+        f"{src}: rewards[1] (use = 'test.chars'): key 'when': names unknown reward 'corect'; the set has 'a', 'b', 'c', "
+        "'d', 'e'",
+        f"{src}: rewards[4] (use = 'test.chars'): key 'when': reads 'd', which is eval_only and so not scored during "
+        "training",
+        f"{src}: rewards[0] (use = 'test.chars'): key 'when': gates form a cycle: a -> b -> a",
+    ]

@@ -39,6 +39,7 @@ def test_hand_computed_contributions_with_none_and_zero_spread():
         "rewards/a/error_rate": 0.0, "rewards/b/error_rate": 0.25,
         "rewards/a/timeout_rate": 0.0, "rewards/b/timeout_rate": 0.0,
         "rewards/a/latency_ms": 2.0, "rewards/b/latency_ms": 50.0,
+        "rewards/a/weight": 1.0, "rewards/b/weight": 0.5,
     }
     assert out.keys() == expected.keys()  # no correlation at step 1 (every 5 steps)
     for key, value in expected.items():
@@ -87,3 +88,20 @@ def test_call_stats_of_our_rewards_and_of_plain_callables():
     assert out["rewards/scored/latency_ms"] == pytest.approx(62.5)
     assert out["rewards/scored/timeout_rate"] == pytest.approx(0.125)
     assert math.isnan(out["rewards/plain/latency_ms"])  # unknown, not zero
+
+
+def test_batches_at_different_weights_and_a_gate_pool_into_one_window():
+    # batch 1 at weights (1, .5), batch 2 at (1, 0): the shares pool both; the logged weight is the last
+    metrics = RewardMetrics(["a", "b"], [1.0, 0.5], group_size=2, gated=["b"])
+    gate = np.array([[True, False], [True, True], [True, True], [True, True]])
+    metrics.add(VALUES, STATS, weights=[1.0, 0.5], gate_open=gate)
+    metrics.add(VALUES, STATS, weights=[1.0, 0.0], gate_open=gate)
+    out = metrics.flush(step=1)
+    assert out["rewards/b/weight"] == 0.0 and out["rewards/a/weight"] == 1.0
+    assert out["rewards/b/gated_rate"] == 0.25 and "rewards/a/gated_rate" not in out
+    from grpo_rewards.aggregation import compute_advantages, share_terms
+
+    gated = np.where(gate, VALUES, np.nan)
+    one = share_terms(compute_advantages(gated, [1.0, 0.5], 2))
+    two = share_terms(compute_advantages(gated, [1.0, 0.0], 2))
+    assert out["rewards/b/share"] == pytest.approx((one[0][1] + two[0][1]) / (one[1] + two[1]))

@@ -22,7 +22,7 @@ def grpo_kwargs(config: TrainerConfig, device: DeviceChoice, has_eval: bool) -> 
         kwargs.setdefault(key, value)
     kwargs.update(
         output_dir=str(config.output_dir),
-        reward_weights=config.reward_set.weights,
+        reward_weights=config.reward_set.training_set().weights_at(0),
         report_to=out.report_to or "none",
         logging_steps=out.logging_steps,
         save_steps=out.save_steps,

@@ -231,12 +231,28 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         problems += exc.problems
 
     grpo = _grpo_kwargs(grpo_raw, model, source, problems)
+    if reward_set is not None:
+        problems += schedule_problems(reward_set, grpo.get("max_steps"))
     if grpo.get("eval_strategy", "no") != "no" and not (data.eval_split or data.eval_fraction):
         problems.append(ConfigProblem(source, "grpo", "eval_strategy",
                                       "evaluation needs held-out data: set data.eval_split or data.eval_fraction"))
     if problems:
         raise ConfigError(problems)
     return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output)
+
+
+def schedule_problems(reward_set: RewardSet, max_steps: Any) -> list[ConfigProblem]:
+    """A weight schedule that would still be changing when training stops is a mistake, and so is
+    a set with nothing to train on."""
+    if all(r.eval_only for r in reward_set.rewards):
+        return [ConfigProblem(reward_set.source, "rewards", "eval_only",
+                              "every reward is eval_only: training needs at least one reward it scores")]
+    if not isinstance(max_steps, int) or max_steps <= 0:
+        return []
+    return [ConfigProblem(reward_set.source, f"rewards[{i}] (use = {r.spec.name!r})",
+                          "weight.points" if r.schedule.kind == "piecewise" else "weight.steps",
+                          f"the schedule runs to step {r.schedule.end_step} but grpo.max_steps is {max_steps}")
+            for i, r in enumerate(reward_set.rewards) if r.schedule and r.schedule.end_step > max_steps]
 
 
 def _section(raw: Mapping[str, Any], name: str, source: str, problems: list[ConfigProblem]) -> dict[str, Any]:

@@ -8,9 +8,19 @@ seconds) are per process, so they are summed over processes with one small colle
 same place, where every process is in lockstep.
 
 :class:`RewardMetrics` turns the matrices of one logging window into
-``rewards/<name>/{weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
-(and ``rewards/corr/<a>~<b>`` every ``correlation_steps`` steps), which are put into TRL's
-metrics so that every ``report_to`` backend, the console and ``metrics.jsonl`` get them.
+``rewards/<name>/{weight,weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
+(``gated_rate`` for a gated reward, ``amplified`` under GDPO, and ``rewards/corr/<a>~<b>`` every
+``correlation_steps`` steps), which are put into TRL's metrics so that every ``report_to``
+backend, the console and ``metrics.jsonl`` get them. The shares decompose the advantage of the
+aggregation mode TRL was configured with (see :mod:`grpo_rewards.aggregation`).
+
+Schedules and gates of the reward set are applied in the same override, the one place where a
+whole batch's scores and the global step are known: the weights of ``RewardSet.weights_at(step)``
+go into ``self.reward_weights``, which TRL reads right after ``_calculate_rewards`` returns to form
+the total (so a schedule is applied at the step the batch is scored, and is the same after
+``--resume``, where the global step is restored); a closed gate turns the score TRL receives into
+NaN, which TRL's nansum leaves out of the total and GDPO out of that reward's group statistics.
+TRL's own ``rewards/<name>/mean`` and ``/std`` of a gated reward are put back to the raw values.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from grpo_rewards.aggregation import Aggregation, nanstd
 from grpo_rewards.contributions import compute_contributions, correlation_matrix
 from grpo_rewards.reward import message_text
 
@@ -29,12 +40,17 @@ STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
 class RewardMetrics:
     """Accumulates gathered reward matrices and summed call statistics between logging steps."""
 
-    def __init__(self, names: Sequence[str], weights: Sequence[float], group_size: int, correlation_steps: int = 10) -> None:
+    def __init__(self, names: Sequence[str], weights: Sequence[float], group_size: int, correlation_steps: int = 10,
+                 aggregation: Aggregation = Aggregation(), gated: Sequence[str] = ()) -> None:
         self.names = list(names)
         self.weights = [float(w) for w in weights]
         self.group_size = group_size
         self.correlation_steps = correlation_steps
+        self.aggregation = aggregation
+        self.gated = list(gated)
         self._values: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []
+        self._open: list[np.ndarray] = []
         self._stats = np.zeros((len(self.names), len(STAT_FIELDS)))
         self._timed = np.ones(len(self.names), dtype=bool)
         self._corr_values: list[np.ndarray] = []
@@ -43,11 +59,17 @@ class RewardMetrics:
     def pending(self) -> bool:
         return bool(self._values)
 
-    def add(self, values: np.ndarray, stats: np.ndarray, timed: Sequence[bool] | None = None) -> None:
-        """One generation batch: ``values`` N x K (NaN = None), ``stats`` K x len(STAT_FIELDS) summed
-        over processes; ``timed[k]`` is False for a reward whose calls were not measured."""
+    def add(self, values: np.ndarray, stats: np.ndarray, timed: Sequence[bool] | None = None,
+            weights: Sequence[float] | None = None, gate_open: np.ndarray | None = None) -> None:
+        """One generation batch: raw ``values`` N x K (NaN = None), ``stats`` K x len(STAT_FIELDS) summed
+        over processes; ``timed[k]`` is False for a reward whose calls were not measured; the
+        ``weights`` the batch was scored at (default: the constructor's) and where gates were open."""
         values = np.asarray(values, dtype=float).reshape(-1, len(self.names))
+        if weights is not None:
+            self.weights = [float(w) for w in weights]
         self._values.append(values)
+        self._weights.append(np.broadcast_to(np.asarray(self.weights, dtype=float), values.shape))
+        self._open.append(np.ones(values.shape, dtype=bool) if gate_open is None else np.asarray(gate_open, dtype=bool))
         self._corr_values.append(values)
         self._stats += np.asarray(stats, dtype=float).reshape(len(self.names), len(STAT_FIELDS))
         if timed is not None:
@@ -58,8 +80,13 @@ class RewardMetrics:
         if not self._values:
             return {}
         matrix = np.concatenate(self._values)
-        contributions = compute_contributions(matrix, self.weights, self.group_size, self.names)
+        sizes = {len(v) for v in self._values}
+        contributions = compute_contributions(matrix, np.concatenate(self._weights), self.group_size, self.names,
+                                              self.aggregation, np.concatenate(self._open), self.gated,
+                                              batch_size=sizes.pop() if len(sizes) == 1 else None)
         out = contributions.as_metrics()
+        for name, weight in zip(self.names, self.weights):  # the weights of the window's last batch
+            out[f"rewards/{name}/weight"] = weight
         rows, _, errors, timeouts, seconds = (self._stats[:, i] for i in range(len(STAT_FIELDS)))
         for k, name in enumerate(self.names):
             out[f"rewards/{name}/error_rate"] = errors[k] / rows[k] if rows[k] else math.nan
@@ -71,7 +98,7 @@ class RewardMetrics:
                 for j in range(i + 1, len(self.names)):
                     out[f"rewards/corr/{a}~{self.names[j]}"] = float(correlation[i, j])
             self._corr_values = []
-        self._values = []
+        self._values, self._weights, self._open = [], [], []
         self._stats = np.zeros_like(self._stats)
         self._timed = np.ones(len(self.names), dtype=bool)
         return {key: float(value) for key, value in out.items()}
@@ -107,13 +134,23 @@ def make_trainer_class():
     class RewardsGRPOTrainer(GRPOTrainer):
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
 
-        def __init__(self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4,
+                     reward_set: Any = None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            # the RewardSet behind reward_funcs (same order), for schedules and gates; None: plain weights
+            self.reward_set = reward_set
+            if reward_set is not None and reward_set.names != list(self.reward_func_names):
+                raise ValueError(f"reward_set {reward_set.names} does not match reward_funcs {self.reward_func_names}")
+            self.aggregation = Aggregation(self.multi_objective_aggregation, self.scale_rewards)
             weights = self.reward_weights.tolist()
+            gated = [r.name for r in reward_set.rewards if r.gate is not None] if reward_set is not None else []
             self.reward_metrics = {
-                "train": RewardMetrics(self.reward_func_names, weights, self.num_generations, correlation_steps),
-                "eval": RewardMetrics(self.reward_func_names, weights, self.num_generations_eval, correlation_steps),
+                "train": RewardMetrics(self.reward_func_names, weights, self.num_generations, correlation_steps,
+                                       self.aggregation, gated),
+                "eval": RewardMetrics(self.reward_func_names, weights, self.num_generations_eval, correlation_steps,
+                                      self.aggregation, gated),
             }
+            self.raw_reward_stats: dict[str, dict[str, list[float]]] = {"train": {}, "eval": {}}
             self.samples_per_step = samples_per_step
             self.pending_samples: list[dict[str, Any]] = []
 
@@ -122,13 +159,35 @@ def make_trainer_class():
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
             mode = "train" if self.model.training else "eval"
+            raw = values.detach().double().cpu().numpy()
+            gate_open = None
+            if self.reward_set is not None:
+                # TRL forms the total from self.reward_weights right after this returns (see the module doc).
+                weights = self.reward_set.weights_at(self.state.global_step)
+                self.reward_weights = torch.tensor(weights, dtype=torch.float32)
+                if self.reward_set.has_gates:
+                    gated, gate_open = self.reward_set.apply_gates(raw)
+                    self._keep_raw_stats(mode, raw)
+                    values = torch.as_tensor(gated, dtype=values.dtype, device=values.device)
             table, timed = call_stats_rows(self.reward_funcs, len(prompts))
             stats = torch.tensor(table, dtype=torch.float64, device=values.device)
             stats = self.accelerator.gather(stats.unsqueeze(0)).view(-1, *stats.shape).sum(dim=0)
-            self.reward_metrics[mode].add(values.detach().float().cpu().numpy(), stats.cpu().numpy(), timed)
+            self.reward_metrics[mode].add(raw, stats.cpu().numpy(), timed, self.reward_weights.tolist(), gate_open)
             if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
-                self._keep_samples(prompts, completions, values[: len(prompts)])
+                self._keep_samples(prompts, completions, raw[: len(prompts)])
             return values
+
+        def _keep_raw_stats(self, mode: str, raw: np.ndarray) -> None:
+            """TRL logs rewards/<name>/{mean,std} from the matrix it receives; keep the raw ones of
+            gated rewards (same formulas) to put back in ``log``."""
+            for k, entry in enumerate(self.reward_set.rewards):
+                if entry.gate is None:
+                    continue
+                column = raw[:, k]
+                kept = self.raw_reward_stats[mode]
+                mean = float(np.nanmean(column)) if not np.isnan(column).all() else math.nan
+                kept.setdefault(f"rewards/{entry.name}/mean", []).append(mean)
+                kept.setdefault(f"rewards/{entry.name}/std", []).append(float(nanstd(column)))
 
         def _keep_samples(self, prompts, completions, local_values) -> None:
             step = self.state.global_step + 1  # the optimizer step these completions train
@@ -148,6 +207,9 @@ def make_trainer_class():
             mode = "train" if self.model.training else "eval"
             for key, value in self.reward_metrics[mode].flush(self.state.global_step).items():
                 self._metrics[mode][key] = [value]  # TRL averages lists and turns NaN into None
+            for key, values in self.raw_reward_stats[mode].items():
+                self._metrics[mode][key] = values
+            self.raw_reward_stats[mode] = {}
             super().log(logs, start_time)
 
     return RewardsGRPOTrainer

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
 REPORT_FILE = "report.md"
-PLOTS = {"reward": "reward.png", "shares": "shares.png", "length": "length.png"}
+PLOTS = {"reward": "reward.png", "shares": "shares.png", "weights": "weights.png", "length": "length.png"}
 FIGURES = ("weighted_mean", "share", "zero_spread", "none_rate", "error_rate", "timeout_rate", "latency_ms")
 
 
@@ -109,6 +109,27 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
         fig.savefig(written["shares"], dpi=100)
         plt.close(fig)
 
+        if any(history.series(f"rewards/{name}/weight")[0] for name in names):
+            fig, axes = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
+            for name in names:
+                xs, ys = history.series(f"rewards/{name}/weight")
+                if xs:
+                    axes[0].step(xs, ys, where="post", label=name)
+                xs, ys = history.series(f"rewards/{name}/gated_rate")
+                if xs:
+                    axes[1].plot(xs, ys, label=name)
+            axes[0].set_title("effective weight per reward (schedules applied)")
+            axes[1].set_title("gated rate: rows where the reward's gate was closed")
+            axes[1].set_xlabel("step")
+            for ax in axes:
+                ax.grid(alpha=0.3)
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(loc="best", fontsize="small")
+            fig.tight_layout()
+            written["weights"] = output_dir / PLOTS["weights"]
+            fig.savefig(written["weights"], dpi=100)
+            plt.close(fig)
+
         fig, ax = plt.subplots(figsize=(8, 3.2))
         for key, label in (("completions/mean_length", "mean"), ("completions/min_length", "min"),
                            ("completions/max_length", "max")):
@@ -154,6 +175,14 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         keys = ("learning_rate", "num_generations", "per_device_train_batch_size", "max_completion_length", "beta",
                 "loss_type", "scale_rewards", "max_steps")
         lines.append("- grpo: " + ", ".join(f"{k}={grpo[k]}" for k in keys if k in grpo))
+        lines.append(f"- aggregation: `{config.get('aggregation', 'sum_then_normalize/group')}` (the shares decompose "
+                     "the advantage of this mode)")
+        for reward in config.get("rewards", []):
+            extras = [f"weight {reward['schedule']}" if reward.get("schedule") else "",
+                      f"gated by `{reward['when']}`" if reward.get("when") else "",
+                      "eval only (not trained on)" if reward.get("eval_only") else ""]
+            if any(extras):
+                lines.append(f"- {reward['name']}: " + "; ".join(e for e in extras if e))
     last_step = history.steps[-1]["step"] if history.steps else 0
     lines.append(f"- steps logged: {len(history.steps)} (last step {last_step})")
     if history.summary.get("train_runtime") is not None:
@@ -161,18 +190,25 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
     lines.append("")
 
     lines += ["## Rewards", "", "First and last 20% of logged steps; contribution figures averaged over the run.", "",
-              "| reward | mean (start) | mean (end) | weighted mean (end) | share | zero spread | None | errors | timeouts | latency ms |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| reward | mean (start) | mean (end) | weight (start -> end) | weighted mean (end) | share | zero spread "
+              "| gated | GDPO amplified | None | errors | timeouts | latency ms |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     _, total = history.series("reward")
     start, end = window_means(total)
-    lines.append(f"| **total** | {_fmt(start)} | {_fmt(end)} | {_fmt(end)} | 1 | "
-                 f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | |")
+    lines.append(f"| **total** | {_fmt(start)} | {_fmt(end)} | | {_fmt(end)} | 1 | "
+                 f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |")
     for name in history.names:
         start, end = window_means(history.series(f"rewards/{name}/mean")[1])
         avg = {f: _mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
         _, wend = window_means(history.series(f"rewards/{name}/weighted_mean")[1])
-        lines.append(f"| {name} | {_fmt(start)} | {_fmt(end)} | {_fmt(wend)} | {_fmt(avg['share'])} | "
-                     f"{_fmt(avg['zero_spread'])} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
+        weights = history.series(f"rewards/{name}/weight")[1]
+        weight = (_fmt(weights[0]) if weights[0] == weights[-1] else f"{_fmt(weights[0])} -> {_fmt(weights[-1])}") \
+            if weights else ""
+        gated = history.series(f"rewards/{name}/gated_rate")[1]
+        amplified = history.series(f"rewards/{name}/amplified")[1]
+        lines.append(f"| {name} | {_fmt(start)} | {_fmt(end)} | {weight} | {_fmt(wend)} | {_fmt(avg['share'])} | "
+                     f"{_fmt(avg['zero_spread'])} | {_fmt(_mean(gated)) if gated else ''} | "
+                     f"{_fmt(_mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
                      f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |")
     _, lengths = history.series("completions/mean_length")
     if lengths:
@@ -184,7 +220,8 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
                   "counted twice, negative: a tug of war):", "", "| pair | correlation |", "|---|---|"]
         lines += [f"| {key.split('/', 2)[2]} | {_fmt(_mean(history.series(key)[1]))} |" for key in correlations]
     lines.append("")
-    for key, title in (("reward", "Reward curves"), ("shares", "Contribution shares"), ("length", "Completion length")):
+    for key, title in (("reward", "Reward curves"), ("shares", "Contribution shares"),
+                       ("weights", "Effective weights and gated rates"), ("length", "Completion length")):
         if key in plots:
             lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
     lines += _sample_section(history)

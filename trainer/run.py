@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from grpo_rewards.aggregation import Aggregation
 from grpo_rewards.errors import ConfigError, RunError
 
 from .config import TrainerConfig, load_trainer_config
@@ -69,8 +70,11 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
         "config_file": config.source,
         "model": {**asdict(config.model), "location": model_location},
         "data": asdict(config.data),
-        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params, "timeout": r.timeout}
+        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params, "timeout": r.timeout,
+                     **({"schedule": r.schedule.describe()} if r.schedule else {}),
+                     **({"when": r.when} if r.when else {}), **({"eval_only": True} if r.eval_only else {})}
                     for r in config.reward_set.rewards],
+        "aggregation": Aggregation.from_grpo(grpo).label,
         "grpo": {k: v for k, v in grpo.items() if k not in ("output_dir", "reward_weights")},
         "output": asdict(config.output),
     }
@@ -167,8 +171,9 @@ def train(
 
     files = RunFilesCallback(out_dir)
     stopper = StopOnInterrupt(notify=say)
-    display = ProgressDisplay(config.reward_set.names, progress or config.output.progress)
-    reward_funcs, _ = config.reward_set.to_trl()
+    training_set = config.reward_set.training_set()  # eval_only rewards are left to score and bench
+    display = ProgressDisplay(training_set.names, progress or config.output.progress)
+    reward_funcs, _ = training_set.to_trl()
     trainer = make_trainer_class()(
         model=model,
         reward_funcs=reward_funcs,
@@ -180,6 +185,7 @@ def train(
         callbacks=[files, stopper, SaveAtEnd(), display, *extra_callbacks],
         correlation_steps=config.output.correlation_steps,
         samples_per_step=config.output.samples_per_step,
+        reward_set=training_set,
     )
     trainer.remove_callback(PrinterCallback)
     files.trainer = trainer

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..aggregation import Aggregation, as_matrix, weighted_total
 from ..contributions import compute_contributions
 from ..reward import CallStats
 
@@ -78,9 +79,13 @@ def spread_fraction(groups: Sequence[Sequence[float | None]]) -> float | None:
     return sum((r := group_range(g)) is not None and r > TOL for g in counted) / len(counted)
 
 
-def weighted_totals(values: Sequence[Sequence[float | None]], weights: Sequence[float]) -> list[float]:
-    """``sum_k w_k r_k`` per row with None counting 0 (TRL's nansum), for rows x rewards input."""
-    return [float(sum(w * v for w, v in zip(weights, row) if v is not None)) for row in values]
+def weighted_totals(values: Sequence[Sequence[float | None]], weights: Sequence[float]) -> list[float | None]:
+    """``sum_k w_k r_k`` per row (rows x rewards input) as TRL forms it (``aggregation.weighted_total``):
+    a None adds nothing, and a row where every reward is None has no total (None)."""
+    if not len(values):
+        return []
+    totals = weighted_total(as_matrix(values, len(weights)), weights)
+    return [None if math.isnan(t) else float(t) for t in totals]
 
 
 def spread_probability(values: Sequence[float], g: int) -> float:
@@ -170,28 +175,43 @@ def agreement(scores: Sequence[float | None], labels: Sequence[Any], threshold: 
             "no_score": no_score, "no_label": no_label}
 
 
-def contributions(groups: Sequence[Sequence[Sequence[float | None]]], weights: Sequence[float],
-                  names: Sequence[str]) -> dict[str, Any] | None:
-    """Shares of the advantage, zero-spread rates and correlations via compute_contributions.
-
-    ``groups[i]`` is rows x rewards for prompt i. Groups must be of one size there; with uneven
-    groups the most common size is used (and said so in ``groups_used``).
-    """
+def common_size_groups(groups: Sequence[Sequence[Any]]) -> tuple[int, list[int]] | None:
+    """The most common group size (of groups of two or more) and the positions of those groups:
+    advantages need groups of one size, as TRL samples them."""
     sizes = [len(g) for g in groups if len(g) >= 2]
     if not sizes:
         return None
     size = max(set(sizes), key=lambda s: (sizes.count(s), s))
-    used = [g for g in groups if len(g) == size]
-    matrix = [row for g in used for row in g]
-    result = compute_contributions(matrix, weights, size, names)
+    return size, [i for i, g in enumerate(groups) if len(g) == size]
+
+
+def contributions(groups: Sequence[Sequence[Sequence[float | None]]], weights: Sequence[float],
+                  names: Sequence[str], aggregation: Aggregation = Aggregation(),
+                  open_groups: Sequence[Sequence[Sequence[bool]]] | None = None,
+                  gated: Sequence[str] = ()) -> dict[str, Any] | None:
+    """Shares of the advantage (of ``aggregation``), zero-spread and gated rates and correlations
+    via compute_contributions; ``open_groups`` says per row where each reward's gate was open.
+
+    ``groups[i]`` is rows x rewards for prompt i. Groups must be of one size there; with uneven
+    groups the most common size is used (and said so in ``groups_used``).
+    """
+    common = common_size_groups(groups)
+    if common is None:
+        return None
+    size, used = common
+    matrix = [row for i in used for row in groups[i]]
+    gate_open = np.array([row for i in used for row in open_groups[i]], dtype=bool) if open_groups is not None else None
+    result = compute_contributions(matrix, weights, size, names, aggregation, gate_open, gated)
     return {
         "group_size": size,
         "groups_used": len(used),
         "groups_total": len(groups),
+        "aggregation": aggregation.label,
         "share": result.share,
         "weighted_mean": result.weighted_mean,
         "zero_spread": result.zero_spread,
         "none_rate": result.none_rate,
+        "gated_rate": result.gated_rate,
         "total_zero_spread": result.total_zero_spread,
         "correlation": [[None if math.isnan(v) else float(v) for v in row] for row in result.correlation],
     }

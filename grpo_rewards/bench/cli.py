@@ -30,17 +30,28 @@ import click
               help="Generation cache (default: $GRPO_REWARDS_CACHE/bench, i.e. ~/.cache/grpo-rewards/bench).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON to stdout instead of tables.")
+@click.option("--step", type=click.IntRange(min=0), default=None,
+              help="Apply weight schedules at this TRL global step (default: the end of every schedule).")
+@click.option("--fail-on", "fail_on", default=None, metavar="RULES",
+              help="Exit non-zero, one line per failure, for CI: probes (a probe beats the real completions on the "
+                   "total), zero-spread=F (a reward has no spread in more than F of groups), none-rate=F (a reward "
+                   "returns None on more than F of rows). E.g. --fail-on probes,zero-spread=0.5,none-rate=0.2")
 def bench(config: Path, prompts: str, model: str | None, num_generations: int | None, compare_model: str | None,
           output: Path | None, overwrite: bool, limit: int | None, workers: int | None, seed: int | None,
-          cache_dir: Path | None, no_plots: bool, as_json: bool) -> None:
+          cache_dir: Path | None, no_plots: bool, as_json: bool, step: int | None, fail_on: str | None) -> None:
     """Benchmark the reward set of CONFIG on held-out prompts before training: per-reward statistics,
     within-group spread, agreement with gold labels, advantage shares, group-size guidance,
     hackability probes and (with --compare) before/after deltas. Writes a report folder."""
     from ..errors import ConfigError, GrpoRewardsError
     from ..terminal import console, fail, fail_config, out, say, warn_plugin_problems
     from .report import choose_report_dir, describe_flag, terminal_tables, write_report
+    from .failon import FailOnError, failures, parse_fail_on
     from .run import run_bench
 
+    try:
+        rules = parse_fail_on(fail_on) if fail_on is not None else None
+    except FailOnError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
     target = output or Path("bench-reports") / config.stem
     try:
         folder = choose_report_dir(target, overwrite)
@@ -49,7 +60,7 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
 
     try:
         result = run_bench(config, prompts, model=model, num_generations=num_generations, compare=compare_model,
-                           limit=limit, workers=workers, seed=seed, cache_dir=cache_dir, log=say)
+                           limit=limit, workers=workers, seed=seed, cache_dir=cache_dir, log=say, step=step)
     except ConfigError as exc:
         fail_config(exc)
     except (GrpoRewardsError, FileNotFoundError) as exc:
@@ -66,4 +77,14 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
         for flag in result.flags:
             if flag["target"] == "total":
                 console.print(f"[bold yellow]weakness:[/] {describe_flag(flag)}", highlight=False, soft_wrap=True)
+        recommendation = (result.report.get("aggregation") or {}).get("recommendation")
+        if recommendation:
+            console.print(f"recommended aggregation: {recommendation['reason']}\n{recommendation['grpo']}",
+                          highlight=False, soft_wrap=True, markup=False)
     console.print(f"report: {markdown}", highlight=False, soft_wrap=True)
+    if rules is not None:
+        failed = failures(result.report, rules)
+        for line in failed:
+            click.echo(f"fail: {line}", err=True)
+        if failed:
+            raise SystemExit(1)

@@ -63,5 +63,6 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
         stats.update(part.stats)
         latency.update(samples)
     names = reward_set.names
-    result = ScoreResult(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names})
+    result = ScoreResult(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names},
+                         reward_set.gate)
     return TimedScores(result, {n: latency[n] for n in names})

@@ -29,7 +29,8 @@ def draw_all(report: dict[str, Any], folder: Path) -> list[str]:
     """Write every plot the report has data for; returns the file names written."""
     written = []
     for name, draw in (("histograms.png", histograms), ("correlation.png", correlation),
-                       ("spread.png", spread), ("group_size.png", group_size), ("compare.png", compare)):
+                       ("spread.png", spread), ("group_size.png", group_size), ("compare.png", compare),
+                       ("aggregation.png", aggregation)):
         if draw(report, folder / name):
             written.append(name)
     return written
@@ -146,4 +147,29 @@ def compare(report: dict[str, Any], path: Path) -> bool:
     ax.invert_yaxis()
     ax.set_xlabel("B - A (mean over prompts), 95% bootstrap interval", fontsize=8)
     ax.set_title(f"{data['b']}  vs  {data['a']}", fontsize=8)
+    return _save(plt, fig, path)
+
+
+def aggregation(report: dict[str, Any], path: Path) -> bool:
+    """Shares per reward and collapse rate, side by side for each mode."""
+    section = report.get("aggregation")
+    if not section:
+        return False
+    plt = _pyplot()
+    names = list(report["per_reward"])
+    modes = section["modes"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1]})
+    width = 0.8 / max(1, len(names))
+    x = np.arange(len(modes))
+    for i, name in enumerate(names):
+        left.bar(x + i * width, [m["share"][name] or 0.0 for m in modes], width, label=name)
+    left.set_xticks(x + width * (len(names) - 1) / 2, [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO") for m in modes],
+                    fontsize="small")
+    left.axhline(0, color="grey", lw=0.5)
+    left.set_title("share of the advantage per reward")
+    left.legend(fontsize="small")
+    right.bar(x, [m["collapse"] or 0.0 for m in modes], color="tab:red")
+    right.set_xticks(x, [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO")
+                         for m in modes], fontsize="x-small", rotation=30)
+    right.set_title("collapse")
     return _save(plt, fig, path)

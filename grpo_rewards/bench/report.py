@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..errors import GrpoRewardsError
 from ..rows import write_atomically
+from . import aggregation as aggregation_mod
 
 from .run import BenchResult
 
@@ -148,6 +149,9 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
             table.add_row(str(row["g"]), pct(row["fraction_with_spread"]), f"{100 * row['gain']:+.0f} pts")
         tables.append(table)
 
+    if report.get("aggregation"):
+        tables.append(aggregation_mod.terminal_table(report["aggregation"], list(report["per_reward"])))
+
     if report["agreement"]:
         table = Table(title="agreement with gold labels")
         for column in ("reward", "label column", "n", "accuracy", "precision", "recall"):
@@ -224,8 +228,10 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     out += ["## Rewards", "", _md_table(REWARD_COLUMNS, reward_rows(report)), "",
             "*spread*: share of prompts whose completions the reward separates (no spread, no GRPO signal). "
-            "*share*: the reward's share of the advantage signal under the configured weights "
-            "(sum over groups of Cov(w_k r_k, total) / Var(total)).", ""]
+            "*share*: the reward's share of the advantage under the configured weights and aggregation mode "
+            f"`{(report.get('contributions') or {}).get('aggregation', 'sum_then_normalize/group')}` "
+            "(sum over rows of the reward's component of the advantage times the advantage, over the sum of squared "
+            "advantages; see docs/training.md).", ""]
     errors = {n: f["first_error"] for n, f in report["per_reward"].items() if f["first_error"]}
     for name, error in errors.items():
         out.append(f"- first error of `{name}`: `{error}`")
@@ -243,6 +249,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         if "correlation.png" in plots:
             out += ["![correlation](correlation.png)", ""]
 
+    out += aggregation_mod.markdown_lines(report.get("aggregation"), list(report["per_reward"]), _md_table,
+                                          "aggregation.png" in plots, (c or {}).get("gated_rate"))
     if report["group_size"]:
         out += ["## Group size", "", _md_table(["num_generations", "groups with spread in the total", "gain"],
                                                [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
-from . import analysis, compare as compare_mod, diagnose, probes as probes_mod
+from . import aggregation as aggregation_mod, analysis, compare as compare_mod, diagnose, probes as probes_mod
 from ..answers import gold_answer
 from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
@@ -50,10 +50,8 @@ class Side:
             out[position].append(value)
         return out
 
-    def totals(self) -> list[float]:
-        result = self.scores.result
-        rows = list(zip(*[result.values[n] for n in result.names])) if result.names else []
-        return analysis.weighted_totals(rows, result.weights)
+    def totals(self) -> list[float | None]:
+        return self.scores.result.total  # weights at --step, gates applied: scoring's one total
 
 
 @dataclass
@@ -81,10 +79,12 @@ def run_bench(
     seed: int | None = None,
     cache_dir: str | Path | None = None,
     log: Callable[[str], None] = print,
+    step: int | None = None,
 ) -> BenchResult:
     """Benchmark the reward set of ``config_path`` on ``prompts``. Raises ConfigError / InputError
     for problems in the config or the prompts, before any model is loaded."""
     cfg = load_bench_config(config_path)
+    cfg.reward_set.step = step  # weights at this TRL global step (None: the end of every schedule)
     workers = workers or cfg.workers
     seed = cfg.seed if seed is None else seed
     rows, source = read_prompt_rows(prompts, None)
@@ -139,7 +139,7 @@ def run_bench(
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "config": cfg.source,
         "prompts": source,
-        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params,
+        "step": step, "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight_at(step), "params": r.params,
                      "value_range": list(r.spec.value_range) if r.spec.value_range else None}
                     for r in cfg.reward_set.rewards],
         "data": {"prompts": len(groups), "completions": len(side_a.owner),
@@ -200,16 +200,20 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
         summary = analysis.reward_summary(result.values[entry.name], result.stats[entry.name],
                                           side.scores.latency_ms.get(entry.name, []))
         summary["spread"] = analysis.spread_fraction(grouped[entry.name])
-        summary["weight"] = entry.weight
+        summary["weight"] = entry.weight_at(reward_set.step)
         per_reward[entry.name] = summary
     totals = side.totals()
-    total = {"mean": statistics.fmean(totals) if totals else None,
-             "std": statistics.pstdev(totals) if len(totals) > 1 else None,
+    scored = [t for t in totals if t is not None]
+    total = {"mean": statistics.fmean(scored) if scored else None,
+             "std": statistics.pstdev(scored) if len(scored) > 1 else None,
              "histogram": analysis.histogram(totals), "spread": analysis.spread_fraction(grouped["total"])}
     rows_by_group: list[list[list[float | None]]] = [[] for _ in side.groups]
     for i, position in enumerate(side.owner):
         rows_by_group[position].append([result.values[n][i] for n in names])
-    contributions = analysis.contributions(rows_by_group, reward_set.weights, names)
+    open_by_group = aggregation_mod.open_by_group(result.gate_open, side.owner, len(side.groups), len(names))
+    mode = aggregation_mod.configured(cfg.raw)
+    gated = [r.name for r in reward_set.rewards if r.gate is not None]
+    contributions = analysis.contributions(rows_by_group, reward_set.weights, names, mode, open_by_group, gated)
     if contributions:
         for name in names:
             per_reward[name]["share"] = contributions["share"][name]
@@ -225,7 +229,8 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
         "total": total,
         "contributions": contributions,
         "correlation": {"names": names, "matrix": contributions["correlation"] if contributions else None},
-        "group_size": analysis.group_size_guidance([[t for t in g] for g in grouped["total"]]),
+        "group_size": analysis.group_size_guidance([[t for t in g if t is not None] for g in grouped["total"]]),
+        "aggregation": aggregation_mod.from_groups(rows_by_group, open_by_group, reward_set.weights, names),
         "agreement": agreement,
         "per_prompt": _per_prompt(side, grouped, names),
         "examples": _examples(side, totals, names),
@@ -253,10 +258,11 @@ def _per_prompt(side: Side, grouped: dict[str, list[list[float | None]]], names:
 
 def _examples(side: Side, totals: list[float], names: list[str]) -> list[dict[str, Any]]:
     """The best and the worst completion by weighted total, with every score."""
-    if not totals:
+    scored = [i for i, t in enumerate(totals) if t is not None]
+    if not scored:
         return []
     flat = [(g, c) for g in side.groups for c in g.completions]
-    picks = {"best": max(range(len(totals)), key=totals.__getitem__), "worst": min(range(len(totals)), key=totals.__getitem__)}
+    picks = {"best": max(scored, key=totals.__getitem__), "worst": min(scored, key=totals.__getitem__)}
     out = []
     for label, i in picks.items():
         group, completion = flat[i]
@@ -293,7 +299,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
                 rows.append(make_row(groups[position].prompt, text, groups[position].columns))
                 where.append((key, position))
     result = score_rows(reward_set, rows, workers=workers)
-    totals = analysis.weighted_totals(list(zip(*[result.values[n] for n in names])), reward_set.weights)
+    totals = result.total
     table: dict[str, dict[str, list[float | None]]] = {t: {k: [None] * len(groups) for k in [*texts, "__reference__"]}
                                                        for t in [*names, "total"]}
     for i, (key, position) in enumerate(where):
