@@ -307,7 +307,8 @@ def parse_reward_set(
 
 def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: str, where: str) -> list[ConfigProblem]:
     """Gates must read rewards of the same set that the trainer scores, and never form a cycle."""
-    index = {entry.get("name", entry.get("use")): i for i, entry in enumerate(entries) if isinstance(entry, Mapping)}
+    index = {name: i for i, entry in enumerate(entries) if isinstance(entry, Mapping)
+             and isinstance(name := entry.get("name", entry.get("use")), str)}
     by_name = {r.name: r for r in rewards}
     problems = []
     graph: dict[str, list[str]] = {}
