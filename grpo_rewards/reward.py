@@ -10,6 +10,7 @@ chat completions, applies a per-item time limit and turns a crash into a counted
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 import time
 from dataclasses import dataclass, field
@@ -121,6 +122,8 @@ class RewardSpec:
     without matching names: one of :data:`KINDS` (``correctness`` rewards read a gold answer and get
     gold-label agreement and wrong-answer probes in the bench; ``content`` rewards read what the
     completion is about; ``format``, ``length`` and ``style`` are shaping terms).
+    ``requires`` lists ``(module, install line)`` pairs for an optional dependency: a config using
+    the reward is rejected before anything runs when a module is missing, with that install line.
     """
 
     name: str
@@ -134,6 +137,12 @@ class RewardSpec:
     plugin: str = ""  # filled in by the registry: which plugin registered it
     concurrent: bool = False
     kind: str = "other"
+    requires: tuple[tuple[str, str], ...] = ()
+
+    def missing_requirements(self) -> list[str]:
+        """One message per optional module that is not installed, with its install line."""
+        return [f"needs the {module!r} module: {install}" for module, install in self.requires
+                if importlib.util.find_spec(module) is None]
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -173,6 +182,7 @@ def reward(
     timeout: float | None = DEFAULT_TIMEOUT,
     concurrent: bool = False,
     kind: str = "other",
+    requires: Sequence[tuple[str, str]] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -191,6 +201,7 @@ def reward(
             default_timeout=timeout,
             concurrent=concurrent,
             kind=kind,
+            requires=tuple(requires),
         )
         return fn
 

@@ -135,6 +135,8 @@ def parse_reward_set(
         except UnknownRewardError as exc:
             problems.append(ConfigProblem(source, entry, "use", str(exc)))
             continue
+        for message in spec.missing_requirements():
+            problems.append(ConfigProblem(source, entry, "use", f"reward {use!r} {message}"))
         weight = as_finite_number(raw.get("weight", 1.0))
         if weight is None:
             problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {raw.get('weight')!r}"))
