@@ -40,6 +40,7 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
     from ..config import ConfigError
     from ..score_command import InputError
     from .report import ReportDirError, choose_report_dir, describe_flag, terminal_tables, write_report
+    from .drift import weaknesses as drift_weaknesses
     from .run import run_bench
 
     target = output or Path("bench-reports") / config.stem
@@ -70,4 +71,6 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
         for flag in result.flags:
             if flag["target"] == "total":
                 console.print(f"[bold yellow]weakness:[/] {describe_flag(flag)}", highlight=False, soft_wrap=True)
+        for message in drift_weaknesses(result.report):
+            console.print(f"[bold yellow]weakness:[/] {message}", highlight=False, soft_wrap=True)
     console.print(f"report: {markdown}", highlight=False, soft_wrap=True)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from ..score_command import InputError
 from ..scoring import score_rows
-from . import analysis, compare as compare_mod, diagnose, probes as probes_mod
+from . import analysis, compare as compare_mod, diagnose, drift, probes as probes_mod
 from .data import PromptGroup, gold_answer, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
 from .settings import BenchConfig, load_bench_config
@@ -90,6 +90,7 @@ def run_bench(
     groups = group_rows(rows, source, fields, limit)
     available = set().union(*(g.columns for g in groups)) | {"prompt"}
     cfg.reward_set.check_columns(available, f"--prompts {source}")
+    topic = drift.plan(cfg.reward_set, cfg.topic_column, fields, available)
 
     missing = [g for g in groups if not g.completions]
     model_name = model
@@ -143,7 +144,8 @@ def run_bench(
         "probes": probe_report,
         "compare": compare_report,
     }
-    report["notes"] = diagnose.notes(report)
+    report["drift"] = drift.analyse(topic, cfg.reward_set, sides, cfg.bootstrap, seed)
+    report["notes"] = diagnose.notes(report) + drift.notes(report["drift"], cfg.reward_set)
     return BenchResult(report, sides, cfg)
 
 
