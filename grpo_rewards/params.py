@@ -7,14 +7,11 @@ loaded, and so that ``grpo-rewards rewards NAME`` can document them.
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from .errors import ParamError, ParamErrors
-
-_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}
-
+from .schema import choice_problem, describe, range_problem, type_problem
 
 @dataclass(frozen=True)
 class Param:
@@ -53,45 +50,24 @@ class Param:
         if value is None:
             if self.nullable:
                 return None
-            raise ParamError(self.name, f"expected {_TYPE_NAMES[self.type]}, got null")
-        value = self._check_type(value)
-        if self.choices is not None:
-            bad = [v for v in (value if self.type is list else [value]) if v not in self.choices]
-            if bad:
-                choices = ", ".join(repr(c) for c in self.choices)
-                raise ParamError(self.name, f"{bad[0]!r} is not one of {choices}")
-        if self.type in (int, float):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ParamError(self.name, f"expected a finite number, got {value!r}")
-            if self.min is not None and value < self.min:
-                raise ParamError(self.name, f"must be >= {self.min:g}, got {value!r}")
-            if self.max is not None and value > self.max:
-                raise ParamError(self.name, f"must be <= {self.max:g}, got {value!r}")
-        return value
-
-    def _check_type(self, value: Any) -> Any:
-        expected = _TYPE_NAMES[self.type]
-        got = f"{type(value).__name__} {value!r}"
-        if self.type is bool:
-            if isinstance(value, bool):
-                return value
-        elif self.type is int:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-        elif self.type is float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-        elif self.type is str:
-            if isinstance(value, str):
-                return value
-        elif self.type is list:
-            if isinstance(value, (list, tuple)):
-                item = Param(f"{self.name}[]", self.item_type, None, "")
-                try:
-                    return [item._check_type(v) for v in value]
-                except ParamError as exc:
-                    raise ParamError(self.name, f"every item must be {_TYPE_NAMES[self.item_type]}: {exc.message}") from None
-        raise ParamError(self.name, f"expected {expected}, got {got}")
+            raise ParamError(self.name, f"expected {describe([self.type])}, got null")
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if self.type is list:
+            message = type_problem(value, (list, tuple)) and type_problem(value, [list])
+            bad = next((type_problem(v, [self.item_type]) for v in items if type_problem(v, [self.item_type])), None)
+            if bad and not message:
+                message = f"every item must be {describe([self.item_type])}: {bad}"
+        else:
+            message = type_problem(value, [self.type])
+        if message:
+            raise ParamError(self.name, message)
+        coerce = float if (self.item_type if self.type is list else self.type) is float else (lambda v: v)
+        items = [coerce(v) for v in items]
+        for item in items:
+            message = choice_problem(item, self.choices) or range_problem(item, self.min, self.max)
+            if message:
+                raise ParamError(self.name, message)
+        return items if self.type is list else items[0]
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def test_bad_probe_config_is_reported_with_every_problem(tmp_path):
         run_bench(config, "unused.jsonl", log=lambda m: None)
     text = str(info.value)
     assert "unknown probe(s) 'empyt'" in text
-    assert "flag_fraction" in text and "(0, 1]" in text
+    assert "key 'flag_fraction': must be <= 1, got 2" in text
     assert "unknown field {gold}" in text
     assert "'sneaky' is not one of degenerate, shortcut, control" in text
     assert len(info.value.problems) == 4

@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("datasets")
 
 from grpo_rewards.config import ConfigError  # noqa: E402
-from grpo_rewards.trainer.builtin_data import builtin_rows, detokenize, last_boxed  # noqa: E402
+from grpo_rewards.answers import last_boxed  # noqa: E402
+from grpo_rewards.plugins.datasets import builtin_rows, detokenize  # noqa: E402
 from grpo_rewards.trainer.config import DataSettings  # noqa: E402
 from grpo_rewards.trainer.data import PromptBuilder, build_prompts, load_data  # noqa: E402
 
@@ -41,10 +42,38 @@ def test_detokenize_and_boxed():
 
 
 def test_unknown_builtin_and_split_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown built-in dataset 'gsm8'; did you mean 'gsm8k'\?"):
+    with pytest.raises(ConfigError, match=r"unknown dataset 'builtin:gsm8'; did you mean 'gsm8k'\?"):
         load_data(DataSettings(source="builtin:gsm8"), "c.toml", tmp_path)
     with pytest.raises(ConfigError, match="has no split 'dev'; splits: train, test"):
         load_data(DataSettings(source="builtin:gsm8k", split="dev"), "c.toml", tmp_path)
+    with pytest.raises(ConfigError, match="builtin:gsm8k takes no options"):
+        load_data(DataSettings(source="builtin:gsm8k", options={"size": 3}), "c.toml", tmp_path)
+
+
+def test_a_plugin_dataset_is_read_with_its_options(tmp_path):
+    from grpo_rewards import hookimpl
+    from grpo_rewards.registry import get_registry
+
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def register_datasets(self, register):
+            def load(arg, options):
+                seen.append((arg, dict(options)))
+                return [{"prompt": f"{arg} {i}", "answer": str(i)} for i in range(options["size"])]
+
+            register("counting", load, "numbers to count")
+
+    registry = get_registry()
+    registry.add_plugin(Plugin(), "test-datasets")
+    try:
+        data = DataSettings(source="builtin:counting:sheep?size=3", options={"size": 5, "seed": 1})
+        loaded = load_data(data, "c.toml", tmp_path)
+        assert loaded.train["prompt"] == ["sheep 0", "sheep 1", "sheep 2"]  # the source string wins over [data] options
+        assert seen == [("sheep", {"size": 3, "seed": 1, "split": "train"})]
+    finally:
+        get_registry(refresh=True)
 
 
 def test_local_jsonl_rename_limit_and_held_out_fraction(tmp_path):

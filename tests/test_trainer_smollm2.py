@@ -34,7 +34,7 @@ def test_length_case_study_moves_completions_towards_the_target(tmp_path):
     assert max(lengths[-2:]) > min(lengths[:2])  # the logged reward climbs
 
     # greedy completions of the same prompts, before and after training
-    from grpo_rewards.trainer.builtin_data import builtin_rows
+    from grpo_rewards.plugins.datasets import builtin_rows
 
     abstracts = [row["abstract"] for row in builtin_rows("aclsum", "val")][:6]
     prompts = [f"Summarize this in one short sentence:\n\n{a}" for a in abstracts]

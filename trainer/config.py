@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from grpo_rewards.config import ConfigError, ConfigProblem, check_keys, load_config_file, set_dotted
 from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet, reward_set_from_config
+from grpo_rewards.schema import Key, check_section
 
 # [bench] belongs to `grpo-rewards bench` (it validates it); the trainer accepts and ignores it, so one
 # file can describe both the run and how to benchmark its reward set.
@@ -85,6 +86,7 @@ class DataSettings:
     eval_split: str | None = None
     eval_fraction: float | None = None
     eval_limit: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # passed to a builtin: dataset's loader
 
     def template_fields(self) -> list[str]:
         """Column names the template refers to (``{abstract}`` -> ``abstract``)."""
@@ -132,70 +134,43 @@ class TrainerConfig:
         return self.model.lora is not None
 
 
-# -- the small schema language of the sections ----------------------------------------------
-_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "dict": dict, "list": list}
-
-
-@dataclass(frozen=True)
-class Key:
-    """One allowed key: its accepted types, choices and lower bound."""
-
-    types: tuple[str, ...]
-    choices: tuple[Any, ...] | None = None
-    min: float | None = None
-    nullable: bool = False
-
-    def problem(self, value: Any) -> str | None:
-        if value is None:
-            return None if self.nullable else "expected a value, got null"
-        ok = any(isinstance(value, _TYPES[t]) and not (t in ("int", "float") and isinstance(value, bool)) for t in self.types)
-        if not ok:
-            kinds = " or ".join({"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false",
-                                 "dict": "a table", "list": "a list"}[t] for t in self.types)
-            return f"expected {kinds}, got {type(value).__name__} {value!r}"
-        if self.choices is not None and value not in self.choices:
-            return f"{value!r} is not one of {', '.join(map(repr, self.choices))}{did_you_mean(str(value), map(str, self.choices))}"
-        if self.min is not None and isinstance(value, (int, float)) and value < self.min:
-            return f"must be >= {self.min:g}, got {value!r}"
-        return None
-
-
 MODEL_KEYS = {
-    "name": Key(("str",)),
-    "dtype": Key(("str",), choices=("auto", "float32", "bfloat16", "float16")),
-    "chat_template": Key(("str",), nullable=True),
-    "trust_remote_code": Key(("bool",)),
-    "revision": Key(("str",), nullable=True),
-    "lora": Key(("dict", "bool"), nullable=True),
+    "name": Key((str,)),
+    "dtype": Key((str,), choices=("auto", "float32", "bfloat16", "float16")),
+    "chat_template": Key((str,), nullable=True),
+    "trust_remote_code": Key((bool,)),
+    "revision": Key((str,), nullable=True),
+    "lora": Key((dict, bool), nullable=True),
 }
 DATA_KEYS = {
-    "source": Key(("str",)),
-    "subset": Key(("str",), nullable=True),
-    "split": Key(("str",)),
-    "columns": Key(("dict",)),
-    "prompt_column": Key(("str",)),
-    "template": Key(("str",), nullable=True),
-    "format": Key(("str",), choices=("chat", "plain")),
-    "system_prompt": Key(("str",), nullable=True),
-    "max_prompt_tokens": Key(("int",), min=1, nullable=True),
-    "truncation_side": Key(("str",), choices=("right", "left")),
-    "limit": Key(("int",), min=1, nullable=True),
-    "eval_split": Key(("str",), nullable=True),
-    "eval_fraction": Key(("float",), min=0, nullable=True),
-    "eval_limit": Key(("int",), min=1, nullable=True),
+    "source": Key((str,)),
+    "subset": Key((str,), nullable=True),
+    "split": Key((str,)),
+    "columns": Key((dict,)),
+    "prompt_column": Key((str,)),
+    "template": Key((str,), nullable=True),
+    "format": Key((str,), choices=("chat", "plain")),
+    "system_prompt": Key((str,), nullable=True),
+    "max_prompt_tokens": Key((int,), min=1, nullable=True),
+    "truncation_side": Key((str,), choices=("right", "left")),
+    "limit": Key((int,), min=1, nullable=True),
+    "eval_split": Key((str,), nullable=True),
+    "eval_fraction": Key((float,), min=0, nullable=True),
+    "eval_limit": Key((int,), min=1, nullable=True),
+    "options": Key((dict,)),
 }
 OUTPUT_KEYS = {
-    "dir": Key(("str",)),
-    "logging_steps": Key(("int",), min=1),
-    "save_steps": Key(("int",), min=1),
-    "save_total_limit": Key(("int",), min=1, nullable=True),
-    "report_to": Key(("str", "list")),
-    "log_completions": Key(("bool",)),
-    "correlation_steps": Key(("int",), min=1),
-    "samples_per_step": Key(("int",), min=0),
-    "save_model": Key(("str",), choices=("adapter", "merged", "both")),
-    "report": Key(("bool",)),
-    "progress": Key(("str",), choices=("auto", "rich", "lines", "none")),
+    "dir": Key((str,)),
+    "logging_steps": Key((int,), min=1),
+    "save_steps": Key((int,), min=1),
+    "save_total_limit": Key((int,), min=1, nullable=True),
+    "report_to": Key((str, list)),
+    "log_completions": Key((bool,)),
+    "correlation_steps": Key((int,), min=1),
+    "samples_per_step": Key((int,), min=0),
+    "save_model": Key((str,), choices=("adapter", "merged", "both")),
+    "report": Key((bool,)),
+    "progress": Key((str,), choices=("auto", "rich", "lines", "none")),
 }
 LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
 LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear"}
@@ -229,7 +204,7 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     grpo_raw = _section(raw, "grpo", source, problems)
     output_raw = _section(raw, "output", source, problems)
 
-    model = ModelSettings(**_checked(model_raw, MODEL_KEYS, source, "model", problems))
+    model = ModelSettings(**check_section(model_raw, MODEL_KEYS, source, "model", problems))
     if model.lora is True:
         model.lora = {}
     elif model.lora is False:
@@ -241,10 +216,10 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         if not template_path.is_file():
             problems.append(ConfigProblem(source, "model", "chat_template", f"no such file: {template_path}"))
 
-    data = DataSettings(**_checked(data_raw, DATA_KEYS, source, "data", problems))
+    data = DataSettings(**check_section(data_raw, DATA_KEYS, source, "data", problems))
     problems += _data_problems(data, data_raw, source)
 
-    output = OutputSettings(**{k: v for k, v in _checked(output_raw, OUTPUT_KEYS, source, "output", problems).items()
+    output = OutputSettings(**{k: v for k, v in check_section(output_raw, OUTPUT_KEYS, source, "output", problems).items()
                                if k != "report_to"})
     output.report_to = _report_to(output_raw.get("report_to", []), source, problems)
     output.dir = output.dir or str(Path("outputs") / Path(source).stem)
@@ -270,22 +245,6 @@ def _section(raw: Mapping[str, Any], name: str, source: str, problems: list[Conf
         problems.append(ConfigProblem(source, name, None, f"expected a table [{name}], got {type(value).__name__}"))
         return {}
     return value
-
-
-def _checked(given: Mapping[str, Any], keys: Mapping[str, Key], source: str, entry: str,
-             problems: list[ConfigProblem]) -> dict[str, Any]:
-    """The known, well-typed keys of a section; a problem for each of the others."""
-    problems += check_keys(given, keys, source, entry)
-    out = {}
-    for key, value in given.items():
-        if key not in keys:
-            continue
-        message = keys[key].problem(value)
-        if message:
-            problems.append(ConfigProblem(source, entry, key, message))
-        else:
-            out[key] = value
-    return out
 
 
 def _resolve(base_dir: Path, value: str) -> Path:

@@ -16,7 +16,9 @@ from grpo_rewards.config import ConfigError, ConfigProblem
 from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet
 
-from .builtin_data import BUILTIN_DATASETS, builtin_rows
+from grpo_rewards.datasets import is_builtin, load_builtin
+from grpo_rewards.errors import InputError
+
 from .config import DataSettings
 
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -64,12 +66,9 @@ def _load_split(data: DataSettings, split: str, config_source: str, base_dir: Pa
 
     source = data.source
     try:
-        if source.startswith("builtin:"):
-            name = source.split(":", 1)[1]
-            if name not in BUILTIN_DATASETS:
-                raise KeyError(f"unknown built-in dataset {name!r}{did_you_mean(name, BUILTIN_DATASETS)}; "
-                               f"built-ins: {', '.join('builtin:' + n for n in BUILTIN_DATASETS)}")
-            return datasets.Dataset.from_list(list(builtin_rows(name, split)))
+        if is_builtin(source):
+            rows, _ = load_builtin(source, {**data.options, "split": split})
+            return datasets.Dataset.from_list(rows)
         path = Path(source).expanduser()
         if not path.is_absolute() and (base_dir / path).exists():
             path = base_dir / path
@@ -87,7 +86,7 @@ def _load_split(data: DataSettings, split: str, config_source: str, base_dir: Pa
         return datasets.load_dataset(source, data.subset, split=split)
     except ConfigError:
         raise
-    except (KeyError, ValueError, FileNotFoundError) as exc:
+    except (KeyError, ValueError, FileNotFoundError, InputError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         raise ConfigError.single(config_source, "data", "source" if key == "split" else key,
                                  f"cannot load {source!r} split {split!r}: {message}") from None

