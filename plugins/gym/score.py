@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from grpo_rewards import Param, Sample, reward
 from grpo_rewards.registry import get_registry
+from grpo_rewards.timelimit import RewardTimeout, time_limit
 
 from .tasks import INSTALL, PACKAGE, refusal, scorer
 
@@ -72,13 +73,30 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
               "boxed, whole, last_number, ... as plugins register them)", refers_to="extractor"),
         Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> "
               "scores 0"),
+        Param("item_timeout", float, 5.0, "seconds one task scorer may take on one completion (then None, "
+              "counted as an error)", min=0.01),
     ],
     value_range=(0.0, 1.0),
     kind="correctness",
     requires=((PACKAGE, INSTALL),),
+    batched=True,  # so that reasoning-gym is imported once, outside the per-completion time limit
+    timeout=None,
 )
-def gym_score(sample: Sample, answer_column: str, metadata_column: str, extractors: list[str],
-              after_think: bool) -> float | None:
+def gym_score(samples: list[Sample], answer_column: str, metadata_column: str, extractors: list[str],
+              after_think: bool, item_timeout: float) -> list[float | BaseException | None]:
+    out: list[float | BaseException | None] = []
+    for sample in samples:
+        try:
+            out.append(_score_one(sample, answer_column, metadata_column, extractors, after_think, item_timeout))
+        except RewardTimeout:
+            out.append(TimeoutError(f"the task scorer timed out after {item_timeout:g}s"))
+        except Exception as exc:  # one bad row is a counted None, not a failed batch
+            out.append(exc)
+    return out
+
+
+def _score_one(sample: Sample, answer_column: str, metadata_column: str, extractors: list[str],
+               after_think: bool, item_timeout: float) -> float | None:
     entry = entry_of(sample.columns, answer_column, metadata_column)
     if entry is None:
         return None
@@ -89,4 +107,6 @@ def gym_score(sample: Sample, answer_column: str, metadata_column: str, extracto
     answer = answer_text(sample.completion, extractors, after_think)
     if answer is None or len(answer) > MAX_ANSWER_CHARS:
         return 0.0
-    return float(scorer(task)(answer=answer, entry=entry))
+    score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
+    with time_limit(item_timeout):
+        return float(score_answer(answer=answer, entry=entry))
