@@ -7,6 +7,8 @@ offline MiniLM (reward_model.similarity, found through its declared kind, not it
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from grpo_rewards.bench import drift
@@ -49,11 +51,19 @@ class FakeSide:
 LENGTH_ONLY = [{"use": "length.target", "name": "length", "params": {"target": 50}}]
 
 
-def test_a_length_only_set_gets_a_no_content_note():
-    note = drift.content_note(parse_reward_set(LENGTH_ONLY))
-    assert note["kind"] == "no_content" and "length (" in note["message"]
-    with_content = parse_reward_set([*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim"}])
+def shaped(entries, kind):
+    """A parsed set whose rewards declare ``kind`` (what a plugin's metadata says)."""
+    reward_set = parse_reward_set(entries)
+    reward_set.rewards = [dataclasses.replace(r, spec=dataclasses.replace(r.spec, kind=kind)) for r in reward_set.rewards]
+    return reward_set
+
+
+def test_a_set_of_shaping_terms_only_gets_a_no_content_note():
+    note = drift.content_note(shaped(LENGTH_ONLY, "length"))
+    assert note["kind"] == "no_content" and "only their form: length (length)" in note["message"]
+    with_content = parse_reward_set([*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim"}])  # kind content
     assert drift.content_note(with_content) is None
+    assert drift.content_note(shaped(LENGTH_ONLY, "other")) is None  # an undeclared kind may read anything
 
 
 def test_no_reference_means_no_check():

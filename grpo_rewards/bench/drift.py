@@ -27,7 +27,7 @@ from ..reward import RewardFunction, RewardSpec, Sample
 from ..rewardset import RewardSet
 from .compare import bootstrap_delta, prompt_means
 
-CONTENT_KINDS = ("content", "correctness")
+SHAPING_KINDS = ("format", "length", "style")  # kinds that say the reward reads only the form
 REFERENCE_COLUMN = "__topic_reference__"
 
 
@@ -42,19 +42,21 @@ class TopicPlan:
     columns: tuple[str, ...] = ()  # the columns joined into the reference text for the scorer
 
 
-def reads_content(reward_set: RewardSet) -> bool:
-    """Whether any weighted term of the set reads what the completion says."""
-    return any(r.spec.kind in CONTENT_KINDS and r.weight != 0 for r in reward_set.rewards)
+def only_shaping(reward_set: RewardSet) -> bool:
+    """Whether every weighted term of the set declares that it reads only the form (length, format,
+    style). A reward of kind ``other`` may read anything, so it is not counted as shaping."""
+    weighted = [r for r in reward_set.rewards if r.weight != 0]
+    return bool(weighted) and all(r.spec.kind in SHAPING_KINDS for r in weighted)
 
 
 def content_note(reward_set: RewardSet) -> dict[str, str] | None:
-    """A note when no reward of the set reads the content (no correctness or content kind)."""
-    if reads_content(reward_set):
+    """A note when no reward of the set reads the content: every weighted term is a shaping term."""
+    if not only_shaping(reward_set):
         return None
-    kinds = ", ".join(sorted({f"{r.name} ({r.spec.kind})" for r in reward_set.rewards}))
-    return {"kind": "no_content", "message": f"no reward in the set reads the content of the completions ({kinds}); "
-            "a model can raise the reward while abandoning the task: add a correctness or content reward "
-            "(e.g. reward_model.similarity against a reference column)"}
+    kinds = ", ".join(f"{r.name} ({r.spec.kind})" for r in reward_set.rewards if r.weight != 0)
+    return {"kind": "no_content", "message": f"no reward in the set reads the content of the completions, only their "
+            f"form: {kinds}; a model can raise the reward while abandoning the task: add a correctness or content "
+            "reward (e.g. reward_model.similarity against a reference column)"}
 
 
 def plan(reward_set: RewardSet, topic_column: str | None, template_fields: Sequence[str],
