@@ -10,6 +10,7 @@ chat completions, applies a per-item time limit and turns a crash into a counted
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -126,6 +127,8 @@ class RewardSpec:
     without matching names: one of :data:`KINDS` (``correctness`` rewards read a gold answer and get
     gold-label agreement and wrong-answer probes in the bench; ``content`` rewards read what the
     completion is about; ``format``, ``length`` and ``style`` are shaping terms).
+    ``requires`` lists ``(module, install line)`` pairs for an optional dependency: a config using
+    the reward is rejected before anything runs when a module is missing, with that install line.
     """
 
     name: str
@@ -141,6 +144,12 @@ class RewardSpec:
     kind: str = "other"
     isolation: str = "inline"
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS
+    requires: tuple[tuple[str, str], ...] = ()
+
+    def missing_requirements(self) -> list[str]:
+        """One message per optional module that is not installed, with its install line."""
+        return [f"needs the {module!r} module: {install}" for module, install in self.requires
+                if importlib.util.find_spec(module) is None]
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -187,6 +196,7 @@ def reward(
     kind: str = "other",
     isolation: str = "inline",
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
+    requires: Sequence[tuple[str, str]] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -212,6 +222,7 @@ def reward(
             kind=kind,
             isolation=isolation,
             max_input_chars=max_input_chars,
+            requires=tuple(requires),
         )
         return fn
 

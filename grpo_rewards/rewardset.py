@@ -226,6 +226,8 @@ def parse_reward_set(
         except UnknownRewardError as exc:
             problems.append(ConfigProblem(source, entry, "use", str(exc)))
             continue
+        for message in spec.missing_requirements():
+            problems.append(ConfigProblem(source, entry, "use", f"reward {use!r} {message}"))
         eval_only = raw.get("eval_only", False)
         if not isinstance(eval_only, bool):
             problems.append(ConfigProblem(source, entry, "eval_only", f"expected true or false, got {eval_only!r}"))

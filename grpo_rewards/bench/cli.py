@@ -46,6 +46,7 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
     from ..terminal import console, fail, fail_config, out, say, warn_plugin_problems
     from .report import choose_report_dir, describe_flag, terminal_tables, write_report
     from .failon import FailOnError, failures, parse_fail_on
+    from .drift import weaknesses as drift_weaknesses
     from .run import run_bench
 
     try:
@@ -77,6 +78,8 @@ def bench(config: Path, prompts: str, model: str | None, num_generations: int | 
         for flag in result.flags:
             if flag["target"] == "total":
                 console.print(f"[bold yellow]weakness:[/] {describe_flag(flag)}", highlight=False, soft_wrap=True)
+        for message in drift_weaknesses(result.report):
+            console.print(f"[bold yellow]weakness:[/] {message}", highlight=False, soft_wrap=True)
         recommendation = (result.report.get("aggregation") or {}).get("recommendation")
         if recommendation:
             console.print(f"recommended aggregation: {recommendation['reason']}\n{recommendation['grpo']}",

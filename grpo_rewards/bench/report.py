@@ -18,6 +18,7 @@ from ..errors import GrpoRewardsError
 from ..rows import write_atomically
 from . import aggregation as aggregation_mod
 
+from . import drift
 from .run import BenchResult
 
 REPORT_JSON = "report.json"
@@ -223,9 +224,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     else:
         out.append("No probe fooled any reward or the weighted total.")
     out += ["", f"Rules: {report['probes']['rule']}.", ""]
+    out += [f"- **weakness: {message}.**" for message in drift.weaknesses(report)]
+    if drift.weaknesses(report):
+        out.append("")
     if report.get("notes"):
         out += ["### Learning signal", ""] + [f"- {n['message']}." for n in report["notes"]] + [""]
 
+    out += drift.markdown(report.get("drift"))
     out += ["## Rewards", "", _md_table(REWARD_COLUMNS, reward_rows(report)), "",
             "*spread*: share of prompts whose completions the reward separates (no spread, no GRPO signal). "
             "*share*: the reward's share of the advantage under the configured weights and aggregation mode "

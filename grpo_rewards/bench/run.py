@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
-from . import aggregation as aggregation_mod, analysis, compare as compare_mod, diagnose, probes as probes_mod
+from . import aggregation as aggregation_mod, analysis, compare as compare_mod, diagnose, drift, probes as probes_mod
 from ..answers import gold_answer
 from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
@@ -93,6 +93,7 @@ def run_bench(
     groups = group_rows(rows, source, fields, limit)
     available = set().union(*(g.columns for g in groups)) | {"prompt"}
     cfg.reward_set.check_columns(available, f"--prompts {source}")
+    topic = drift.plan(cfg.reward_set, cfg.topic_column, fields, available)
 
     missing = [g for g in groups if not g.completions]
     if (missing or compare) and factory is None:
@@ -149,7 +150,8 @@ def run_bench(
         "probes": probe_report,
         "compare": compare_report,
     }
-    report["notes"] = diagnose.notes(report)
+    report["drift"] = drift.analyse(topic, cfg.reward_set, sides, cfg.bootstrap, seed)
+    report["notes"] = diagnose.notes(report) + drift.notes(report["drift"], cfg.reward_set)
     return BenchResult(report, sides, cfg)
 
 

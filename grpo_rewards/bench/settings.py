@@ -8,6 +8,7 @@
     gold_column = "answer"       # where the gold answer is (default: the first column a reward reads)
     labels = { correct = "is_correct" }   # reward name -> column of gold true/false labels
     flag_fraction = 0.5          # a probe must fool a reward on at least this share of prompts
+    topic_column = "abstract"    # what completions must stay on-topic with (default: the template's columns; "" = off)
 
     [[bench.probes]]             # your own degenerate completions (see probes.py for the fields)
     name = "apology"
@@ -48,6 +49,7 @@ OTHER_KEYS = {
     "gold_column": Key((str,)),
     "reasoning_column": Key((str,)),
     "reference": Key((str,)),
+    "topic_column": Key((str,)),
     "flag_fraction": Key((float,), min=0, max=1),
     "bootstrap": Key((int,), min=100),
     "system_prompt": Key((str,)),
@@ -74,6 +76,7 @@ class BenchConfig:
     gold_column: str | None = None
     reasoning_column: str | None = None
     reference: str | None = None
+    topic_column: str | None = None  # the on-topic check's reference ("" turns it off); see drift.py
     flag_fraction: float = 0.5
     bootstrap: int = 2000
     system_prompt: str | None = None
@@ -145,6 +148,7 @@ def load_bench_config(path: str | Path) -> BenchConfig:
         gold_column=values.get("gold_column"),
         reasoning_column=values.get("reasoning_column"),
         reference=values.get("reference"),
+        topic_column=values.get("topic_column"),
         flag_fraction=float(values.get("flag_fraction", 0.5)),
         bootstrap=values.get("bootstrap", 2000),
         system_prompt=values.get("system_prompt"),

@@ -1,0 +1,112 @@
+"""``gym.score``: a completion scored by its reasoning-gym task's own scorer.
+
+The row says which task it came from (the ``source_dataset`` in its metadata column, as
+``builtin:gym:<task>`` writes it); the answer is read with the project's extractors, through the
+registry, so a third-party extractor works too. Partial credit is whatever the task's scorer gives.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from grpo_rewards import Param, Sample, reward
+from grpo_rewards.registry import get_registry
+from grpo_rewards.timelimit import RewardTimeout, time_limit
+
+from .tasks import INSTALL, PACKAGE, refusal, scorer
+
+MAX_ANSWER_CHARS = 4_000  # a scorer may be quadratic in the answer: longer answers score 0 unread
+THINK_CLOSE = "</think>"
+
+
+def answer_text(completion: str, extractors: list[str], after_think: bool) -> str | None:
+    """The answer the completion states, by the first extractor that finds one.
+
+    With ``after_think`` only the text after the last ``</think>`` counts, and a completion that
+    opens ``<think>`` without closing it states no answer (its reasoning never finished).
+    """
+    if after_think:
+        closed = completion.rfind(THINK_CLOSE)
+        if closed >= 0:
+            completion = completion[closed + len(THINK_CLOSE):]
+        elif "<think>" in completion:
+            return None
+    registry = get_registry()
+    for name in extractors:
+        found = registry.extractor(name)(completion)
+        if found is not None and found.strip():
+            return found.strip()
+    return None
+
+
+def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: str) -> dict[str, Any] | None:
+    """The reasoning-gym item a row was generated from, or None when the row carries no metadata."""
+    raw = columns.get(metadata_column)
+    if isinstance(raw, str):
+        if not raw.strip():
+            return None
+        metadata = json.loads(raw)
+    elif isinstance(raw, Mapping):
+        metadata = dict(raw)
+    else:
+        return None
+    if not isinstance(metadata, dict) or not metadata.get("source_dataset"):
+        return None
+    gold = columns.get(answer_column)
+    return {"question": columns.get("question", ""), "answer": "" if gold is None else str(gold), "metadata": metadata}
+
+
+@reward(
+    "gym.score",
+    description=(
+        "The reasoning-gym task's own score (in [0, 1], partial credit where the task gives it) of the "
+        "answer the completion states, read with `extractors` (after the last </think> with `after_think`). "
+        "Rows come from builtin:gym:<task>; None for a row without task metadata. Needs the [gym] extra "
+        f"({INSTALL}); `grpo-rewards gym list` shows the tasks."
+    ),
+    params=[
+        Param("answer_column", str, "answer", "column with the gold answer", column=True),
+        Param("metadata_column", str, "metadata", "column with the task metadata (JSON) that the scorer reads",
+              column=True),
+        Param("extractors", list, ["answer_tag", "boxed"], "answer extractors to try, in order (answer_tag, "
+              "boxed, whole, last_number, ... as plugins register them)", refers_to="extractor"),
+        Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> "
+              "scores 0"),
+        Param("item_timeout", float, 5.0, "seconds one task scorer may take on one completion (then None, "
+              "counted as an error)", min=0.01),
+    ],
+    value_range=(0.0, 1.0),
+    kind="correctness",
+    requires=((PACKAGE, INSTALL),),
+    batched=True,  # so that reasoning-gym is imported once, outside the per-completion time limit
+    timeout=None,
+)
+def gym_score(samples: list[Sample], answer_column: str, metadata_column: str, extractors: list[str],
+              after_think: bool, item_timeout: float) -> list[float | BaseException | None]:
+    out: list[float | BaseException | None] = []
+    for sample in samples:
+        try:
+            out.append(_score_one(sample, answer_column, metadata_column, extractors, after_think, item_timeout))
+        except RewardTimeout:
+            out.append(TimeoutError(f"the task scorer timed out after {item_timeout:g}s"))
+        except Exception as exc:  # one bad row is a counted None, not a failed batch
+            out.append(exc)
+    return out
+
+
+def _score_one(sample: Sample, answer_column: str, metadata_column: str, extractors: list[str],
+               after_think: bool, item_timeout: float) -> float | None:
+    entry = entry_of(sample.columns, answer_column, metadata_column)
+    if entry is None:
+        return None
+    task = entry["metadata"]["source_dataset"]
+    why = refusal(task)
+    if why:
+        raise ValueError(f"task {task!r} is not scored: {why}")
+    answer = answer_text(sample.completion, extractors, after_think)
+    if answer is None or len(answer) > MAX_ANSWER_CHARS:
+        return 0.0
+    score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
+    with time_limit(item_timeout):
+        return float(score_answer(answer=answer, entry=entry))
