@@ -96,7 +96,6 @@ def references(value: Any) -> list[str]:
     batched=True,
     concurrent=True,
     timeout=None,  # bounded by max_length; set `timeout` in the config to cap it
-    kind="content",
 )
 def similarity_reward(
     samples: list[Sample], reference_column: str, model: str | None, batch_size: int, max_length: int,
