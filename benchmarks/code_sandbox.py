@@ -28,8 +28,11 @@ from grpo_rewards.plugins.code.probes import CODE_PROBES, context_for
 from grpo_rewards.registry import get_registry
 from grpo_rewards.reward import Sample
 
-PROGRAMS = ["print(sum(range(1000)))", "import math\nprint(math.factorial(50))",
-            "xs = sorted(range(10000), key=lambda x: -x)\nprint(xs[0])"]
+PROGRAMS = [
+    "print(sum(range(1000)))",
+    "import math\nprint(math.factorial(50))",
+    "xs = sorted(range(10000), key=lambda x: -x)\nprint(xs[0])",
+]
 TEST_TIMEOUT = 2.0
 
 
@@ -38,8 +41,10 @@ def overhead(level: sandbox.Isolation, runs: int) -> None:
     times: dict[str, list[float]] = {"bare `python -c`": [], "bare `python -I -S -c`": [], "local sandbox": []}
     for _ in range(runs):
         for program in PROGRAMS:
-            for label, argv in (("bare `python -c`", [python, "-c", program]),
-                                ("bare `python -I -S -c`", [python, "-I", "-S", "-c", program])):
+            for label, argv in (
+                ("bare `python -c`", [python, "-c", program]),
+                ("bare `python -I -S -c`", [python, "-I", "-S", "-c", program]),
+            ):
                 start = time.perf_counter()
                 subprocess.run(argv, capture_output=True, check=True)
                 times[label].append(time.perf_counter() - start)
@@ -56,8 +61,14 @@ def overhead(level: sandbox.Isolation, runs: int) -> None:
 
 
 def reward(isolation: str, workers: int, **extra):
-    params = {"entry_point_column": "entry_point", "setup_column": "code_prompt", "isolation": isolation,
-              "workers": workers, "test_timeout": TEST_TIMEOUT, **extra}
+    params = {
+        "entry_point_column": "entry_point",
+        "setup_column": "code_prompt",
+        "isolation": isolation,
+        "workers": workers,
+        "test_timeout": TEST_TIMEOUT,
+        **extra,
+    }
     return get_registry().get("code.tests").build(params)
 
 
@@ -71,8 +82,10 @@ def humaneval(rows: list[dict], isolation: str) -> None:
         seconds = time.perf_counter() - start
         ones = sum(s == 1.0 for s in scores)
         failing = [r["task_id"] for r, s in zip(rows, scores) if s != 1.0]
-        print(f"workers={workers}: {len(rows) / seconds:.2f} rows/s ({seconds:.1f} s), {ones}/{len(rows)} score 1, "
-              f"errors {fn.last_stats.errors}" + (f", not 1: {failing[:5]}" if failing else ""))
+        print(
+            f"workers={workers}: {len(rows) / seconds:.2f} rows/s ({seconds:.1f} s), {ones}/{len(rows)} score 1, "
+            f"errors {fn.last_stats.errors}" + (f", not 1: {failing[:5]}" if failing else "")
+        )
     print()
 
 

@@ -34,13 +34,12 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("GRPO_REWARDS_PLUGINS", "")  # built-ins only
 
-REWARDS = ["length.target", "math.correct", "xml.format", "consistency.answer", "consistency.arithmetic",
-           "repetition.ngram"]
+REWARDS = ["length.target", "math.correct", "xml.format", "consistency.answer", "consistency.arithmetic", "repetition.ngram"]
 GOLD = "6"
 
 
@@ -53,8 +52,9 @@ def payloads() -> dict[str, Callable[[], str]]:
         "grouped_numbers": lambda: "So " + "1,000," * 30_000 + "0 = 1 + 1",
         "long_number": lambda: "9" * 100_000 + " + 1 = 1",
         "nested_braces": lambda: "\\boxed{" + "{" * 50_000 + "1" + "}" * 50_000 + "}",
-        "entity_bomb": lambda: '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-                               "<think>&b;</think><answer>6</answer>",
+        "entity_bomb": lambda: (
+            '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><think>&b;</think><answer>6</answer>'
+        ),
         "tag_flood": lambda: "<think>" * 30_000 + "</answer>" * 30_000,
         "repetition": lambda: "the cat sat " * 150_000,
         "huge_50mb": lambda: ("2 * 3 = 6. " * 5_000_001)[:50_000_000],
@@ -154,8 +154,7 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
         result = score_rows(rs, rows, workers=2)
         row_total = (time.perf_counter() - start) / len(rows)
         slowest = max(result.stats[n].seconds / len(rows) for n in result.names)
-        ok &= all(accounted(result.values[n], result.stats[n]) and len(result.values[n]) == len(rows)
-                  for n in result.names)
+        ok &= all(accounted(result.values[n], result.stats[n]) and len(result.values[n]) == len(rows) for n in result.names)
     else:
         import http.client
         import threading
@@ -178,8 +177,9 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
                 stop.wait(0.2)
 
         for _ in rows:
-            body = json.dumps({"prompts": [""], "completions": [text], "columns": {"answer": [GOLD]},
-                               "per_reward": True}).encode()
+            body = json.dumps(
+                {"prompts": [""], "completions": [text], "columns": {"answer": [GOLD]}, "per_reward": True}
+            ).encode()
             stop, seen = threading.Event(), []
             probe = threading.Thread(target=health_probe, args=(stop, seen), daemon=True)
             start = time.perf_counter()
@@ -193,16 +193,23 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
             stop.set()
             probe.join()
             health = max([health] + seen)
-            ok &= response.status == 200 and all(len(v) == 1 for v in data.get("rewards", {}).values()) \
+            ok &= (
+                response.status == 200
+                and all(len(v) == 1 for v in data.get("rewards", {}).values())
                 and len(data.get("rewards", {})) == len(REWARDS)
+            )
         slowest = row_total / len(REWARDS)  # serve answers per request: the mean per reward
         server.shutdown()
         server.server_close()
     return {
-        "class": name, "mode": mode, "slowest_row_s": round(slowest, 3), "row_total_s": round(row_total, 3),
+        "class": name,
+        "mode": mode,
+        "slowest_row_s": round(slowest, 3),
+        "row_total_s": round(row_total, 3),
         "health_s": round(health, 3),
         "peak_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_worker_mb": round(sampler.stop(), 1), "accounted": ok,
+        "peak_worker_mb": round(sampler.stop(), 1),
+        "accounted": ok,
     }
 
 
@@ -236,17 +243,25 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], args.limit, args.rows)))
         return
-    print(f"limit {args.limit:g} s per reward per row; target <= {2 * args.limit:g} s per row, <= 500 MB per "
-          f"worker; {len(REWARDS)} rewards; {args.rows} rows per class; python {sys.version.split()[0]}")
-    header = (f"{'class':<16} {'mode':<10} {'reward-row s':>12} {'row s':>6} {'health s':>8} {'main MB':>8} "
-              f"{'worker MB':>9}  accounted  target")
+    print(
+        f"limit {args.limit:g} s per reward per row; target <= {2 * args.limit:g} s per row, <= 500 MB per "
+        f"worker; {len(REWARDS)} rewards; {args.rows} rows per class; python {sys.version.split()[0]}"
+    )
+    header = (
+        f"{'class':<16} {'mode':<10} {'reward-row s':>12} {'row s':>6} {'health s':>8} {'main MB':>8} "
+        f"{'worker MB':>9}  accounted  target"
+    )
     print(header)
     print("-" * len(header))
     failures = 0
     for name in [c for c in args.classes.split(",") if c and c != "none"]:
         for mode in args.modes.split(","):
-            proc = subprocess.run([sys.executable, __file__, "--one", name, mode, "--limit", str(args.limit),
-                                   "--rows", str(args.rows)], capture_output=True, text=True, timeout=1800)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--one", name, mode, "--limit", str(args.limit), "--rows", str(args.rows)],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             if proc.returncode != 0:
                 failures += 1
                 print(f"{name:<16} {mode:<10} FAILED: {proc.stderr.strip().splitlines()[-1:]}")
@@ -254,15 +269,19 @@ def main() -> None:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             met = r["slowest_row_s"] <= 2 * args.limit and r["peak_worker_mb"] <= 500 and r["accounted"]
             failures += not met
-            print(f"{name:<16} {mode:<10} {r['slowest_row_s']:>12.2f} {r['row_total_s']:>6.2f} "
-                  f"{r['health_s'] if mode == 'serve' else '':>8} {r['peak_main_mb']:>8.0f} "
-                  f"{r['peak_worker_mb']:>9.0f}  {'yes' if r['accounted'] else 'NO':<9}  {'met' if met else 'MISSED'}",
-                  flush=True)
+            print(
+                f"{name:<16} {mode:<10} {r['slowest_row_s']:>12.2f} {r['row_total_s']:>6.2f} "
+                f"{r['health_s'] if mode == 'serve' else '':>8} {r['peak_main_mb']:>8.0f} "
+                f"{r['peak_worker_mb']:>9.0f}  {'yes' if r['accounted'] else 'NO':<9}  {'met' if met else 'MISSED'}",
+                flush=True,
+            )
     if args.isolation_cost:
         inline, isolated = isolation_cost(args.isolation_cost)
-        print(f"\ncost of the hard limit, xml.format over {args.isolation_cost} rows (warm, best of 3): "
-              f"in-process {inline:.1f} us/row, in a worker process {isolated:.1f} us/row "
-              f"(+{isolated - inline:.1f} us/row)")
+        print(
+            f"\ncost of the hard limit, xml.format over {args.isolation_cost} rows (warm, best of 3): "
+            f"in-process {inline:.1f} us/row, in a worker process {isolated:.1f} us/row "
+            f"(+{isolated - inline:.1f} us/row)"
+        )
     print(f"\n{'all classes within target' if not failures else f'{failures} class/mode result(s) missed the target'}")
 
 

@@ -50,6 +50,7 @@ os.environ.setdefault("GRPO_REWARDS_PLUGINS", "")  # built-ins only
 from grpo_rewards.plugins.math import extract_answer, parse_answer  # noqa: E402
 from grpo_rewards.plugins.math.extract import boxed  # noqa: E402
 from grpo_rewards.plugins.math.parse import clear_parse_cache  # noqa: E402
+
 from grpo_rewards.registry import get_registry  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -111,7 +112,7 @@ def _render(value: Decimal) -> str:
 
 
 def _replace(answer: str, m: re.Match[str], new: str) -> str:
-    return answer[: m.start()] + new + answer[m.end():]
+    return answer[: m.start()] + new + answer[m.end() :]
 
 
 _LATEX_TOKEN = r"(\d|\\[A-Za-z]+|[A-Za-z])"
@@ -150,7 +151,7 @@ def perturbations(answer: str) -> dict[str, str]:
             first = nonzero[0]
             if answer[: first.start()].rstrip().endswith("-"):
                 cut = answer[: first.start()].rstrip()
-                out["sign_flip"] = cut[:-1] + answer[first.start():]
+                out["sign_flip"] = cut[:-1] + answer[first.start() :]
             elif not re.search(r"\\(?:cos|sec)\s*\(?\s*$", answer[: first.start()]):  # cos(-x) = cos(x)
                 out["sign_flip"] = _replace(answer, first, "-" + first.group(0))
     elif not _WORD.fullmatch(answer.strip()) and "," not in answer and "=" not in answer and not _CHOICE.search(answer):
@@ -162,20 +163,21 @@ def perturbations(answer: str) -> dict[str, str]:
         pass
     if frac is not None and frac.group(1).strip("{} ") != frac.group(2).strip("{} "):
         swapped = f"\\frac{{{frac.group(2).strip('{}')}}}{{{frac.group(1).strip('{}')}}}"
-        out["other_fraction"] = answer[: frac.start()] + swapped + answer[frac.end():]
+        out["other_fraction"] = answer[: frac.start()] + swapped + answer[frac.end() :]
     word = _WORD.fullmatch(answer.strip())  # a word answer; a unit word is not the answer
     if word and len(word.group(1).strip()) > 1:
         w = word.group(1).strip()
         other = w[::-1] if w[::-1].lower() != w.lower() else w + "s"
-        out["other_word"] = answer[: word.start(1)] + other + answer[word.end(1):]
+        out["other_word"] = answer[: word.start(1)] + other + answer[word.end(1) :]
     choice = _CHOICE.search(answer)
     if choice:
         letter = "ABCDE"[("ABCDE".index(choice.group(1)) + 1) % 5]
-        out["other_choice"] = answer[: choice.start(1)] + letter + answer[choice.end(1):]
+        out["other_choice"] = answer[: choice.start(1)] + letter + answer[choice.end(1) :]
     return {k: v for k, v in out.items() if v.strip() != answer.strip()}
 
 
 # -- surface forms ---------------------------------------------------------------------------
+
 
 def with_commas(answer: str) -> str | None:
     """``70000`` -> ``70,000`` (money-style), for integers of four digits or more."""
@@ -271,6 +273,7 @@ def build_cases(datasets: list[str], limit: int | None) -> tuple[list[Case], dic
 
 # -- scoring ---------------------------------------------------------------------------------
 
+
 def score_ours(cases: list[Case]) -> tuple[list[float | None], float]:
     """One row per call, the parse cache emptied before each (cold: no answer parsed twice; in
     training the gold answer repeats across a group and is parsed once)."""
@@ -319,10 +322,18 @@ def per_dataset_seconds(cases: list[Case], fn, golds: dict[str, int]):
     return verdicts, seconds
 
 
-def print_table(name: str, cases: list[Case], verdicts: list, seconds: dict[str, float], golds: dict[str, int],
-                parsed: dict[str, float] | None = None) -> None:
+def print_table(
+    name: str,
+    cases: list[Case],
+    verdicts: list,
+    seconds: dict[str, float],
+    golds: dict[str, int],
+    parsed: dict[str, float] | None = None,
+) -> None:
     print(f"\n{name}")
-    header = f"  {'dataset':9} {'golds':>6} {'rows':>7} {'self-match':>11} {'perturbed rejected':>19} {'agreement':>10} {'rows/s':>8}"
+    header = (
+        f"  {'dataset':9} {'golds':>6} {'rows':>7} {'self-match':>11} {'perturbed rejected':>19} {'agreement':>10} {'rows/s':>8}"
+    )
     print(header + (f" {'perturbed parsed':>17}" if parsed else ""))
     for dataset in golds:
         idx = [i for i, c in enumerate(cases) if c.dataset == dataset]
@@ -369,16 +380,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown dataset(s): {', '.join(sorted(unknown))}")
 
     cases, golds = build_cases(datasets, args.limit)
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"{len(cases)} rows from {sum(golds.values())} gold answers")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{len(cases)} rows from {sum(golds.values())} gold answers"
+    )
 
     ours = per_dataset_seconds(cases, lambda cs: _ours_verdicts(cs), golds)
     verdicts, seconds = ours
-    print_table("grpo-rewards math.correct (1 = match; None counts as a disagreement)", cases, verdicts, seconds, golds,
-                perturbed_parsed(cases, golds))
+    print_table(
+        "grpo-rewards math.correct (1 = match; None counts as a disagreement)",
+        cases,
+        verdicts,
+        seconds,
+        golds,
+        perturbed_parsed(cases, golds),
+    )
     failures = [(c, v) for c, v in zip(cases, verdicts) if v is not c.expect]
     for case, verdict in failures[: args.show_failures]:
-        print(f"    FAIL {case.dataset}/{case.form}: got {verdict}, gold={case.gold[-80:]!r} completion={case.completion[-80:]!r}")
+        print(
+            f"    FAIL {case.dataset}/{case.form}: got {verdict}, gold={case.gold[-80:]!r} completion={case.completion[-80:]!r}"
+        )
     if len(failures) > args.show_failures:
         print(f"    ... {len(failures) - args.show_failures} more")
 
@@ -394,8 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     mv_verdicts, mv_seconds = theirs
     from importlib.metadata import version
 
-    print_table(f"math-verify {version('math-verify')} on the same rows (verify(parse(gold), parse(completion)))",
-                cases, mv_verdicts, mv_seconds, golds)
+    print_table(
+        f"math-verify {version('math-verify')} on the same rows (verify(parse(gold), parse(completion)))",
+        cases,
+        mv_verdicts,
+        mv_seconds,
+        golds,
+    )
     columns["math-verify"] = mv_verdicts
     print_forms(cases, columns)
     return 0
@@ -416,6 +442,7 @@ def print_forms(cases: list[Case], columns: dict[str, list]) -> None:
 
 
 # -- the external suites (benchmarks/data/math_external, see math_external.py) ------------------
+
 
 def score_facts_ours(facts: list[dict]) -> tuple[list[bool], list[float]]:
     """Our verdict (score 1.0) per fact, and the seconds each row took (cold parse cache)."""
@@ -507,7 +534,7 @@ def run_hostile() -> None:
     fn = get_registry().get("math.correct").build()
     print("\nhostile math input (each must score 0 as a completion, None as a gold, well under 1 s)")
     for name, payload in HOSTILE.items():
-        gold_text = payload[len("\\boxed{"):-1]
+        gold_text = payload[len("\\boxed{") : -1]
         clear_parse_cache()
         start = time.perf_counter()
         [as_completion] = fn(prompts=None, completions=[payload], answer=["1"])
@@ -522,20 +549,28 @@ def run_external(args: argparse.Namespace) -> None:
 
     facts = load_facts()
     ours, our_seconds = score_facts_ours(facts)
-    print_external(f"external suites, grpo-rewards math.correct ({len(facts)} facts we did not choose the forms of)",
-                   facts, ours, our_seconds)
+    print_external(
+        f"external suites, grpo-rewards math.correct ({len(facts)} facts we did not choose the forms of)",
+        facts,
+        ours,
+        our_seconds,
+    )
     wrong = [(f, v) for f, v in zip(facts, ours) if v != f["expected"]]
     for fact, verdict in wrong[: args.show_failures]:
-        print(f"    FAIL {fact['source']}: expected {fact['expected']}, gold={fact['gold'][-70:]!r} "
-              f"prediction={fact['prediction'][-90:]!r}")
+        print(
+            f"    FAIL {fact['source']}: expected {fact['expected']}, gold={fact['gold'][-70:]!r} "
+            f"prediction={fact['prediction'][-90:]!r}"
+        )
     if len(wrong) > args.show_failures:
         print(f"    ... {len(wrong) - args.show_failures} more")
     slow, peak = worst_row(facts, our_seconds)
     import resource
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    print(f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB; the process's "
-          f"peak RSS so far {rss:.0f} MB (bounds every row)")
+    print(
+        f"  worst row: {slow * 1000:.0f} ms; its peak traced memory {peak:.1f} MB; the process's "
+        f"peak RSS so far {rss:.0f} MB (bounds every row)"
+    )
     if args.no_math_verify:
         return
     theirs = score_facts_math_verify(facts)
@@ -546,11 +581,14 @@ def run_external(args: argparse.Namespace) -> None:
     from importlib.metadata import version
 
     print_external(f"math-verify {version('math-verify')} on exactly the same facts", facts, mv, mv_seconds)
-    print(f"  speed: ours {len(facts) / sum(our_seconds):.0f} rows/s, math-verify {len(facts) / sum(mv_seconds):.0f} "
-          f"rows/s: {sum(mv_seconds) / sum(our_seconds):.1f}x")
+    print(
+        f"  speed: ours {len(facts) / sum(our_seconds):.0f} rows/s, math-verify {len(facts) / sum(mv_seconds):.0f} "
+        f"rows/s: {sum(mv_seconds) / sum(our_seconds):.1f}x"
+    )
     differ = [(f, o, m) for f, o, m in zip(facts, ours, mv) if o != m]
-    print(f"  verdicts that differ from math-verify: {len(differ)} "
-          f"(ours right on {sum(o == f['expected'] for f, o, _ in differ)})")
+    print(
+        f"  verdicts that differ from math-verify: {len(differ)} (ours right on {sum(o == f['expected'] for f, o, _ in differ)})"
+    )
 
 
 def _ours_verdicts(cases: list[Case]) -> tuple[list[bool | None], float]:

@@ -62,7 +62,7 @@ def load_facts(sources: set[str] | None = None) -> list[dict]:
 
 
 def _window(rows: list[dict]) -> list[dict]:
-    return rows[_WINDOW[0]:_WINDOW[1]]
+    return rows[_WINDOW[0] : _WINDOW[1]]
 
 
 def _fact(source: str, gold: str, prediction: str, expected: bool, why: str) -> dict:
@@ -71,8 +71,7 @@ def _fact(source: str, gold: str, prediction: str, expected: bool, why: str) -> 
 
 def _negatives(source: str, gold: str, answer: str) -> list[dict]:
     return [
-        _fact(source, gold, _BOXED_TAIL.format(p), False, f"gold perturbed: {name}")
-        for name, p in perturbations(answer).items()
+        _fact(source, gold, _BOXED_TAIL.format(p), False, f"gold perturbed: {name}") for name, p in perturbations(answer).items()
     ]
 
 
@@ -108,7 +107,9 @@ def _spaced_to_latex(value: str) -> str | None:
     """MathQA writes '3 : 2', '4 / 5', '45 %', 'rs . 1200', '$ 10.00': the value as a model would
     write it, or None when it is not a plain number, ratio, fraction or percentage."""
     v = re.sub(r"^(?:rs\s*\.|\$)\s*", "", value.strip())
-    v = re.sub(r"\s*(?:cm|m|km|kmph|km/hr|hr|hrs|days|years|sq|cm ²|m ²|m2|cm2|kg|g|minutes|min|sec|seconds|litres|liters|l)\.?$", "", v)
+    v = re.sub(
+        r"\s*(?:cm|m|km|kmph|km/hr|hr|hrs|days|years|sq|cm ²|m ²|m2|cm2|kg|g|minutes|min|sec|seconds|litres|liters|l)\.?$", "", v
+    )
     if re.fullmatch(r"-?\d+(?:\.\d+)?", v):
         return v
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", v):
@@ -159,7 +160,15 @@ def mathqa_rows() -> list[dict]:
             continue
         gold_number = _number_value(gold_value)
         out.append(_fact("mathqa", options[letter], f"\\boxed{{{gold_value}}}", True, "the option's value in LaTeX"))
-        out.append(_fact("mathqa", options[letter], f"The answer is {gold_value.replace(chr(92) + '%', '%')}.", True, "the option's value in a sentence"))
+        out.append(
+            _fact(
+                "mathqa",
+                options[letter],
+                f"The answer is {gold_value.replace(chr(92) + '%', '%')}.",
+                True,
+                "the option's value in a sentence",
+            )
+        )
         for key, text in options.items():
             value = _spaced_to_latex(text)
             if key == letter or value is None:
@@ -267,14 +276,20 @@ def mmlu_rows() -> list[dict]:
             for k, other in enumerate(choices):
                 other = str(other).strip()
                 if k != index and other != gold and re.fullmatch(r"[-\d.,/ ]+|\$[^$]+\$", other):
-                    out.append(_fact("mmlu_stem", gold, f"The answer is \\boxed{{{other.strip('$')}}}.", False, "another choice's value"))
+                    out.append(
+                        _fact("mmlu_stem", gold, f"The answer is \\boxed{{{other.strip('$')}}}.", False, "another choice's value")
+                    )
     return out
 
 
 HELD_OUT = ("mathqa", "tabmwp", "gsm_hard", "mmlu_stem")  # the sets with more than PER_SOURCE questions
 BUILDERS = {
-    "ocw": ocw_rows, "mathqa": mathqa_rows, "sat_math": sat_rows, "tabmwp": tabmwp_rows,
-    "gsm_hard": gsm_hard_rows, "mmlu_stem": mmlu_rows,
+    "ocw": ocw_rows,
+    "mathqa": mathqa_rows,
+    "sat_math": sat_rows,
+    "tabmwp": tabmwp_rows,
+    "gsm_hard": gsm_hard_rows,
+    "mmlu_stem": mmlu_rows,
 }
 
 

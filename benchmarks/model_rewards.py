@@ -49,21 +49,26 @@ def aclsum_rows(count: int) -> list[dict]:
         paper = papers[i % len(papers)]
         fields = ["challenge", "approach", "outcome"]
         completion = paper["summary"][fields[i % 3]]
-        rows.append({
-            "prompt": [{"role": "user", "content": "Summarize this in one short sentence:\n\n"
-                        + " ".join(paper["sentences"]["abstract"])}],
-            "completion": [{"role": "assistant", "content": completion}],
-            "reference": paper["summary"][fields[(i + 1) % 3]],
-        })
+        rows.append(
+            {
+                "prompt": [
+                    {
+                        "role": "user",
+                        "content": "Summarize this in one short sentence:\n\n" + " ".join(paper["sentences"]["abstract"]),
+                    }
+                ],
+                "completion": [{"role": "assistant", "content": completion}],
+                "reference": paper["summary"][fields[(i + 1) % 3]],
+            }
+        )
     return rows
 
 
 def build_classifiers(folder: Path, skip_smollm2: bool) -> dict[str, str]:
     """Reward-model folders: real encoder/decoder weights, a fresh one-logit head."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     from grpo_rewards.plugins.reward_model.similarity import default_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     sources = {"minilm-rm": default_model()}
     if not skip_smollm2:
@@ -82,8 +87,11 @@ def build_classifiers(folder: Path, skip_smollm2: bool) -> dict[str, str]:
 
 def timed(fn: RewardFunction, rows: list[dict], repeat: int) -> float:
     """Best wall time of ``repeat`` calls, after one warm-up call (model loading, connections)."""
-    kwargs = {"prompts": [r["prompt"] for r in rows], "completions": [r["completion"] for r in rows],
-              "reference": [r["reference"] for r in rows]}
+    kwargs = {
+        "prompts": [r["prompt"] for r in rows],
+        "completions": [r["completion"] for r in rows],
+        "reference": [r["reference"] for r in rows],
+    }
     fn.score(**kwargs)
     best = float("inf")
     for _ in range(repeat):
@@ -101,8 +109,12 @@ def build(entry: dict) -> RewardFunction:
 
 def serve(config: Path):
     """``grpo-rewards serve-rewards CONFIG --port 0`` in a child process; returns (process, url)."""
-    process = subprocess.Popen([sys.executable, "-m", "grpo_rewards", "serve-rewards", str(config), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grpo_rewards", "serve-rewards", str(config), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for _ in range(50):
         line = process.stdout.readline()
         match = re.search(r"POST (http://\S+/score)", line)
@@ -124,9 +136,11 @@ def main() -> None:
 
     import torch
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), {args.rows} rows, best of {args.repeat}; "
-          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {args.rows} rows, best of {args.repeat}; "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
     rows = aclsum_rows(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         models = build_classifiers(Path(tmp), args.skip_smollm2)
@@ -134,19 +148,30 @@ def main() -> None:
         for name, folder in models.items():
             subset = rows[: args.smollm2_rows] if name == "smollm2-rm" else rows
             for batch_size in batch_sizes:
-                fn = build({"use": "reward_model.classifier", "params": {
-                    "model": folder, "batch_size": batch_size, "max_length": 512, "device": "cpu"}})
+                fn = build(
+                    {
+                        "use": "reward_model.classifier",
+                        "params": {"model": folder, "batch_size": batch_size, "max_length": 512, "device": "cpu"},
+                    }
+                )
                 seconds = timed(fn, subset, args.repeat)
-                print(f"| classifier | {name} | {batch_size} | {len(subset) / seconds:.1f} | "
-                      f"{1000 * seconds / len(subset):.1f} |", flush=True)
+                print(
+                    f"| classifier | {name} | {batch_size} | {len(subset) / seconds:.1f} | {1000 * seconds / len(subset):.1f} |",
+                    flush=True,
+                )
         for batch_size in batch_sizes:
             fn = build({"use": "reward_model.similarity", "params": {"batch_size": batch_size, "device": "cpu"}})
             seconds = timed(fn, rows, args.repeat)
-            print(f"| similarity | all-MiniLM-L6-v2 | {batch_size} | {len(rows) / seconds:.1f} | "
-                  f"{1000 * seconds / len(rows):.1f} |", flush=True)
+            print(
+                f"| similarity | all-MiniLM-L6-v2 | {batch_size} | {len(rows) / seconds:.1f} | "
+                f"{1000 * seconds / len(rows):.1f} |",
+                flush=True,
+            )
 
-        print("\n| reward served | in-process ms/call | remote ms/call | remote / in-process | "
-              "overhead ms/row |\n|---|---|---|---|---|")
+        print(
+            "\n| reward served | in-process ms/call | remote ms/call | remote / in-process | "
+            "overhead ms/row |\n|---|---|---|---|---|"
+        )
         served = {
             "length.target": {"use": "length.target", "params": {"target": 120}},
             "similarity (MiniLM)": {"use": "reward_model.similarity", "params": {"device": "cpu"}},
@@ -157,13 +182,21 @@ def main() -> None:
             local = timed(build(entry), rows, args.repeat)
             process, url = serve(config)
             try:
-                remote = timed(build({"use": "reward_model.remote", "params": {
-                    "url": url, "columns": ["reference"], "batch_size": len(rows)}}), rows, args.repeat)
+                remote = timed(
+                    build(
+                        {"use": "reward_model.remote", "params": {"url": url, "columns": ["reference"], "batch_size": len(rows)}}
+                    ),
+                    rows,
+                    args.repeat,
+                )
             finally:
                 process.kill()
                 process.wait(10)
-            print(f"| {label} | {1000 * local:.2f} | {1000 * remote:.2f} | {remote / local:.2f}x | "
-                  f"{1000 * (remote - local) / len(rows):.3f} |", flush=True)
+            print(
+                f"| {label} | {1000 * local:.2f} | {1000 * remote:.2f} | {remote / local:.2f}x | "
+                f"{1000 * (remote - local) / len(rows):.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,10 @@ def main() -> None:
     prompts, completions, ids, golds = build_batch(args.rows)
     registry = get_registry()
     specs = sorted((s for s in registry.rewards.values() if s.plugin in FAMILIES), key=lambda s: s.name)
-    print(f"{len(completions)} completions from {args.rows} GSM8K test solutions; "
-          f"python {platform.python_version()}, {os.cpu_count()} CPUs; best of {args.repeat}")
+    print(
+        f"{len(completions)} completions from {args.rows} GSM8K test solutions; "
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs; best of {args.repeat}"
+    )
     print(f"{'reward':<24} {'rows/s':>10} {'ms/row':>8} {'None':>6} {'errors':>6} {'mean':>8}")
     by_variant: dict[str, list[str]] = {}
     for spec in specs:
@@ -104,9 +106,11 @@ def main() -> None:
         stats = fn.last_stats
         scored = [v for v in values if v is not None]
         mean = sum(scored) / len(scored) if scored else float("nan")
-        print(f"{spec.name:<24} {len(values) / best:>10,.0f} {1000 * best / len(values):>8.3f} "
-              f"{stats.nones:>6} {stats.errors + stats.timeouts:>6} {mean:>8.3f}")
-        by_variant[spec.name] = [_mean(values[i::len(VARIANTS)]) for i in range(len(VARIANTS))]
+        print(
+            f"{spec.name:<24} {len(values) / best:>10,.0f} {1000 * best / len(values):>8.3f} "
+            f"{stats.nones:>6} {stats.errors + stats.timeouts:>6} {mean:>8.3f}"
+        )
+        by_variant[spec.name] = [_mean(values[i :: len(VARIANTS)]) for i in range(len(VARIANTS))]
     print("\nmean score per variant (None left out)")
     print(f"{'reward':<24}" + "".join(f"{v:>10}" for v in VARIANTS))
     for name, means in by_variant.items():

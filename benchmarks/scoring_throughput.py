@@ -96,16 +96,20 @@ def main() -> None:
             if mode in cpu:
                 cpu[mode] = min(cpu[mode], seconds[1])
 
-    print(f"{n} completions x {len(specs)} rewards ({', '.join(s.name for s in specs)}); "
-          f"python {platform.python_version()}, {os.cpu_count()} CPUs; best of {args.repeat}")
+    print(
+        f"{n} completions x {len(specs)} rewards ({', '.join(s.name for s in specs)}); "
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs; best of {args.repeat}"
+    )
     print(f"{'mode':<12} {'wall s':>8} {'CPU s':>8} {'rows/s':>9} {'reward calls/s':>15}")
     for mode, seconds in wall.items():
         cpu_text = f"{cpu[mode]:>8.2f}" if mode in cpu else f"{'-':>8}"
         print(f"{mode:<12} {seconds:>8.2f} {cpu_text} {n / seconds:>9,.0f} {n * len(specs) / seconds:>15,.0f}")
     for clock, best in (("CPU", cpu), ("wall", wall)):
         extra = best["engine x1"] - best["direct"]
-        print(f"engine overhead vs direct calls ({clock} time): {100 * extra / best['direct']:+.1f}% "
-              f"({1e6 * extra / (n * len(specs)):.2f} us per reward call; target < 5%)")
+        print(
+            f"engine overhead vs direct calls ({clock} time): {100 * extra / best['direct']:+.1f}% "
+            f"({1e6 * extra / (n * len(specs)):.2f} us per reward call; target < 5%)"
+        )
     print(f"scaling 1 -> 2 workers (wall): {wall['engine x1'] / wall['engine x2']:.2f}x (pool start-up included)")
 
 

@@ -46,36 +46,60 @@ def make_clock():
 def run_baseline(config_path: str, output_dir: str, max_steps: int) -> list[tuple[int, float, float]]:
     """Plain TRL on our prompts; returns (step, mean length reward, elapsed seconds) per step."""
     import transformers
-    from peft import LoraConfig
-    from trl import GRPOConfig, GRPOTrainer
-
     from grpo_rewards.trainer.config import load_trainer_config
     from grpo_rewards.trainer.data import build_prompts, load_data
     from grpo_rewards.trainer.model import load_model, load_tokenizer, local_folder, resolve_model
+    from peft import LoraConfig
+    from trl import GRPOConfig, GRPOTrainer
 
     transformers.utils.logging.disable_progress_bar()
     config = load_trainer_config(config_path)
     location = local_folder(resolve_model(config.model.name, config.base_dir))
     tokenizer = load_tokenizer(location)
-    dataset = build_prompts(load_data(config.data, config.source, config.base_dir), config.data, tokenizer,
-                            log=lambda m: None).train
+    dataset = build_prompts(
+        load_data(config.data, config.source, config.base_dir), config.data, tokenizer, log=lambda m: None
+    ).train
 
     clock = make_clock()
-    args = GRPOConfig(output_dir=output_dir, use_cpu=True, bf16=False, learning_rate=5e-4, num_generations=8,
-                      per_device_train_batch_size=8, max_completion_length=48, max_steps=max_steps, logging_steps=1,
-                      save_strategy="no", report_to="none", seed=42)
+    args = GRPOConfig(
+        output_dir=output_dir,
+        use_cpu=True,
+        bf16=False,
+        learning_rate=5e-4,
+        num_generations=8,
+        per_device_train_batch_size=8,
+        max_completion_length=48,
+        max_steps=max_steps,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=42,
+    )
     peft = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
-    trainer = GRPOTrainer(model=load_model(location), reward_funcs=seed_length_reward, args=args,
-                          train_dataset=dataset, processing_class=tokenizer, peft_config=peft, callbacks=[clock])
+    trainer = GRPOTrainer(
+        model=load_model(location),
+        reward_funcs=seed_length_reward,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft,
+        callbacks=[clock],
+    )
     trainer.train()
-    return [(r["step"], r["rewards/seed_length_reward/mean"], clock.elapsed.get(r["step"], float("nan")))
-            for r in trainer.state.log_history if "rewards/seed_length_reward/mean" in r]
+    return [
+        (r["step"], r["rewards/seed_length_reward/mean"], clock.elapsed.get(r["step"], float("nan")))
+        for r in trainer.state.log_history
+        if "rewards/seed_length_reward/mean" in r
+    ]
 
 
 def our_curve(output_dir: str, reward: str, elapsed: dict[int, float]) -> list[tuple[int, float, float]]:
     records = [json.loads(line) for line in (Path(output_dir) / "metrics.jsonl").read_text().splitlines()]
-    return [(r["step"], r[f"rewards/{reward}/mean"], elapsed.get(r["step"], float("nan")))
-            for r in records if r.get(f"rewards/{reward}/mean") is not None]
+    return [
+        (r["step"], r[f"rewards/{reward}/mean"], elapsed.get(r["step"], float("nan")))
+        for r in records
+        if r.get(f"rewards/{reward}/mean") is not None
+    ]
 
 
 def print_curve(title: str, curve: list[tuple[int, float, float]]) -> None:
@@ -113,8 +137,7 @@ def main() -> None:
     if baseline is not None:
         print_curve("plain TRL: LoRA r16, lr 5e-4, G=8, batch 8, 48 new tokens", baseline)
     print_curve(f"grpo-rewards: {args.config} {' '.join(args.overrides)}", our_curve(output_dir, args.reward, clock.elapsed))
-    print(f"\nwall time of our run (load + train + save + report): {wall:.0f} s; status {result.status}; "
-          f"output {output_dir}")
+    print(f"\nwall time of our run (load + train + save + report): {wall:.0f} s; status {result.status}; output {output_dir}")
 
 
 if __name__ == "__main__":

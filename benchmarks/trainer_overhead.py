@@ -28,16 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def build_model(kind: str, folder: Path):
     import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
-
     from grpo_rewards.trainer.model import builtin_tokenizer, load_tokenizer, local_folder, resolve_model
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
     if kind == "tiny":
         tokenizer = builtin_tokenizer()
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, bos_token_id=tokenizer.bos_token_id,
-                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                             tie_word_embeddings=True)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            tie_word_embeddings=True,
+        )
         torch.manual_seed(0)
         LlamaForCausalLM(config).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
@@ -56,27 +63,30 @@ def main() -> None:
     args = parser.parse_args()
 
     import transformers
-    from transformers import PrinterCallback, TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
-
-    from grpo_rewards.rewardset import parse_reward_set
     from grpo_rewards.trainer.callbacks import RunFilesCallback, StopOnInterrupt
     from grpo_rewards.trainer.config import DataSettings
     from grpo_rewards.trainer.data import build_prompts, load_data
     from grpo_rewards.trainer.metrics import RewardMetrics, make_trainer_class
     from grpo_rewards.trainer.progress import ProgressDisplay
+    from transformers import PrinterCallback, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from grpo_rewards.rewardset import parse_reward_set
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     work = Path(tempfile.mkdtemp(prefix="trainer-overhead-"))
     make_model, tokenizer = build_model(args.model, work / "model")
-    data = DataSettings(source="builtin:aclsum", template="Summarize this in one short sentence:\n\n{abstract}",
-                        max_prompt_tokens=128)
+    data = DataSettings(
+        source="builtin:aclsum", template="Summarize this in one short sentence:\n\n{abstract}", max_prompt_tokens=128
+    )
     dataset = build_prompts(load_data(data, "benchmark", ROOT), data, tokenizer, log=lambda m: None).train
-    reward_set = parse_reward_set([
-        {"use": "length.target", "name": "length", "params": {"target": 50}},
-        {"use": "length.target", "name": "length_words", "weight": 0.5, "params": {"target": 10, "unit": "words"}},
-    ])
+    reward_set = parse_reward_set(
+        [
+            {"use": "length.target", "name": "length", "params": {"target": 50}},
+            {"use": "length.target", "name": "length_words", "weight": 0.5, "params": {"target": 10, "unit": "words"}},
+        ]
+    )
     funcs, weights = reward_set.to_trl()
 
     class StepClock(TrainerCallback):
@@ -99,6 +109,7 @@ def main() -> None:
                 return function(*a, **kw)
             finally:
                 own_seconds[0] += sign * (time.perf_counter() - start)
+
         return wrapper
 
     trainer_class = make_trainer_class()
@@ -107,28 +118,45 @@ def main() -> None:
     # and our callbacks.
     trainer_class._calculate_rewards = timed(trainer_class._calculate_rewards)
     GRPOTrainer._calculate_rewards = timed(GRPOTrainer._calculate_rewards, sign=-1.0)
-    for owner, names in ((RewardMetrics, ("flush",)), (RunFilesCallback, ("on_log", "on_step_end")),
-                         (StopOnInterrupt, ("on_step_end",)),
-                         (ProgressDisplay, ("on_log", "on_step_end"))):
+    for owner, names in (
+        (RewardMetrics, ("flush",)),
+        (RunFilesCallback, ("on_log", "on_step_end")),
+        (StopOnInterrupt, ("on_step_end",)),
+        (ProgressDisplay, ("on_log", "on_step_end")),
+    ):
         for name in names:
             setattr(owner, name, timed(getattr(owner, name)))
 
     def run(ours: bool, index: int) -> tuple[list[float], list[float]]:
         out = work / f"run-{index}-{'ours' if ours else 'plain'}"
         config = GRPOConfig(
-            output_dir=str(out), use_cpu=True, bf16=False, learning_rate=1e-4, num_generations=4,
-            per_device_train_batch_size=8, max_completion_length=args.max_completion_length, max_steps=args.steps,
-            logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True, seed=7,
-            reward_weights=weights, activation_checkpointing=False,
+            output_dir=str(out),
+            use_cpu=True,
+            bf16=False,
+            learning_rate=1e-4,
+            num_generations=4,
+            per_device_train_batch_size=8,
+            max_completion_length=args.max_completion_length,
+            max_steps=args.steps,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            seed=7,
+            reward_weights=weights,
+            activation_checkpointing=False,
         )
         clock = StepClock()
-        common = dict(model=make_model(), reward_funcs=funcs, args=config, train_dataset=dataset,
-                      processing_class=tokenizer)
+        common = dict(model=make_model(), reward_funcs=funcs, args=config, train_dataset=dataset, processing_class=tokenizer)
         if ours:
             out.mkdir(parents=True)
             files = RunFilesCallback(out)
-            trainer = trainer_class(**common, callbacks=[files, StopOnInterrupt(), ProgressDisplay(
-                reward_set.names, "none"), clock], correlation_steps=5, samples_per_step=4)
+            trainer = trainer_class(
+                **common,
+                callbacks=[files, StopOnInterrupt(), ProgressDisplay(reward_set.names, "none"), clock],
+                correlation_steps=5,
+                samples_per_step=4,
+            )
             files.trainer = trainer
         else:
             trainer = GRPOTrainer(**common, callbacks=[clock])
@@ -152,17 +180,25 @@ def main() -> None:
         plain_medians.append(statistics.median(plain_steps))
         our_medians.append(statistics.median(our_steps))
         ratios.append(our_medians[-1] / plain_medians[-1])
-        print(f"round {round_index + 1}: plain median {plain_medians[-1]:.3f} s/step, "
-              f"ours {our_medians[-1]:.3f} s/step, ratio {ratios[-1]:.3f}")
-    print(f"\nmodel {args.model}, {args.steps - 1} timed steps per run, {args.rounds} rounds of plain + ours, "
-          f"G=4, batch 8, {args.max_completion_length} new tokens, 2 rewards")
+        print(
+            f"round {round_index + 1}: plain median {plain_medians[-1]:.3f} s/step, "
+            f"ours {our_medians[-1]:.3f} s/step, ratio {ratios[-1]:.3f}"
+        )
+    print(
+        f"\nmodel {args.model}, {args.steps - 1} timed steps per run, {args.rounds} rounds of plain + ours, "
+        f"G=4, batch 8, {args.max_completion_length} new tokens, 2 rewards"
+    )
     print(f"plain TRL GRPOTrainer: median of round medians {statistics.median(plain_medians):.3f} s/step")
     print(f"grpo-rewards trainer:  median of round medians {statistics.median(our_medians):.3f} s/step")
-    print(f"ratio ours/plain (median of the per-round ratios): {statistics.median(ratios):.3f} "
-          f"(range {min(ratios):.3f}-{max(ratios):.3f})")
+    print(
+        f"ratio ours/plain (median of the per-round ratios): {statistics.median(ratios):.3f} "
+        f"(range {min(ratios):.3f}-{max(ratios):.3f})"
+    )
     own = statistics.median(own_per_step)
-    print(f"time inside the trainer's own additions: {1000 * own:.2f} ms/step = "
-          f"{100 * own / statistics.median(plain_medians):.2f}% of a plain step")
+    print(
+        f"time inside the trainer's own additions: {1000 * own:.2f} ms/step = "
+        f"{100 * own / statistics.median(plain_medians):.2f}% of a plain step"
+    )
     print(f"identical rewards logged at every step (same work per step): {same_rewards}")
 
 

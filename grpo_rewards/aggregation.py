@@ -22,8 +22,9 @@ divides by. numpy only: the core, the bench and the trainer (on TRL's gathered m
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Aggregation:
             raise ValueError(f"scale_rewards must be one of {', '.join(SCALES)}, got {self.scale_rewards!r}")
 
     @classmethod
-    def from_grpo(cls, grpo: Mapping[str, Any]) -> "Aggregation":
+    def from_grpo(cls, grpo: Mapping[str, Any]) -> Aggregation:
         """From ``[grpo]`` keys or GRPOConfig attributes; ``scale_rewards`` True/False as TRL reads them."""
         scale = grpo.get("scale_rewards", "group")
         scale = {True: "group", False: "none"}.get(scale, scale) if isinstance(scale, bool) else scale
@@ -149,8 +150,9 @@ def compute_advantages(
         std = np.broadcast_to(nanstd(total) if n > 1 else np.float64(0.0), (n,)).astype(float)
         baseline = np.broadcast_to(_nanmean(total), (n,))
         scaled = True
-        part_baseline = np.broadcast_to(_nanmean(np.where(unscorable[:, None], np.nan, np.nan_to_num(parts, nan=0.0)),
-                                                 axis=0, keepdims=True), (n, k))
+        part_baseline = np.broadcast_to(
+            _nanmean(np.where(unscorable[:, None], np.nan, np.nan_to_num(parts, nan=0.0)), axis=0, keepdims=True), (n, k)
+        )
     else:
         parts = matrix * w
         total = np.nansum(parts, axis=1)

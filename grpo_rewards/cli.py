@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from rich.table import Table
 from .registry import get_registry
 from .reward import RewardSpec
 from .terminal import console, fail, fail_config, load_reward_set_or_fail, out, warn_plugin_problems  # noqa: F401
+
 
 class PluginCommands(click.Group):
     """The built-in commands plus those plugins add through the ``register_commands`` hook.
@@ -60,10 +60,14 @@ def plugins(as_json: bool) -> None:
     for column in ("plugin", "distribution", "version", "hooks", "provides"):
         table.add_column(column)
     for info in registry.plugins.values():
-        provides = [*info.rewards, *(f"extractor:{n}" for n in info.extractors), *(f"dataset:{n}" for n in info.datasets),
-                    *(f"probe:{n}" for n in info.probes), *(f"command:{n}" for n in info.commands)]
-        table.add_row(info.name, info.distribution or info.source, info.version or "", ", ".join(info.hooks),
-                      ", ".join(provides))
+        provides = [
+            *info.rewards,
+            *(f"extractor:{n}" for n in info.extractors),
+            *(f"dataset:{n}" for n in info.datasets),
+            *(f"probe:{n}" for n in info.probes),
+            *(f"command:{n}" for n in info.commands),
+        ]
+        table.add_row(info.name, info.distribution or info.source, info.version or "", ", ".join(info.hooks), ", ".join(provides))
     out.print(table)
     warn_plugin_problems()
 
@@ -86,8 +90,10 @@ def rewards(name: str | None, as_json: bool) -> None:
     if name:
         spec = specs[0]
         out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin})\n{spec.description}")
-        out.print(f"columns: {', '.join(spec.columns) or 'none fixed'}; value range: {_range(spec.value_range)}; "
-                  f"time limit: {spec.default_timeout or 'none'}s per item")
+        out.print(
+            f"columns: {', '.join(spec.columns) or 'none fixed'}; value range: {_range(spec.value_range)}; "
+            f"time limit: {spec.default_timeout or 'none'}s per item"
+        )
         table = Table(title="parameters")
         for column in ("name", "type", "default", "help"):
             table.add_column(column)
@@ -99,7 +105,12 @@ def rewards(name: str | None, as_json: bool) -> None:
                 extra.append(f"range [{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]")
             if p.column:
                 extra.append("names a dataset column")
-            table.add_row(p.name, p.describe_type(), "required" if p.required else repr(p.default), p.help + (f" ({'; '.join(extra)})" if extra else ""))
+            table.add_row(
+                p.name,
+                p.describe_type(),
+                "required" if p.required else repr(p.default),
+                p.help + (f" ({'; '.join(extra)})" if extra else ""),
+            )
         out.print(table)
         return
     table = Table(title="grpo-rewards rewards")
@@ -130,9 +141,17 @@ def _spec_json(spec: RewardSpec) -> dict[str, Any]:
         "value_range": list(spec.value_range) if spec.value_range else None,
         "timeout": spec.default_timeout,
         "params": [
-            {"name": p.name, "type": p.describe_type(), "default": p.default, "help": p.help,
-             "choices": list(p.choices) if p.choices else None, "min": p.min, "max": p.max, "column": p.column,
-             "required": p.required}
+            {
+                "name": p.name,
+                "type": p.describe_type(),
+                "default": p.default,
+                "help": p.help,
+                "choices": list(p.choices) if p.choices else None,
+                "min": p.min,
+                "max": p.max,
+                "column": p.column,
+                "required": p.required,
+            }
             for p in spec.params
         ],
     }
@@ -147,8 +166,13 @@ def check(config: Path) -> None:
     for column in ("name", "reward", "weight", "columns", "params"):
         table.add_column(column)
     for entry in reward_set.rewards:
-        table.add_row(entry.name, entry.spec.name, f"{entry.weight:g}", ", ".join(entry.columns),
-                      ", ".join(f"{k}={v!r}" for k, v in entry.params.items()))
+        table.add_row(
+            entry.name,
+            entry.spec.name,
+            f"{entry.weight:g}",
+            ", ".join(entry.columns),
+            ", ".join(f"{k}={v!r}" for k, v in entry.params.items()),
+        )
     out.print(table)
     out.print("[green]ok[/]: the reward set is valid")
 

@@ -10,8 +10,9 @@ import json
 import math
 import reprlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError, ConfigProblem
 
@@ -45,7 +46,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError.single(source, "", None, "no such file")
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise ConfigError.single(source, "", None, f"unknown config format {path.suffix!r}; expected one of {', '.join(SUFFIXES)}")
+        raise ConfigError.single(
+            source, "", None, f"unknown config format {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
+        )
     size = path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise ConfigError.single(source, "", None, f"is {size} bytes; a config file may have at most {MAX_CONFIG_BYTES}")
@@ -83,15 +86,20 @@ def check_shape(data: Any, source: str) -> None:
     def walk(value: Any, where: str, depth: int) -> None:
         budget[0] -= 1
         if budget[0] < 0:
-            raise ConfigError.single(source, "", None, f"holds more than {MAX_CONFIG_VALUES} values once expanded "
-                                     "(YAML aliases?); a config is expected to be small")
+            raise ConfigError.single(
+                source,
+                "",
+                None,
+                f"holds more than {MAX_CONFIG_VALUES} values once expanded (YAML aliases?); a config is expected to be small",
+            )
         if depth > MAX_CONFIG_DEPTH:
             raise ConfigError.single(source, where, None, f"is nested more than {MAX_CONFIG_DEPTH} levels deep")
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise ConfigError.single(source, where, None, f"has a key {brief(key)} of type "
-                                             f"{type(key).__name__}; keys must be strings")
+                    raise ConfigError.single(
+                        source, where, None, f"has a key {brief(key)} of type {type(key).__name__}; keys must be strings"
+                    )
                 walk(item, f"{where}.{key}" if where else key, depth + 1)
         elif isinstance(value, (list, tuple)):
             for index, item in enumerate(value):
@@ -142,9 +150,13 @@ def check_keys(given: Mapping[str, Any], allowed, source: str, entry: str) -> li
     from .params import did_you_mean
 
     return [
-        ConfigProblem(source, entry, key if isinstance(key, str) and len(key) <= 60 else brief(key),
-                      f"unknown key{did_you_mean(key, allowed) if isinstance(key, str) else ''}; "
-                      f"expected one of {', '.join(sorted(allowed))}")
+        ConfigProblem(
+            source,
+            entry,
+            key if isinstance(key, str) and len(key) <= 60 else brief(key),
+            f"unknown key{did_you_mean(key, allowed) if isinstance(key, str) else ''}; "
+            f"expected one of {', '.join(sorted(allowed))}",
+        )
         for key in given
         if key not in allowed
     ]

@@ -21,8 +21,8 @@ Pure numpy, so the trainer (on TRL's gathered tensors) and the benchmark share i
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -129,12 +129,13 @@ def compute_contributions(
         none_rate={name: float(missing[:, i].mean()) if n else float("nan") for i, name in enumerate(names)},
         correlation=correlation_matrix(matrix),
         total_zero_spread=float(np.where(np.isnan(total_spread), True, total_spread <= _SPREAD_EPS).mean())
-        if groups else float("nan"),
+        if groups
+        else float("nan"),
         aggregation=aggregation,
-        gated_rate={name: float(closed[:, i].mean()) if n else float("nan")
-                    for i, name in enumerate(names) if name in gated},
-        amplified={name: float(amplified[i] / counted[i]) if counted[i] else float("nan")
-                   for i, name in enumerate(names)} if aggregation.is_gdpo else {},
+        gated_rate={name: float(closed[:, i].mean()) if n else float("nan") for i, name in enumerate(names) if name in gated},
+        amplified={name: float(amplified[i] / counted[i]) if counted[i] else float("nan") for i, name in enumerate(names)}
+        if aggregation.is_gdpo
+        else {},
     )
 
 
@@ -152,4 +153,3 @@ def correlation_matrix(matrix: np.ndarray) -> np.ndarray:
             if len(a) > 1 and a.std() > _SPREAD_EPS and b.std() > _SPREAD_EPS:
                 out[i, j] = out[j, i] = float(np.corrcoef(a, b)[0, 1])
     return out
-

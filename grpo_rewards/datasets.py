@@ -7,8 +7,9 @@ One resolver for every command that reads data (the trainer's ``[data] source``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from .config import parse_scalar
@@ -41,7 +42,7 @@ def is_builtin(source: str) -> bool:
 
 def parse_builtin(source: str) -> BuiltinSource:
     """``builtin:gym:leg_counting?size=50&seed=3`` -> name, arg and options (values parsed as TOML scalars)."""
-    body, _, query = source[len(PREFIX):].partition("?")
+    body, _, query = source[len(PREFIX) :].partition("?")
     name, _, arg = body.partition(":")
     if not name:
         raise InputError(f"{source!r}: expected builtin:NAME[:ARG][?key=value&...]")
@@ -49,8 +50,9 @@ def parse_builtin(source: str) -> BuiltinSource:
     return BuiltinSource(name, arg or None, options)
 
 
-def load_builtin(source: str, options: Mapping[str, Any] | None = None,
-                 registry: Registry | None = None) -> tuple[list[dict[str, Any]], str]:
+def load_builtin(
+    source: str, options: Mapping[str, Any] | None = None, registry: Registry | None = None
+) -> tuple[list[dict[str, Any]], str]:
     """The rows of a ``builtin:`` source and a description; ``options`` (the trainer's
     ``[data] options`` plus ``split``) are overridden by those in the source string."""
     parsed = parse_builtin(source)

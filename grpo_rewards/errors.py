@@ -39,7 +39,7 @@ class ConfigError(GrpoRewardsError, ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
-    def single(cls, source: str, entry: str, key: str | None, message: str) -> "ConfigError":
+    def single(cls, source: str, entry: str, key: str | None, message: str) -> ConfigError:
         return cls([ConfigProblem(source, entry, key, message)])
 
 

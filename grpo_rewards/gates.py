@@ -11,16 +11,19 @@ closed: a reward never contributes on the strength of a score that is missing.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
+from typing import Union
 
 import numpy as np
 
 MAX_LENGTH = 200
 MAX_DEPTH = 16
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
-_TOKEN = re.compile(r"\s*(?:(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)"
-                    r"|(?P<op><=|>=|==|!=|<|>)|(?P<paren>[()]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)"
+    r"|(?P<op><=|>=|==|!=|<|>)|(?P<paren>[()]))"
+)
 _KEYWORDS = ("and", "or", "not")
 
 
@@ -30,20 +33,20 @@ class GateSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Compare:
-    left: Union[str, float]
+    left: str | float
     op: str
-    right: Union[str, float]
+    right: str | float
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True)
 class BoolOp:
     op: str  # "and" | "or"
-    operands: tuple["Node", ...]
+    operands: tuple[Node, ...]
 
 
 Node = Union[Compare, Not, BoolOp]
@@ -133,7 +136,7 @@ class _Parser:
         finally:
             self.depth -= 1
 
-    def operand(self) -> Union[str, float]:
+    def operand(self) -> str | float:
         kind, text = self.take()
         if kind == "number":
             return float(text)
@@ -145,7 +148,7 @@ class _Parser:
 def parse_gate(text: str) -> Node:
     """The syntax tree of a gate, or GateSyntaxError."""
     if not isinstance(text, str):
-        raise GateSyntaxError(f"expected a string such as \"correct >= 1\", got {type(text).__name__}")
+        raise GateSyntaxError(f'expected a string such as "correct >= 1", got {type(text).__name__}')
     return _Parser(tokenize(text)).parse()
 
 
@@ -177,8 +180,9 @@ def evaluate(node: Node, columns: Mapping[str, np.ndarray], rows: int) -> np.nda
 
 def _evaluate(node: Node, columns: Mapping[str, np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(node, Compare):
-        left, right = (np.asarray(columns[x], dtype=float) if isinstance(x, str) else np.full(rows, x)
-                       for x in (node.left, node.right))
+        left, right = (
+            np.asarray(columns[x], dtype=float) if isinstance(x, str) else np.full(rows, x) for x in (node.left, node.right)
+        )
         known = ~np.isnan(left) & ~np.isnan(right)
         with np.errstate(invalid="ignore"):
             return _OPS[node.op](left, right) & known, known
@@ -207,7 +211,7 @@ def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
         path.append(name)
         for nxt in graph.get(name, []):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:

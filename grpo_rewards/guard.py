@@ -20,7 +20,8 @@ import math
 import os
 import signal
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .timelimit import RewardTimeout, time_limit
 

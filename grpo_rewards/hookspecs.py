@@ -8,7 +8,8 @@ callbacks are typed below so that a plugin author's editor knows what each one t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 

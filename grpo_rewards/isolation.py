@@ -34,9 +34,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .guard import as_score, call_guarded, describe, mark_worker_process, note_error
 from .portable import LOCAL_MODULE_PREFIX, FileFunction
@@ -192,7 +193,9 @@ class WorkerPool:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([p or os.getcwd() for p in sys.path]))
         process = subprocess.Popen(
             [sys.executable, "-c", f"from grpo_rewards.isolation import serve; serve({fd})"],
-            pass_fds=(fd,), stdin=subprocess.DEVNULL, env=env,
+            pass_fds=(fd,),
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         child_end.close()
         conn = Connection(parent_end.detach())
@@ -208,6 +211,7 @@ class WorkerPool:
 
     def _replace(self) -> None:
         """Start a worker in the background for one that was killed or died (its slot stays taken)."""
+
         def run() -> None:
             try:
                 worker = self._start_now()
@@ -253,8 +257,9 @@ class WorkerPool:
         for worker in idle:
             worker.kill()
 
-    def score_rows(self, fn: Callable[..., Any], params: dict[str, Any], samples: Sequence[Any],
-                   seconds: float | None, stats: Any) -> list[float | None]:
+    def score_rows(
+        self, fn: Callable[..., Any], params: dict[str, Any], samples: Sequence[Any], seconds: float | None, stats: Any
+    ) -> list[float | None]:
         """One score per sample; timeouts, deaths and errors are counted in ``stats``."""
         values: list[float | None] = [None] * len(samples)
         start = 0
@@ -300,8 +305,9 @@ class WorkerPool:
             start = done
         return values
 
-    def score_batch(self, fn: Callable[..., Any], params: dict[str, Any], samples: Sequence[Any],
-                    seconds: float | None, stats: Any) -> list[float | None] | None:
+    def score_batch(
+        self, fn: Callable[..., Any], params: dict[str, Any], samples: Sequence[Any], seconds: float | None, stats: Any
+    ) -> list[float | None] | None:
         """A batched reward's whole call in one worker; None when it failed (counted)."""
         worker = self._acquire()
         try:
@@ -339,8 +345,9 @@ class WorkerPool:
         if not ready:
             stats.timeouts += 1
             if stats.first_error is None:
-                stats.first_error = f"timed out after {seconds:g}s (its worker process was killed at "\
-                                    f"{time.monotonic() - started:.2f}s)"
+                stats.first_error = (
+                    f"timed out after {seconds:g}s (its worker process was killed at {time.monotonic() - started:.2f}s)"
+                )
             worker.kill()
         else:
             note_error(stats, f"{worker.death()} while scoring this row; a fresh worker took over")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import builtins
 import difflib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .errors import ParamError, ParamErrors
 from .schema import choice_problem, describe, range_problem, type_problem
+
 
 @dataclass(frozen=True)
 class Param:

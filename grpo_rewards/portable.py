@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 LOCAL_MODULE_PREFIX = "grpo_rewards_local_"
 

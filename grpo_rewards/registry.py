@@ -16,11 +16,12 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import pluggy
 
@@ -148,9 +149,9 @@ class Registry:
         if unknown:
             self.pm.unregister(plugin)
             known = ", ".join(sorted(c for c in vars(self.pm.hook) if not c.startswith("_") and getattr(self.pm.hook, c).spec))
-            self.problems.append(PluginProblem(
-                name, distribution, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}"
-            ))
+            self.problems.append(
+                PluginProblem(name, distribution, f"implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}")
+            )
             return
         info = PluginInfo(name, distribution, version, hooks=sorted(c.name for c in callers), source=source)
         self.plugins[name] = info
@@ -165,17 +166,22 @@ class Registry:
                 raise TypeError(f"register() takes a RewardSpec or a function decorated with @reward, got {spec!r}")
             problem = declaration_problem(spec)
             if problem:
-                self.problems.append(PluginProblem(info.name, info.distribution, f"reward {spec.name!r} not registered: {problem}"))
+                self.problems.append(
+                    PluginProblem(info.name, info.distribution, f"reward {spec.name!r} not registered: {problem}")
+                )
                 return
             existing = self.rewards.get(spec.name)
             if existing is not None:
                 owner = self.plugins.get(existing.plugin)
-                self.problems.append(PluginProblem(
-                    info.name, info.distribution,
-                    f"registers reward {spec.name!r}, already registered by plugin {existing.plugin!r}"
-                    + (f" (distribution {owner.distribution})" if owner and owner.distribution else "")
-                    + "; kept the first",
-                ))
+                self.problems.append(
+                    PluginProblem(
+                        info.name,
+                        info.distribution,
+                        f"registers reward {spec.name!r}, already registered by plugin {existing.plugin!r}"
+                        + (f" (distribution {owner.distribution})" if owner and owner.distribution else "")
+                        + "; kept the first",
+                    )
+                )
                 return
             self.rewards[spec.name] = replace(spec, plugin=info.name)
             info.rewards.append(spec.name)
@@ -183,14 +189,18 @@ class Registry:
         def named(kind: str, table: dict[str, Any], owners: dict[str, str], listed: list[str]) -> Callable[[str, Any], None]:
             def register(name: str, value: Any) -> None:
                 if name in table:
-                    self.problems.append(PluginProblem(
-                        info.name, info.distribution,
-                        f"registers {kind} {name!r}, already registered by plugin {owners[name]!r}; kept the first",
-                    ))
+                    self.problems.append(
+                        PluginProblem(
+                            info.name,
+                            info.distribution,
+                            f"registers {kind} {name!r}, already registered by plugin {owners[name]!r}; kept the first",
+                        )
+                    )
                     return
                 table[name] = value
                 owners[name] = info.name
                 listed.append(name)
+
             return register
 
         register_extractor = named("extractor", self.extractors, self._owners.setdefault("extractor", {}), info.extractors)
@@ -215,9 +225,9 @@ class Registry:
                 try:
                     impl.function(register=register)
                 except Exception as exc:
-                    self.problems.append(PluginProblem(
-                        info.name, info.distribution, f"{caller.name} failed: {type(exc).__name__}: {exc}"
-                    ))
+                    self.problems.append(
+                        PluginProblem(info.name, info.distribution, f"{caller.name} failed: {type(exc).__name__}: {exc}")
+                    )
 
     def add_commands(self, group: Any) -> None:
         """Let every plugin add its commands to ``group`` (a click.Group), once per group.
@@ -236,16 +246,20 @@ class Registry:
             try:
                 impl.function(cli=staging)
             except Exception as exc:
-                self.problems.append(PluginProblem(info.name, info.distribution,
-                                                   f"register_commands failed: {type(exc).__name__}: {exc}"))
+                self.problems.append(
+                    PluginProblem(info.name, info.distribution, f"register_commands failed: {type(exc).__name__}: {exc}")
+                )
                 continue
             for name, command in staging.commands.items():
                 if group.commands.get(name) is command:  # added before, from an earlier registry
                     info.commands.append(name)
                     continue
                 if name in group.commands:
-                    self.problems.append(PluginProblem(info.name, info.distribution,
-                                                       f"adds command {name!r}, which already exists; kept the first"))
+                    self.problems.append(
+                        PluginProblem(
+                            info.name, info.distribution, f"adds command {name!r}, which already exists; kept the first"
+                        )
+                    )
                     continue
                 group.add_command(command, name)
                 info.commands.append(name)
@@ -264,8 +278,12 @@ class Registry:
 
     def table(self, kind: str) -> Mapping[str, Any]:
         """The entries of one kind: ``reward``, ``extractor``, ``dataset`` or ``probe``."""
-        tables: dict[str, Mapping[str, Any]] = {"reward": self.rewards, "extractor": self.extractors,
-                                                "dataset": self.datasets, "probe": self.probes}
+        tables: dict[str, Mapping[str, Any]] = {
+            "reward": self.rewards,
+            "extractor": self.extractors,
+            "dataset": self.datasets,
+            "probe": self.probes,
+        }
         return tables[kind]
 
     def refs(self, kind: str, names: Iterable[str]) -> Refs:
@@ -293,7 +311,8 @@ def _lookup(kind: str, name: str, table: Mapping[str, Any], prefix: str = "") ->
         from .params import did_you_mean
 
         hint = did_you_mean(name, table) or (
-            f"; known: {', '.join(prefix + n for n in sorted(table))}" if table else f"; no {kind}s are registered")
+            f"; known: {', '.join(prefix + n for n in sorted(table))}" if table else f"; no {kind}s are registered"
+        )
         raise UnknownNameError(f"unknown {kind} {prefix + name!r}{hint}") from None
 
 
@@ -316,11 +335,16 @@ def declaration_problem(spec: RewardSpec) -> str | None:
     declared = spec.params.names()
     for name in declared:
         if name not in accepted:
-            return (f"parameter {name!r} is declared but {spec.fn.__qualname__}() takes no such argument"
-                    f"{did_you_mean(name, accepted)}")
+            return (
+                f"parameter {name!r} is declared but {spec.fn.__qualname__}() takes no such argument"
+                f"{did_you_mean(name, accepted)}"
+            )
     for argument in arguments:
-        if argument.default is inspect.Parameter.empty and argument.name not in declared and argument.kind in (
-                inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+        if (
+            argument.default is inspect.Parameter.empty
+            and argument.name not in declared
+            and argument.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        ):
             return f"{spec.fn.__qualname__}() needs argument {argument.name!r}, which is not a declared Param"
     return None
 
@@ -388,4 +412,3 @@ def load_plugin_files(paths: Iterable[str | os.PathLike[str]]) -> Registry:
     for path in paths:
         registry.load_file(path)
     return registry
-

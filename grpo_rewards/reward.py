@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .guard import as_score, call_guarded, install_sigint_marker, note_error
 from .params import Param, ParamSet
@@ -70,7 +71,9 @@ def _is_chat(value: Any) -> bool:
     if isinstance(value, Mapping):
         return "role" in value
     return (
-        isinstance(value, Sequence) and not isinstance(value, str) and bool(value)
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and bool(value)
         and all(isinstance(m, Mapping) and "role" in m for m in value)
     )
 
@@ -148,8 +151,11 @@ class RewardSpec:
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
-        return [f"needs the {module!r} module: {install}" for module, install in self.requires
-                if importlib.util.find_spec(module) is None]
+        return [
+            f"needs the {module!r} module: {install}"
+            for module, install in self.requires
+            if importlib.util.find_spec(module) is None
+        ]
 
     def required_columns(self, resolved_params: Mapping[str, Any]) -> list[str]:
         """Fixed columns plus those named by column parameters."""
@@ -164,7 +170,7 @@ class RewardSpec:
         concurrent: bool | None = None,
         isolation: str | None = None,
         max_input_chars: int | None | str = "default",
-    ) -> "RewardFunction":
+    ) -> RewardFunction:
         """Validate ``params`` and return the TRL-compatible callable.
 
         ``concurrent`` (default: the spec's own flag) builds an :class:`AsyncRewardFunction`;
@@ -241,7 +247,7 @@ class CallStats:
     first_error: str | None = None
     oversized: int = 0  # completions over the reward's max_input_chars: None, never given to it
 
-    def add(self, other: "CallStats") -> None:
+    def add(self, other: CallStats) -> None:
         self.rows += other.rows
         self.nones += other.nones
         self.errors += other.errors

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,8 +81,14 @@ class WeightedReward:
         return self.spec.required_columns(self.params)
 
     def build(self, concurrent: bool | None = None) -> RewardFunction:
-        return self.spec.build(self.params, name=self.name, timeout=self.timeout, concurrent=concurrent,
-                               isolation=self.isolation, max_input_chars=self.max_input_chars)
+        return self.spec.build(
+            self.params,
+            name=self.name,
+            timeout=self.timeout,
+            concurrent=concurrent,
+            isolation=self.isolation,
+            max_input_chars=self.max_input_chars,
+        )
 
 
 @dataclass
@@ -138,7 +145,7 @@ class RewardSet:
     def has_gates(self) -> bool:
         return any(r.gate is not None for r in self.rewards)
 
-    def training_set(self) -> "RewardSet":
+    def training_set(self) -> RewardSet:
         """The rewards the trainer scores: every one but the ``eval_only`` ones."""
         if not any(r.eval_only for r in self.rewards):
             return self
@@ -180,11 +187,15 @@ class RewardSet:
         for index, entry in enumerate(self.rewards):
             missing = [c for c in entry.columns if c not in available]
             if missing:
-                problems.append(ConfigProblem(
-                    self.source, f"rewards[{index}] ({entry.name})", "params",
-                    f"needs column(s) {', '.join(map(repr, missing))} but {data_source} has "
-                    f"{', '.join(map(repr, sorted(available))) or 'no columns'}",
-                ))
+                problems.append(
+                    ConfigProblem(
+                        self.source,
+                        f"rewards[{index}] ({entry.name})",
+                        "params",
+                        f"needs column(s) {', '.join(map(repr, missing))} but {data_source} has "
+                        f"{', '.join(map(repr, sorted(available))) or 'no columns'}",
+                    )
+                )
         return problems
 
     def check_columns(self, available: Iterable[str], data_source: str) -> None:
@@ -219,7 +230,9 @@ def parse_reward_set(
         problems += check_keys(raw, ENTRY_KEYS, source, entry)
         use = raw.get("use")
         if not isinstance(use, str) or not use:
-            problems.append(ConfigProblem(source, entry, "use", "expected the name of a registered reward (see `grpo-rewards rewards`)"))
+            problems.append(
+                ConfigProblem(source, entry, "use", "expected the name of a registered reward (see `grpo-rewards rewards`)")
+            )
             continue
         try:
             spec = registry.get(use)
@@ -246,12 +259,22 @@ def parse_reward_set(
             if weight is None:
                 problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {brief(raw_weight)}"))
             elif abs(weight) > MAX_WEIGHT:
-                problems.append(ConfigProblem(source, entry, "weight", f"expected a weight between {-MAX_WEIGHT:g} and "
-                                              f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}"))
+                problems.append(
+                    ConfigProblem(
+                        source,
+                        entry,
+                        "weight",
+                        f"expected a weight between {-MAX_WEIGHT:g} and "
+                        f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}",
+                    )
+                )
                 weight = None
         if eval_only and (schedule is not None or (weight is not None and weight != 0)):
-            problems.append(ConfigProblem(source, entry, "weight", "an eval_only reward never enters the advantage: "
-                                          "leave weight out (or set it to 0)"))
+            problems.append(
+                ConfigProblem(
+                    source, entry, "weight", "an eval_only reward never enters the advantage: leave weight out (or set it to 0)"
+                )
+            )
         when, gate = raw.get("when"), None
         if when is not None:
             try:
@@ -260,34 +283,57 @@ def parse_reward_set(
                 problems.append(ConfigProblem(source, entry, "when", f"{exc} in {when!r}"))
         name = raw.get("name", use)
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            problems.append(ConfigProblem(source, entry, "name", f"expected a non-empty string (at most 200 "
-                                          f"characters), got {brief(name)}"))
+            problems.append(
+                ConfigProblem(source, entry, "name", f"expected a non-empty string (at most 200 characters), got {brief(name)}")
+            )
             name = use
         if name in seen:
-            problems.append(ConfigProblem(
-                source, entry, "name",
-                f"duplicate reward name {name!r} (also rewards[{seen[name]}]); give one of them a distinct 'name'",
-            ))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    entry,
+                    "name",
+                    f"duplicate reward name {name!r} (also rewards[{seen[name]}]); give one of them a distinct 'name'",
+                )
+            )
         seen.setdefault(name, index)
         timeout = raw.get("timeout", spec.default_timeout)
         if timeout is not None and (as_finite_number(timeout) is None or not 0 < timeout <= 86400):
-            problems.append(ConfigProblem(source, entry, "timeout", f"expected a positive number of seconds"
-                                          f"{' (at most 86400)' if as_finite_number(timeout) else ''}, got {brief(timeout)}"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    entry,
+                    "timeout",
+                    f"expected a positive number of seconds"
+                    f"{' (at most 86400)' if as_finite_number(timeout) else ''}, got {brief(timeout)}",
+                )
+            )
             timeout = spec.default_timeout
         isolation = raw.get("isolation")
         if isolation is not None and isolation not in ISOLATIONS:
-            problems.append(ConfigProblem(source, entry, "isolation", f"expected one of {', '.join(map(repr, ISOLATIONS))}, "
-                                          f"got {brief(isolation)}"))
+            problems.append(
+                ConfigProblem(
+                    source, entry, "isolation", f"expected one of {', '.join(map(repr, ISOLATIONS))}, got {brief(isolation)}"
+                )
+            )
             isolation = None
         max_chars = raw.get("max_input_chars", "default")
-        if max_chars != "default" and max_chars is not None and (
-                isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1):
-            problems.append(ConfigProblem(source, entry, "max_input_chars",
-                                          f"expected a positive whole number of characters, got {brief(max_chars)}"))
+        if (
+            max_chars != "default"
+            and max_chars is not None
+            and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1)
+        ):
+            problems.append(
+                ConfigProblem(
+                    source, entry, "max_input_chars", f"expected a positive whole number of characters, got {brief(max_chars)}"
+                )
+            )
             max_chars = "default"
         params = raw.get("params", {})
         if not isinstance(params, Mapping):
-            problems.append(ConfigProblem(source, entry, "params", f"expected a table of parameters, got {type(params).__name__}"))
+            problems.append(
+                ConfigProblem(source, entry, "params", f"expected a table of parameters, got {type(params).__name__}")
+            )
             continue
         try:
             resolved = spec.params.resolve(params)
@@ -298,9 +344,21 @@ def parse_reward_set(
         if reference_problems:
             problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in reference_problems]
             continue
-        rewards.append(WeightedReward(name, spec, resolved, weight if weight is not None else 0.0, timeout,
-                                      isolation=isolation, max_input_chars=max_chars, schedule=schedule,
-                                      when=when if gate is not None else None, gate=gate, eval_only=eval_only))
+        rewards.append(
+            WeightedReward(
+                name,
+                spec,
+                resolved,
+                weight if weight is not None else 0.0,
+                timeout,
+                isolation=isolation,
+                max_input_chars=max_chars,
+                schedule=schedule,
+                when=when if gate is not None else None,
+                gate=gate,
+                eval_only=eval_only,
+            )
+        )
     problems += _gate_problems(rewards, entries, source, where)
     if problems:
         raise ConfigError(problems)
@@ -309,8 +367,11 @@ def parse_reward_set(
 
 def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: str, where: str) -> list[ConfigProblem]:
     """Gates must read rewards of the same set that the trainer scores, and never form a cycle."""
-    index = {name: i for i, entry in enumerate(entries) if isinstance(entry, Mapping)
-             and isinstance(name := entry.get("name", entry.get("use")), str)}
+    index = {
+        name: i
+        for i, entry in enumerate(entries)
+        if isinstance(entry, Mapping) and isinstance(name := entry.get("name", entry.get("use")), str)
+    }
     by_name = {r.name: r for r in rewards}
     problems = []
     graph: dict[str, list[str]] = {}
@@ -326,8 +387,9 @@ def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: st
                 hint = f"; did you mean {close[0]!r}?" if close else f"; the set has {', '.join(map(repr, by_name))}"
                 problems.append(ConfigProblem(source, entry, "when", f"names unknown reward {name!r}{hint}"))
             elif by_name[name].eval_only and not reward.eval_only:
-                problems.append(ConfigProblem(source, entry, "when", f"reads {name!r}, which is eval_only and so not "
-                                              "scored during training"))
+                problems.append(
+                    ConfigProblem(source, entry, "when", f"reads {name!r}, which is eval_only and so not scored during training")
+                )
     cycle = gates_mod.find_cycle(graph)
     if cycle:
         first = by_name[cycle[0]]
@@ -368,9 +430,16 @@ def plugin_paths(plugin_files: Any, source: str, base_dir: Path) -> list[Path]:
     for index, name in enumerate(plugin_files):
         path = (base_dir / name).resolve()
         if not allow_outside and not path.is_relative_to(root):
-            problems.append(ConfigProblem(source, f"plugins[{index}]", None, f"{brief(name)} lies outside the "
-                                          f"config's folder {root}; plugin files run as code, so only files in that "
-                                          f"folder load (set {ALLOW_PLUGIN_PATHS_ENV}=1 to allow others)"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    f"plugins[{index}]",
+                    None,
+                    f"{brief(name)} lies outside the "
+                    f"config's folder {root}; plugin files run as code, so only files in that "
+                    f"folder load (set {ALLOW_PLUGIN_PATHS_ENV}=1 to allow others)",
+                )
+            )
         elif not path.is_file():
             problems.append(ConfigProblem(source, f"plugins[{index}]", None, f"no such file: {brief(name)}"))
         paths.append(path)
@@ -379,8 +448,9 @@ def plugin_paths(plugin_files: Any, source: str, base_dir: Path) -> list[Path]:
     return paths
 
 
-def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Path | None = None,
-                           _including: tuple[Path, ...] = ()) -> RewardSet:
+def reward_set_from_config(
+    config: Mapping[str, Any], source: str, base_dir: Path | None = None, _including: tuple[Path, ...] = ()
+) -> RewardSet:
     """The reward set of a config mapping: inline ``rewards`` list, or a path to a reward-set file.
 
     ``plugins = ["my_rewards.py"]`` in the config loads local plugin files first (paths relative
@@ -393,7 +463,9 @@ def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Pat
         load_plugin_files(plugin_paths(plugin_files, source, base_dir))
     rewards = config.get("rewards")
     if rewards is None:
-        raise ConfigError.single(source, "", "rewards", "missing: expected a list of [[rewards]] entries or a path to a reward-set file")
+        raise ConfigError.single(
+            source, "", "rewards", "missing: expected a list of [[rewards]] entries or a path to a reward-set file"
+        )
     if isinstance(rewards, str):
         path = base_dir / rewards
         chain = _including or (Path(source).resolve(),)
@@ -401,8 +473,9 @@ def reward_set_from_config(config: Mapping[str, Any], source: str, base_dir: Pat
             cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
             raise ConfigError.single(source, "", "rewards", f"includes itself: {cycle}")
         if len(chain) > MAX_INCLUDE_DEPTH:
-            raise ConfigError.single(source, "", "rewards", f"reward-set files include each other more than "
-                                     f"{MAX_INCLUDE_DEPTH} levels deep")
+            raise ConfigError.single(
+                source, "", "rewards", f"reward-set files include each other more than {MAX_INCLUDE_DEPTH} levels deep"
+            )
         return _load(path, (*chain, path.resolve()))
     return parse_reward_set(rewards, source)
 

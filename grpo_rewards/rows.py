@@ -20,9 +20,10 @@ import re
 import signal
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import InputError
 
@@ -64,9 +65,12 @@ def _decode(path: Path, number: int, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        byte = raw[exc.start:exc.start + 1].hex()
-        hint = " (it looks like Latin-1/Windows-1252; save the file as UTF-8)" if b"\x00" not in raw else \
-            " (it holds NUL bytes: UTF-16? save the file as UTF-8)"
+        byte = raw[exc.start : exc.start + 1].hex()
+        hint = (
+            " (it looks like Latin-1/Windows-1252; save the file as UTF-8)"
+            if b"\x00" not in raw
+            else " (it holds NUL bytes: UTF-16? save the file as UTF-8)"
+        )
         raise _LineProblem(f"{path}:{number}: not UTF-8 text: byte 0x{byte} at column {exc.start + 1}{hint}") from None
 
 
@@ -149,7 +153,9 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text: byte 0x{raw[exc.start:exc.start + 1].hex()}; save the file as UTF-8") from None
+        raise InputError(
+            f"{path}:{line}: not UTF-8 text: byte 0x{raw[exc.start : exc.start + 1].hex()}; save the file as UTF-8"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -223,6 +229,7 @@ def _terminate_as_exit() -> Iterator[None]:
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         if previous == signal.SIG_DFL:
+
             def on_term(signum: int, frame: Any) -> None:
                 raise SystemExit(128 + signum)
 

@@ -15,14 +15,19 @@ step alone, a schedule gives the same weights after ``--resume``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .config import as_finite_number
 
 KINDS = ("linear", "cosine", "warmup", "piecewise")
-_KEYS = {"linear": ("schedule", "start", "end", "steps"), "cosine": ("schedule", "start", "end", "steps"),
-         "warmup": ("schedule", "end", "steps"), "piecewise": ("schedule", "points")}
+_KEYS = {
+    "linear": ("schedule", "start", "end", "steps"),
+    "cosine": ("schedule", "start", "end", "steps"),
+    "warmup": ("schedule", "end", "steps"),
+    "piecewise": ("schedule", "points"),
+}
 
 
 class ScheduleError(ValueError):
@@ -94,8 +99,10 @@ def parse_schedule(raw: Mapping[str, Any]) -> Schedule:
         if number is None:
             raise ScheduleError(key, f"expected a finite number, got {raw[key]!r}")
         values[key] = float(number)
-    return Schedule("cosine" if kind == "cosine" else "linear" if kind == "linear" else "warmup",
-                    ((0, values["start"]), (steps, values["end"])))
+    return Schedule(
+        "cosine" if kind == "cosine" else "linear" if kind == "linear" else "warmup",
+        ((0, values["start"]), (steps, values["end"])),
+    )
 
 
 def _points(raw: Any) -> tuple[tuple[int, float], ...]:

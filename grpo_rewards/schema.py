@@ -5,13 +5,21 @@ every reward parameter (``Param``, the trainer's ``[model]``/``[data]``/``[outpu
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping
+from typing import Any
 
 from .errors import ConfigProblem
 
-TYPE_WORDS: dict[type, str] = {bool: "true/false", int: "an integer", float: "a number", str: "a string", tuple: "a list",
-                               list: "a list", dict: "a table"}
+TYPE_WORDS: dict[type, str] = {
+    bool: "true/false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    tuple: "a list",
+    list: "a list",
+    dict: "a table",
+}
 MAX_SHOWN = 60  # characters of a user's value echoed in a message
 
 
@@ -57,8 +65,9 @@ def choice_problem(value: Any, choices: Collection[Any] | None) -> str | None:
         return None
     from .params import did_you_mean
 
-    return (f"{short_repr(value)} is not one of {', '.join(map(repr, choices))}"
-            f"{did_you_mean(str(value), [str(c) for c in choices])}")
+    return (
+        f"{short_repr(value)} is not one of {', '.join(map(repr, choices))}{did_you_mean(str(value), [str(c) for c in choices])}"
+    )
 
 
 @dataclass(frozen=True)
@@ -74,12 +83,12 @@ class Key:
     def problem(self, value: Any) -> str | None:
         if value is None:
             return None if self.nullable else "expected a value, got null"
-        return (type_problem(value, self.types) or choice_problem(value, self.choices)
-                or range_problem(value, self.min, self.max))
+        return type_problem(value, self.types) or choice_problem(value, self.choices) or range_problem(value, self.min, self.max)
 
 
-def check_section(given: Mapping[str, Any], keys: Mapping[str, Key], source: str, entry: str,
-                  problems: list[ConfigProblem]) -> dict[str, Any]:
+def check_section(
+    given: Mapping[str, Any], keys: Mapping[str, Key], source: str, entry: str, problems: list[ConfigProblem]
+) -> dict[str, Any]:
     """The known, well-typed keys of a section; a problem (appended) for each of the others."""
     from .config import check_keys
 

@@ -9,8 +9,9 @@ leaves a half-written file posing as a complete one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -42,8 +43,10 @@ def message_problem(value: Any, key: str) -> str | None:
         for part_index, part in enumerate(content):
             text = part.get("text", "") if isinstance(part, Mapping) else None
             if not isinstance(text, str):
-                return (f"'{key}'[{index}].content[{part_index}] must be an object whose 'text' is a string, "
-                        f"got {type(text).__name__ if isinstance(part, Mapping) else type(part).__name__}")
+                return (
+                    f"'{key}'[{index}].content[{part_index}] must be an object whose 'text' is a string, "
+                    f"got {type(text).__name__ if isinstance(part, Mapping) else type(part).__name__}"
+                )
     return None
 
 
@@ -64,7 +67,9 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
         for name, columns in needed.items():
             missing = [c for c in columns if c not in row]
             if missing:
-                problems.append(f"{where}: reward {name!r} needs column(s) {', '.join(map(repr, missing))}, missing from this row")
+                problems.append(
+                    f"{where}: reward {name!r} needs column(s) {', '.join(map(repr, missing))}, missing from this row"
+                )
         columns = {k: v for k, v in row.items() if k not in ("prompt", "completion", "completion_ids", "__line__")}
         out.append(Row(row["completion"], row.get("prompt", ""), columns, row.get("completion_ids")))
     if problems:
@@ -82,28 +87,61 @@ def summary_table(result: ScoreResult) -> Table:
         values = [v for v in result.values[name] if v is not None]
         stats = result.stats[name]
         table.add_row(
-            name, f"{weight:g}",
+            name,
+            f"{weight:g}",
             f"{statistics.fmean(values):.4g}" if values else "-",
             f"{statistics.pstdev(values):.4g}" if len(values) > 1 else "-",
-            str(stats.nones), str(stats.errors), str(stats.timeouts), f"{stats.latency_ms:.3f}",
+            str(stats.nones),
+            str(stats.errors),
+            str(stats.timeouts),
+            f"{stats.latency_ms:.3f}",
         )
     totals = [t for t in result.total if t is not None]
-    table.add_row("[bold]total[/]", "", f"{statistics.fmean(totals):.4g}" if totals else "-",
-                  f"{statistics.pstdev(totals):.4g}" if len(totals) > 1 else "-", "", "", "", "")
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        f"{statistics.fmean(totals):.4g}" if totals else "-",
+        f"{statistics.pstdev(totals):.4g}" if len(totals) > 1 else "-",
+        "",
+        "",
+        "",
+        "",
+    )
     return table
 
 
 @click.command()
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--input", "-i", "input_path", required=True, type=click.Path(path_type=Path),
-              help="Rows with 'completion' (and 'prompt', gold columns): .jsonl, .json, .csv or .parquet.")
-@click.option("--output", "-o", "output_path", required=True, type=click.Path(path_type=Path),
-              help="Where to write the scored rows (JSONL).")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Rows with 'completion' (and 'prompt', gold columns): .jsonl, .json, .csv or .parquet.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write the scored rows (JSONL).",
+)
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes to score in (worth it for CPU-heavy rewards).")
-@click.option("--step", type=click.IntRange(min=0), default=None,
-              help="Apply weight schedules at this TRL global step (default: the end of every schedule).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes to score in (worth it for CPU-heavy rewards).",
+)
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Apply weight schedules at this TRL global step (default: the end of every schedule).",
+)
 def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
     from .terminal import console, fail, load_reward_set_or_fail, out
@@ -121,8 +159,15 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         rows = rows_for_scoring(raw_rows, reward_set, input_path)
     except InputError as exc:
         fail(str(exc))
-    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True, disable=len(rows) < 500) as bar:
+    with Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=len(rows) < 500,
+    ) as bar:
         task = bar.add_task("score", total=len(rows))
         result = score_rows(reward_set, rows, workers=workers, progress=lambda n: bar.advance(task, n))
 
@@ -140,6 +185,9 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         if stats.first_error:
             console.print(f"[yellow]{name}[/]: first error: {stats.first_error}", highlight=False, soft_wrap=True)
         if stats.oversized:
-            console.print(f"[yellow]{name}[/]: {stats.oversized} completion(s) over its max_input_chars were not "
-                          "scored (None)", highlight=False, soft_wrap=True)
+            console.print(
+                f"[yellow]{name}[/]: {stats.oversized} completion(s) over its max_input_chars were not scored (None)",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"wrote {len(rows)} scored rows to {output_path}")

@@ -12,12 +12,12 @@ crashed the interpreter) has its rows counted as errors while a fresh pool score
 from __future__ import annotations
 
 import copy
-import math
 import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +36,14 @@ class Row:
     completion_ids: Sequence[int] | None = None
 
     def sample(self) -> Sample:
-        return Sample(message_text(self.completion), message_text(self.prompt), self.columns, self.completion_ids,
-                      raw_prompt=self.prompt, raw_completion=self.completion)
+        return Sample(
+            message_text(self.completion),
+            message_text(self.prompt),
+            self.columns,
+            self.completion_ids,
+            raw_prompt=self.prompt,
+            raw_completion=self.completion,
+        )
 
 
 @dataclass
@@ -57,8 +63,9 @@ class ScoreResult:
 
     def matrix(self, gated: bool = True) -> np.ndarray:
         """N x K scores, NaN for None (and, with ``gated``, where the reward's gate is closed)."""
-        matrix = np.array([[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names],
-                          dtype=float).T.reshape(-1, len(self.names))
+        matrix = np.array(
+            [[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names], dtype=float
+        ).T.reshape(-1, len(self.names))
         if gated and self.gate is not None:
             matrix = np.where(self.gate(matrix), matrix, np.nan)
         return matrix
@@ -122,6 +129,7 @@ def score_rows(
                 parts[i].append((v, st))
             if progress and report:
                 progress(size)
+
         return merge
 
     if inline:
@@ -136,10 +144,15 @@ def score_rows(
     return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)
 
 
-def _score_in_threads(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
-                      merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+def _score_in_threads(
+    functions: list[RewardFunction],
+    chunks: list[list[Sample]],
+    workers: int,
+    merge: Callable[[list[list[float | None]], list[CallStats], int], None],
+) -> None:
     """Hard-limited rewards: chunks from ``workers`` threads, each thread's rows going to its own
     worker process of the shared pool (copies of the functions: their stats are per call)."""
+
     def run(chunk: list[Sample]) -> tuple[list[list[float | None]], list[CallStats]]:
         copies = [copy.copy(fn) for fn in functions]
         for fn in copies:
@@ -151,8 +164,12 @@ def _score_in_threads(functions: list[RewardFunction], chunks: list[list[Sample]
             merge(chunk_values, chunk_stats, len(chunk))
 
 
-def _score_in_pool(functions: list[RewardFunction], chunks: list[list[Sample]], workers: int,
-                   merge: Callable[[list[list[float | None]], list[CallStats], int], None]) -> None:
+def _score_in_pool(
+    functions: list[RewardFunction],
+    chunks: list[list[Sample]],
+    workers: int,
+    merge: Callable[[list[list[float | None]], list[CallStats], int], None],
+) -> None:
     """Chunks in a process pool, in order; a chunk that broke the pool is scored alone in a fresh
     one, and if it breaks that one too its rows are counted errors."""
     # spawn, not fork: the parent may hold torch/tokenizer threads that fork would break.
@@ -173,7 +190,9 @@ def _score_in_pool(functions: list[RewardFunction], chunks: list[list[Sample]], 
             next_chunk += 1
 
 
-def _score_alone(functions: list[RewardFunction], chunk: list[Sample], context: Any) -> tuple[list[list[float | None]], list[CallStats]]:
+def _score_alone(
+    functions: list[RewardFunction], chunk: list[Sample], context: Any
+) -> tuple[list[list[float | None]], list[CallStats]]:
     """A chunk that killed its worker: each reward alone, so the others keep their scores."""
     values, stats = [], []
     for fn in functions:
@@ -182,9 +201,13 @@ def _score_alone(functions: list[RewardFunction], chunk: list[Sample], context: 
                 [v], [s] = pool.submit(_score_chunk, [fn], chunk).result()
             except BrokenProcessPool:
                 v = [None] * len(chunk)
-                s = CallStats(rows=len(chunk), nones=len(chunk), errors=len(chunk),
-                              first_error="its worker process died while scoring (os._exit, a crash or the "
-                                          "memory cap); declare the reward with isolation='process' to lose only the row")
+                s = CallStats(
+                    rows=len(chunk),
+                    nones=len(chunk),
+                    errors=len(chunk),
+                    first_error="its worker process died while scoring (os._exit, a crash or the "
+                    "memory cap); declare the reward with isolation='process' to lose only the row",
+                )
         values.append(v)
         stats.append(s)
     return values, stats

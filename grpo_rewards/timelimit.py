@@ -22,7 +22,8 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 _SLACK_SECONDS = 0.002
 _FORGET_AFTER_SECONDS = 60.0

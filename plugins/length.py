@@ -48,11 +48,22 @@ def measure(sample: Sample, unit: str) -> int | None:
     params=[
         Param("target", int, 50, "the length to aim for, in `unit`", min=0),
         Param("unit", str, "chars", _UNIT_HELP, choices=UNITS),
-        Param("form", str, "raw", "'raw' (unbounded, the seed), 'positive' (in [0, 1]) or 'negative' (in [-1, 0])",
-              choices=["raw", "positive", "negative"]),
+        Param(
+            "form",
+            str,
+            "raw",
+            "'raw' (unbounded, the seed), 'positive' (in [0, 1]) or 'negative' (in [-1, 0])",
+            choices=["raw", "positive", "negative"],
+        ),
         Param("tolerance", int, 0, "distance from the target that costs nothing, in `unit`", min=0),
-        Param("scale", int, None, "normalised forms: distance past the tolerance band at which the score "
-              "bottoms out (default: the target, at least 1)", min=1, nullable=True),
+        Param(
+            "scale",
+            int,
+            None,
+            "normalised forms: distance past the tolerance band at which the score bottoms out (default: the target, at least 1)",
+            min=1,
+            nullable=True,
+        ),
     ],
     value_range=(float("-inf"), 1.0),
 )
@@ -76,8 +87,14 @@ def length_target(sample: Sample, target: int, unit: str, form: str, tolerance: 
     ),
     params=[
         Param("max_length", int, 1024, "the length budget, in `unit` (-1 at and beyond it)", min=1),
-        Param("buffer", int, 256, "width of the ramp before max_length (0: a hard cut, -1 only past max_length; larger than "
-              "max_length: the ramp starts at 0)", min=0),
+        Param(
+            "buffer",
+            int,
+            256,
+            "width of the ramp before max_length (0: a hard cut, -1 only past max_length; larger than "
+            "max_length: the ramp starts at 0)",
+            min=0,
+        ),
         Param("unit", str, "tokens", _UNIT_HELP, choices=UNITS),
     ],
     value_range=(-1.0, 0.0),
@@ -160,20 +177,42 @@ def _math_correct(completion: str, raw_gold: object, after_think: bool = False) 
         "when it cannot be decided."
     ),
     params=[
-        Param("answer_column", str, "answer", "column with the gold answer for the built-in math check "
-              "(set to null when correct_column is used and the data has no answer column)",
-              column=True, nullable=True),
-        Param("correct_column", str, None, "column holding correctness (true/false or 1/0); overrides the "
-              "math check", column=True, nullable=True),
-        Param("max_length", int, 1000, "length at which the cosine reaches its end value, in `unit`; "
-              "longer completions score as if this long", min=1),
+        Param(
+            "answer_column",
+            str,
+            "answer",
+            "column with the gold answer for the built-in math check "
+            "(set to null when correct_column is used and the data has no answer column)",
+            column=True,
+            nullable=True,
+        ),
+        Param(
+            "correct_column",
+            str,
+            None,
+            "column holding correctness (true/false or 1/0); overrides the math check",
+            column=True,
+            nullable=True,
+        ),
+        Param(
+            "max_length",
+            int,
+            1000,
+            "length at which the cosine reaches its end value, in `unit`; longer completions score as if this long",
+            min=1,
+        ),
         Param("unit", str, "chars", _UNIT_HELP, choices=UNITS),
         Param("min_value_correct", float, 0.5, "score of a correct answer at max_length", min=-1.0, max=1.0),
         Param("max_value_correct", float, 1.0, "score of an empty correct answer", min=-1.0, max=1.0),
         Param("min_value_wrong", float, -1.0, "score of an empty wrong answer", min=-1.0, max=1.0),
         Param("max_value_wrong", float, -0.5, "score of a wrong answer at max_length", min=-1.0, max=1.0),
-        Param("after_think", bool, False, "math check: read the answer only after the closing </think> "
-              "(an unclosed think block is wrong), as math.correct's after_think"),
+        Param(
+            "after_think",
+            bool,
+            False,
+            "math check: read the answer only after the closing </think> "
+            "(an unclosed think block is wrong), as math.correct's after_think",
+        ),
     ],
     value_range=(-1.0, 1.0),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from grpo_rewards import Param, Sample, hookimpl, reward
 
@@ -46,10 +46,14 @@ def words(text: str) -> Iterator[str]:
     ),
     params=[
         Param("n", int, 3, "n-gram size", min=1, max=64),
-        Param("unit", str, "words", "'words' (case-folded, whitespace-separated) or 'tokens' (completion_ids; "
-              "None when no ids are given)", choices=["words", "tokens"]),
-        Param("max_penalty", float, -1.0, "the score of a completion made of one repeated n-gram (<= 0)",
-              min=-100.0, max=0.0),
+        Param(
+            "unit",
+            str,
+            "words",
+            "'words' (case-folded, whitespace-separated) or 'tokens' (completion_ids; None when no ids are given)",
+            choices=["words", "tokens"],
+        ),
+        Param("max_penalty", float, -1.0, "the score of a completion made of one repeated n-gram (<= 0)", min=-100.0, max=0.0),
     ],
     value_range=(float("-inf"), 0.0),
 )

@@ -95,9 +95,7 @@ def _tag_pattern(tags: tuple[str, ...]) -> re.Pattern[str]:
 _cache: ByteBoundedCache[ParsedCompletion] = ByteBoundedCache(CACHE_BYTES)
 
 
-def parse_completion(
-    text: str, tags: tuple[str, ...] = DEFAULT_TAGS, max_chars: int = MAX_CHARS
-) -> ParsedCompletion:
+def parse_completion(text: str, tags: tuple[str, ...] = DEFAULT_TAGS, max_chars: int = MAX_CHARS) -> ParsedCompletion:
     """Parse ``text`` against the schema ``tags`` (cached: call it freely from any reward)."""
     key = (text, tags, max_chars)
     parsed = _cache.get(key)
@@ -120,9 +118,7 @@ def _parse(text: str, tags: tuple[str, ...], max_chars: int) -> ParsedCompletion
     root = etree.fromstring(document.encode("utf-8"), _safe_parser())
     if root is None:  # cannot happen for a document we built, but never trust a parser blindly
         return ParsedCompletion(rejected="unparseable")
-    elements = tuple(
-        Element(tag=tags[int(node.tag[1:])], text=node.text or "", closed=node.get("c") == "1") for node in root
-    )
+    elements = tuple(Element(tag=tags[int(node.tag[1:])], text=node.text or "", closed=node.get("c") == "1") for node in root)
     outside = [root.text or ""] + [child.tail or "" for child in root]
     return ParsedCompletion(
         elements=elements,
@@ -141,14 +137,14 @@ def _to_document(text: str, tags: tuple[str, ...]) -> tuple[str, int]:
     stray = 0
     pos = 0
     for match in _tag_pattern(tags).finditer(text):
-        pieces.append(escape(text[pos:match.start()], quote=False))
+        pieces.append(escape(text[pos : match.start()], quote=False))
         pos = match.end()
         closing, name, self_closing = match.group(1), match.group(2), match.group(3)
         if closing:
             if self_closing or name != open_tag:
                 stray += 1
                 continue
-            pieces.append(f'</t{index[name]}>')
+            pieces.append(f"</t{index[name]}>")
             pieces[opened_at] = f'<t{index[name]} c="1">'
             open_tag = None
             continue
@@ -210,12 +206,22 @@ def check_format(
 
 
 _SCHEMA_PARAMS = [
-    Param("elements", list, list(DEFAULT_TAGS),
-          "the schema's element names, in the order they must appear (matched case-sensitively)", role="tags"),
-    Param("optional", list, [], "elements that may be left out: they earn no credit, and are checked "
-          "like the others when present"),
-    Param("allow_outside_text", bool, False,
-          "allow non-blank text before, between and after the elements (whitespace is always allowed)"),
+    Param(
+        "elements",
+        list,
+        list(DEFAULT_TAGS),
+        "the schema's element names, in the order they must appear (matched case-sensitively)",
+        role="tags",
+    ),
+    Param(
+        "optional", list, [], "elements that may be left out: they earn no credit, and are checked like the others when present"
+    ),
+    Param(
+        "allow_outside_text",
+        bool,
+        False,
+        "allow non-blank text before, between and after the elements (whitespace is always allowed)",
+    ),
     Param("allow_empty", bool, False, "let an element with blank content earn its credit (e.g. `<think></think>`)"),
 ]
 
@@ -232,8 +238,13 @@ _SCHEMA_PARAMS = [
     ),
     params=[
         *_SCHEMA_PARAMS,
-        Param("mode", str, "partial", "'strict' (all or nothing) or 'partial' (credit per element, minus penalties)",
-              choices=["strict", "partial"]),
+        Param(
+            "mode",
+            str,
+            "partial",
+            "'strict' (all or nothing) or 'partial' (credit per element, minus penalties)",
+            choices=["strict", "partial"],
+        ),
         Param("penalty", float, 0.25, "partial mode: what each violation costs", min=0.0, max=1.0),
         Param("max_chars", int, MAX_CHARS, "longer completions are not parsed and score 0", min=1, max=10_000_000),
     ],

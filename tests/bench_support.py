@@ -8,8 +8,11 @@ from pathlib import Path
 from grpo_rewards import Sample, hookimpl, reward
 
 
-@reward("benchtest.has_answer_tag", description="1 when the completion contains an <answer> tag: a weak format check.",
-        value_range=(0, 1))
+@reward(
+    "benchtest.has_answer_tag",
+    description="1 when the completion contains an <answer> tag: a weak format check.",
+    value_range=(0, 1),
+)
 def has_answer_tag(sample: Sample) -> float:
     return 1.0 if "<answer>" in sample.completion else 0.0
 
@@ -39,8 +42,15 @@ def completion_rows(completions_per_prompt: int = 4) -> list[dict]:
             (f"Hmm, maybe {wrong}.", False),
         ][:completions_per_prompt]
         for text, correct in variants:
-            rows.append({"prompt": question, "answer": answer, "solution": f"{work}\n#### {answer}",
-                         "completion": text, "correct": correct})
+            rows.append(
+                {
+                    "prompt": question,
+                    "answer": answer,
+                    "solution": f"{work}\n#### {answer}",
+                    "completion": text,
+                    "correct": correct,
+                }
+            )
     return rows
 
 

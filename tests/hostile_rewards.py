@@ -48,8 +48,7 @@ def inline(sample: Sample) -> float:
     return act(sample)
 
 
-@reward("hostile.isolated", description="does what the completion says, hard-limited", timeout=2.0,
-        isolation="process")
+@reward("hostile.isolated", description="does what the completion says, hard-limited", timeout=2.0, isolation="process")
 def isolated(sample: Sample) -> float:
     return act(sample)
 

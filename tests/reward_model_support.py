@@ -7,22 +7,20 @@ and a wide initialisation, so that different texts get clearly different scores.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
-)
+CHAT_TEMPLATE = "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
 LABELS = {0: "bad", 1: "good"}
 
 
 def minilm_tokenizer():
-    from transformers import AutoTokenizer
-
     from grpo_rewards.plugins.reward_model.similarity import default_model
+    from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(default_model())
 
@@ -35,9 +33,16 @@ def build_bert_classifier(folder: Path, max_positions: int = 64) -> Path:
     tokenizer = minilm_tokenizer()
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=max_positions, num_labels=2, id2label=LABELS,
-        label2id={v: k for k, v in LABELS.items()}, initializer_range=0.5,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+        num_labels=2,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+        initializer_range=0.5,
     )
     BertForSequenceClassification(config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -53,9 +58,16 @@ def build_llama_classifier(folder: Path) -> Path:
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256, num_labels=1,
-        initializer_range=0.5, pad_token_id=None,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        num_labels=1,
+        initializer_range=0.5,
+        pad_token_id=None,
     )
     LlamaForSequenceClassification(config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -71,7 +83,7 @@ class StubServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, respond: Callable[["StubHandler", bytes], tuple[int, bytes] | None]) -> None:
+    def __init__(self, respond: Callable[[StubHandler, bytes], tuple[int, bytes] | None]) -> None:
         super().__init__(("127.0.0.1", 0), StubHandler)
         self.respond = respond
         self.release = threading.Event()
@@ -142,7 +154,7 @@ def echo_lengths(handler: StubHandler, body: bytes) -> tuple[int, bytes]:
 
 
 @contextmanager
-def serve_rewards_process(config: Path, *extra: str) -> Iterator[tuple[str, "subprocess.Popen[str]"]]:
+def serve_rewards_process(config: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``grpo-rewards serve-rewards CONFIG --port 0`` in a child process: yields (score URL, process).
 
     A real process, so that a test can kill it the way a server dies (every connection with it).
@@ -155,7 +167,10 @@ def serve_rewards_process(config: Path, *extra: str) -> Iterator[tuple[str, "sub
     env = {**os.environ, "GRPO_REWARDS_PLUGINS": ""}
     process = subprocess.Popen(
         [sys.executable, "-m", "grpo_rewards", "serve-rewards", str(config), "--port", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         url = None

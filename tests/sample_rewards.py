@@ -12,8 +12,12 @@ def chars(sample: Sample, scale: float) -> float:
     return scale * len(sample.completion)
 
 
-@reward("test.gold", description="1 if the completion equals the gold column.",
-        params=[Param("gold_column", str, "answer", "column with the gold answer", column=True)], value_range=(0, 1))
+@reward(
+    "test.gold",
+    description="1 if the completion equals the gold column.",
+    params=[Param("gold_column", str, "answer", "column with the gold answer", column=True)],
+    value_range=(0, 1),
+)
 def gold(sample: Sample, gold_column: str) -> float | None:
     gold_value = sample.columns.get(gold_column)
     if gold_value is None:

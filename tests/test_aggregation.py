@@ -67,12 +67,15 @@ def test_aggregation_settings_are_checked_and_read_as_trl_reads_them():
         Aggregation(scale_rewards="grp")
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ({"schedule": "linear", "start": 0.0, "end": 0.5, "steps": 200}, {0: 0.0, 100: 0.25, 200: 0.5, 999: 0.5}),
-    ({"schedule": "cosine", "start": 1.0, "end": 0.0, "steps": 10}, {0: 1.0, 5: 0.5, 10: 0.0}),
-    ({"schedule": "warmup", "end": 2.0, "steps": 4}, {0: 0.0, 1: 0.5, 4: 2.0}),
-    ({"schedule": "piecewise", "points": [[10, 1.0], [20, 3.0], [30, 3.0]]}, {0: 1.0, 15: 2.0, 25: 3.0, 40: 3.0}),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"schedule": "linear", "start": 0.0, "end": 0.5, "steps": 200}, {0: 0.0, 100: 0.25, 200: 0.5, 999: 0.5}),
+        ({"schedule": "cosine", "start": 1.0, "end": 0.0, "steps": 10}, {0: 1.0, 5: 0.5, 10: 0.0}),
+        ({"schedule": "warmup", "end": 2.0, "steps": 4}, {0: 0.0, 1: 0.5, 4: 2.0}),
+        ({"schedule": "piecewise", "points": [[10, 1.0], [20, 3.0], [30, 3.0]]}, {0: 1.0, 15: 2.0, 25: 3.0, 40: 3.0}),
+    ],
+)
 def test_schedules_by_hand(raw, expected):
     schedule = parse_schedule(raw)
     for step, weight in expected.items():
@@ -80,14 +83,17 @@ def test_schedules_by_hand(raw, expected):
     assert schedule.at(None) == list(expected.values())[-1]  # None: the end of the schedule
 
 
-@pytest.mark.parametrize("raw, key", [
-    ({"schedule": "exponential", "steps": 3}, "schedule"),
-    ({"schedule": "linear", "start": 0, "end": 1, "steps": 0}, "steps"),
-    ({"schedule": "linear", "start": 0, "end": 1, "steps": 5, "stop": 1}, "stop"),
-    ({"schedule": "warmup", "start": 0, "end": 1, "steps": 5}, "start"),
-    ({"schedule": "piecewise", "points": [[5, 1], [5, 2]]}, "points[1]"),
-    ({"schedule": "linear", "start": float("nan"), "end": 1, "steps": 5}, "start"),
-])
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"schedule": "exponential", "steps": 3}, "schedule"),
+        ({"schedule": "linear", "start": 0, "end": 1, "steps": 0}, "steps"),
+        ({"schedule": "linear", "start": 0, "end": 1, "steps": 5, "stop": 1}, "stop"),
+        ({"schedule": "warmup", "start": 0, "end": 1, "steps": 5}, "start"),
+        ({"schedule": "piecewise", "points": [[5, 1], [5, 2]]}, "points[1]"),
+        ({"schedule": "linear", "start": float("nan"), "end": 1, "steps": 5}, "start"),
+    ],
+)
 def test_bad_schedules_name_the_key(raw, key):
     with pytest.raises(ScheduleError) as info:
         parse_schedule(raw)
@@ -105,17 +111,20 @@ def test_gates_three_valued_by_hand():
     assert evaluate(parse_gate("0.5 < format"), cols, 4).tolist() == [False, True, True, False]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("correct >=", "ends too early"),
-    ("correct", "ends too early"),
-    ("correct >= 1 and", "ends too early"),
-    ("1 < 2", "compares two numbers"),
-    ("__import__('os')", "unexpected"),
-    ("correct >= 1)", "unexpected ')'"),
-    ("(" * 40 + "correct > 1" + ")" * 40, "nests deeper"),
-    ("a > 1 or " * 30 + "a > 1", "characters long"),
-    ("correct => 1", "unexpected '=> 1' at character 8"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("correct >=", "ends too early"),
+        ("correct", "ends too early"),
+        ("correct >= 1 and", "ends too early"),
+        ("1 < 2", "compares two numbers"),
+        ("__import__('os')", "unexpected"),
+        ("correct >= 1)", "unexpected ')'"),
+        ("(" * 40 + "correct > 1" + ")" * 40, "nests deeper"),
+        ("a > 1 or " * 30 + "a > 1", "characters long"),
+        ("correct => 1", "unexpected '=> 1' at character 8"),
+    ],
+)
 def test_bad_gates_are_refused(text, message):
     with pytest.raises(GateSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_gate(text)

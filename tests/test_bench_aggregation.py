@@ -65,8 +65,9 @@ def test_when_gdpo_collapses_as_much_the_default_stays_and_says_why():
     values = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     rec = compare_modes(values, [1.0, 1.0], 4, ["a", "b"])["recommendation"]
     assert rec["label"] == "sum_then_normalize/group"
-    assert rec["reason"].startswith("summing first collapses 100% of the pairs whose rewards differ, but GDPO still "
-                                    "collapses 100%: it would not help")
+    assert rec["reason"].startswith(
+        "summing first collapses 100% of the pairs whose rewards differ, but GDPO still collapses 100%: it would not help"
+    )
 
 
 def test_no_collapse_keeps_trls_default():
@@ -77,19 +78,33 @@ def test_no_collapse_keeps_trls_default():
 
 def test_fail_on_parsing():
     assert parse_fail_on("probes, zero-spread=0.5,none-rate=0.2") == {"probes": None, "zero-spread": 0.5, "none-rate": 0.2}
-    for bad, message in (("probe", "unknown rule 'probe'"), ("zero-spread", "needs a fraction"),
-                         ("none-rate=2", "between 0 and 1"), ("probes=1", "takes no value"), ("", "no rule")):
+    for bad, message in (
+        ("probe", "unknown rule 'probe'"),
+        ("zero-spread", "needs a fraction"),
+        ("none-rate=2", "between 0 and 1"),
+        ("probes=1", "takes no value"),
+        ("", "no rule"),
+    ):
         with pytest.raises(FailOnError, match=message):
             parse_fail_on(bad)
 
 
 def test_fail_on_rules_against_a_report():
     report = {
-        "probes": {"flags": [
-            {"target": "total", "rule": "beats_typical", "kind": "degenerate", "probe": "empty", "rate": 0.75, "evaluated": 4},
-            {"target": "format", "rule": "fools", "kind": "degenerate", "probe": "tags", "rate": 1.0, "evaluated": 4},
-            {"target": "total", "rule": "misses", "kind": "calibration", "probe": "other_form", "rate": 1.0, "evaluated": 4},
-        ]},
+        "probes": {
+            "flags": [
+                {
+                    "target": "total",
+                    "rule": "beats_typical",
+                    "kind": "degenerate",
+                    "probe": "empty",
+                    "rate": 0.75,
+                    "evaluated": 4,
+                },
+                {"target": "format", "rule": "fools", "kind": "degenerate", "probe": "tags", "rate": 1.0, "evaluated": 4},
+                {"target": "total", "rule": "misses", "kind": "calibration", "probe": "other_form", "rate": 1.0, "evaluated": 4},
+            ]
+        },
         "per_reward": {"correct": {"spread": 0.25, "none_rate": 0.5}, "format": {"spread": 1.0, "none_rate": 0.0}},
     }
     lines = failures(report, parse_fail_on("probes,zero-spread=0.5,none-rate=0.2"))
@@ -125,17 +140,30 @@ def test_bench_cli_prints_the_comparison_applies_step_and_fails_on_request(tmp_p
     config.write_text(GATED)
     prompts = write_jsonl(tmp_path / "rows.jsonl", completion_rows())
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["bench", str(config), "--prompts", str(prompts), "--output", str(out),
-                                       "--no-plots", "--step", "50", "--fail-on", "zero-spread=0.0,none-rate=1"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(config),
+            "--prompts",
+            str(prompts),
+            "--output",
+            str(out),
+            "--no-plots",
+            "--step",
+            "50",
+            "--fail-on",
+            "zero-spread=0.0,none-rate=1",
+        ],
+        catch_exceptions=False,
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["step"] == 50
     assert report["per_reward"]["format"]["weight"] == pytest.approx(0.5)
     assert "aggregation modes on 4 groups of 4" in result.output
     assert "recommended aggregation:" in result.output and "[grpo]" in result.output
     labels = [m["label"] for m in report["aggregation"]["modes"]]
-    assert labels == ["sum_then_normalize/group", "sum_then_normalize/batch", "sum_then_normalize/none",
-                      "normalize_then_sum"]
+    assert labels == ["sum_then_normalize/group", "sum_then_normalize/batch", "sum_then_normalize/none", "normalize_then_sum"]
     # the gate: 'short' counts only on the 8 correct completions of 16
     assert report["contributions"]["gated_rate"] == {"short": 0.5}
     assert "gates applied (`short` closed on 50% of rows)" in (out / "report.md").read_text()
@@ -145,8 +173,20 @@ def test_bench_cli_prints_the_comparison_applies_step_and_fails_on_request(tmp_p
     spreads = {name: f["spread"] for name, f in report["per_reward"].items()}
     assert sorted(line.split("'")[1] for line in failed) == sorted(n for n, s in spreads.items() if s < 1.0)
 
-    again = CliRunner().invoke(main, ["bench", str(config), "--prompts", str(prompts), "--output", str(tmp_path / "r2"),
-                                      "--no-plots", "--fail-on", "zero-sprad=1"])
+    again = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(config),
+            "--prompts",
+            str(prompts),
+            "--output",
+            str(tmp_path / "r2"),
+            "--no-plots",
+            "--fail-on",
+            "zero-sprad=1",
+        ],
+    )
     assert again.exit_code == 2 and "unknown rule 'zero-sprad'" in again.output
 
 
@@ -157,8 +197,9 @@ def test_score_applies_the_schedule_at_step_and_gates_always(tmp_path):
     totals = {}
     for step in ("0", "100"):
         out = tmp_path / f"scored-{step}.jsonl"
-        result = CliRunner().invoke(main, ["score", str(config), "-i", str(rows), "-o", str(out), "--step", step],
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, ["score", str(config), "-i", str(rows), "-o", str(out), "--step", step], catch_exceptions=False
+        )
         assert result.exit_code == 0, result.output
         totals[step] = [json.loads(line) for line in out.read_text().splitlines()]
     for at0, at100 in zip(totals["0"], totals["100"]):

@@ -135,8 +135,10 @@ def test_notes_name_what_gives_grpo_no_signal():
             "overlong": {"spread": 0.5, "weight": 0.5, "none_rate": 0.0, "share": 1.0},
             "copy": {"spread": 0.5, "weight": 0.0, "none_rate": 0.0, "share": 0.0},
         },
-        "correlation": {"names": ["correct", "consistent", "overlong", "copy"],
-                        "matrix": [[1, None, None, None], [None, 1, None, None], [None, None, 1, 0.97], [None, None, 0.97, 1]]},
+        "correlation": {
+            "names": ["correct", "consistent", "overlong", "copy"],
+            "matrix": [[1, None, None, None], [None, 1, None, None], [None, None, 1, 0.97], [None, None, 0.97, 1]],
+        },
         "total": {"spread": 0.25},
         "group_size": [{"g": 2}, {"g": 8}],
         "generation": {"truncated_rate": 0.86, "sampling": {"max_completion_length": 128}},
@@ -146,7 +148,10 @@ def test_notes_name_what_gives_grpo_no_signal():
         ("no_signal", "reward 'consistent' gives GRPO no signal on these prompts: it scores every completion None"),
         ("dominant", "reward 'overlong' drives 100% of the advantage (>= 90%): the other rewards barely steer training"),
         ("duplicate", "'overlong' and 'copy' correlate at 0.97: one reward counted twice"),
-        ("low_spread", "only 25% of prompts have any spread in the weighted total with 8 completions each: "
-                       "the rest give zero advantage (see the group-size table)"),
+        (
+            "low_spread",
+            "only 25% of prompts have any spread in the weighted total with 8 completions each: "
+            "the rest give zero advantage (see the group-size table)",
+        ),
         ("truncated", "86% of completions hit max_completion_length (128 tokens): the rewards judge cut-off text"),
     ]

@@ -31,8 +31,12 @@ ON_TOPIC = [
     "A graph-based parser with character embeddings for morphologically rich languages.",
     "A new dataset of legal contract questions shows reading models struggle with long documents.",
 ]
-OFF_TOPIC = ["The perfect way to celebrate a huge victory.", "Aria's favorite after-school book.",
-             "A sunny afternoon at the beach with friends.", "My grandmother's secret apple pie recipe."]
+OFF_TOPIC = [
+    "The perfect way to celebrate a huge victory.",
+    "Aria's favorite after-school book.",
+    "A sunny afternoon at the beach with friends.",
+    "My grandmother's secret apple pie recipe.",
+]
 
 
 class FakeSide:
@@ -40,8 +44,10 @@ class FakeSide:
 
     def __init__(self, label, texts, scores):
         self.label = label
-        self.groups = [PromptGroup(i, f"Summarize: {a}", {"abstract": a}, [Completion(t)] * 2)
-                       for i, (a, t) in enumerate(zip(ABSTRACTS, texts))]
+        self.groups = [
+            PromptGroup(i, f"Summarize: {a}", {"abstract": a}, [Completion(t)] * 2)
+            for i, (a, t) in enumerate(zip(ABSTRACTS, texts))
+        ]
         self.scores = scores
 
     def grouped(self, name):
@@ -106,8 +112,9 @@ def test_terser_right_answers_are_a_note_not_a_weakness():
 
 
 def test_a_content_reward_in_the_set_is_the_on_topic_score():
-    reward_set = parse_reward_set([*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim",
-                                                  "params": {"reference_column": "abstract"}}])
+    reward_set = parse_reward_set(
+        [*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim", "params": {"reference_column": "abstract"}}]
+    )
     topic = drift.plan(reward_set, None, [], {"abstract"})
     assert topic.reward_name == "sim" and topic.scorer is None
     base = FakeSide("A", ON_TOPIC, {"total": [0.0] * 4, "sim": [0.7, 0.6, 0.8, 0.7]})

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from grpo_rewards.trainer.bench_sampling import GenerationCache, Sampling, resolve_sampling  # noqa: E402
+
 from grpo_rewards.bench.run import run_bench  # noqa: E402
 from tests.bench_support import QUESTIONS, write_jsonl  # noqa: E402
 from tests.trainer_support import build_tiny_model  # noqa: E402
@@ -48,8 +49,7 @@ def prompts(tmp_path):
 
 def config_file(tmp_path, bench: str = "") -> str:
     path = tmp_path / "set.toml"
-    path.write_text(REWARDS + "\n[bench]\nnum_generations = 3\nmax_completion_length = 6\nsystem_prompt = \"Answer.\"\n"
-                    + bench)
+    path.write_text(REWARDS + '\n[bench]\nnum_generations = 3\nmax_completion_length = 6\nsystem_prompt = "Answer."\n' + bench)
     return str(path)
 
 
@@ -63,8 +63,10 @@ def test_generation_is_cached_and_invalidated_by_any_change(tmp_path, tiny, prom
     assert first.report["data"] == {"prompts": 3, "completions": 9, "group_sizes": {"3": 3}}
     texts = [c.text for g in first.sides[0].groups for c in g.completions]
     # chat prompt, as the trainer renders it: system prompt + the user's question
-    assert first.sides[0].groups[0].prompt == [{"role": "system", "content": "Answer."},
-                                               {"role": "user", "content": QUESTIONS[0][0]}]
+    assert first.sides[0].groups[0].prompt == [
+        {"role": "system", "content": "Answer."},
+        {"role": "user", "content": QUESTIONS[0][0]},
+    ]
     assert all(len(c.completion_ids) <= 6 for g in first.sides[0].groups for c in g.completions)
 
     again = run_bench(config, str(prompts), model=str(tiny), cache_dir=cache, log=lambda m: None)
@@ -72,8 +74,9 @@ def test_generation_is_cached_and_invalidated_by_any_change(tmp_path, tiny, prom
     assert [c.text for g in again.sides[0].groups for c in g.completions] == texts
 
     # a sampling setting changes: every prompt misses
-    hotter = run_bench(config_file(tmp_path, "temperature = 0.7\n"), str(prompts), model=str(tiny), cache_dir=cache,
-                       log=lambda m: None)
+    hotter = run_bench(
+        config_file(tmp_path, "temperature = 0.7\n"), str(prompts), model=str(tiny), cache_dir=cache, log=lambda m: None
+    )
     assert hotter.report["generation"]["generated_prompts"] == 3
     # one new prompt: only that one is sampled
     more = write_jsonl(tmp_path / "more.jsonl", [{"prompt": q, "answer": a} for q, a, _ in QUESTIONS])
@@ -92,22 +95,35 @@ def test_cache_key_covers_model_and_every_setting(tmp_path):
     base = Sampling(num_generations=4, max_completion_length=32)
     key = GenerationCache(tmp_path, "model-a", base).key
     assert GenerationCache(tmp_path, "model-b", base).key != key
-    for change in ({"temperature": 0.9}, {"top_p": 0.9}, {"top_k": 5}, {"min_p": 0.1}, {"repetition_penalty": 1.1},
-                   {"num_generations": 8}, {"max_completion_length": 64}, {"seed": 1},
-                   {"generation_kwargs": {"no_repeat_ngram_size": 3}}):
+    for change in (
+        {"temperature": 0.9},
+        {"top_p": 0.9},
+        {"top_k": 5},
+        {"min_p": 0.1},
+        {"repetition_penalty": 1.1},
+        {"num_generations": 8},
+        {"max_completion_length": 64},
+        {"seed": 1},
+        {"generation_kwargs": {"no_repeat_ngram_size": 3}},
+    ):
         assert GenerationCache(tmp_path, "model-a", Sampling(**{**base.as_dict(), **change})).key != key, change
     assert GenerationCache(tmp_path, "model-a", Sampling(num_generations=4, max_completion_length=32)).key == key
 
 
 def test_sampling_follows_the_trainer_config(tmp_path):
     # [grpo] over the trainer's small-run defaults over TRL's; [bench] and the CLI over [grpo]
-    sampling = resolve_sampling({"top_p": 0.9}, {"temperature": 0.7, "num_generations": 4, "max_completion_length": 64},
-                                num_generations=6, seed=3)
-    assert (sampling.temperature, sampling.top_p, sampling.num_generations, sampling.max_completion_length,
-            sampling.seed) == (0.7, 0.9, 6, 64, 3)
+    sampling = resolve_sampling(
+        {"top_p": 0.9}, {"temperature": 0.7, "num_generations": 4, "max_completion_length": 64}, num_generations=6, seed=3
+    )
+    assert (sampling.temperature, sampling.top_p, sampling.num_generations, sampling.max_completion_length, sampling.seed) == (
+        0.7,
+        0.9,
+        6,
+        64,
+        3,
+    )
     defaults = resolve_sampling({}, None)
-    assert (defaults.temperature, defaults.top_p, defaults.num_generations, defaults.max_completion_length) == (
-        1.0, 1.0, 8, 128)
+    assert (defaults.temperature, defaults.top_p, defaults.num_generations, defaults.max_completion_length) == (1.0, 1.0, 8, 128)
 
 
 def test_trainer_config_renders_prompts_and_sets_sampling(tmp_path, tiny):
@@ -132,10 +148,15 @@ per_device_train_batch_size = 2
     rows = write_jsonl(tmp_path / "q.jsonl", [{"question": q, "answer": a} for q, a, _ in QUESTIONS[:2]])
     result = run_bench(config, str(rows), cache_dir=tmp_path / "cache", log=lambda m: None)
     gen = result.report["generation"]
-    assert (gen["sampling"]["num_generations"], gen["sampling"]["max_completion_length"],
-            gen["sampling"]["temperature"]) == (2, 5, 0.8)
-    assert result.sides[0].groups[1].prompt == [{"role": "system", "content": "Think first."},
-                                                {"role": "user", "content": f"Solve: {QUESTIONS[1][0]}"}]
+    assert (gen["sampling"]["num_generations"], gen["sampling"]["max_completion_length"], gen["sampling"]["temperature"]) == (
+        2,
+        5,
+        0.8,
+    )
+    assert result.sides[0].groups[1].prompt == [
+        {"role": "system", "content": "Think first."},
+        {"role": "user", "content": f"Solve: {QUESTIONS[1][0]}"},
+    ]
 
 
 def test_compare_two_models_on_the_same_prompts(tmp_path, tiny, tiny_b, prompts):
@@ -144,9 +165,26 @@ def test_compare_two_models_on_the_same_prompts(tmp_path, tiny, tiny_b, prompts)
     from grpo_rewards.cli import main
 
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["bench", config_file(tmp_path), "--prompts", str(prompts), "--model", str(tiny),
-                                       "--compare", str(tiny_b), "-g", "2", "-o", str(out),
-                                       "--cache-dir", str(tmp_path / "cache")], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            config_file(tmp_path),
+            "--prompts",
+            str(prompts),
+            "--model",
+            str(tiny),
+            "--compare",
+            str(tiny_b),
+            "-g",
+            "2",
+            "-o",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "B - A" in result.output and "95% CI" in result.output
     report = json.loads((out / "report.json").read_text())
@@ -167,6 +205,8 @@ def test_compare_two_models_on_the_same_prompts(tmp_path, tiny, tiny_b, prompts)
     assert rows["length_chars"]["delta"] == pytest.approx(mean_length(compare["b"]) - mean_length(compare["a"]))
     for row in rows.values():
         assert row["prompts"] == 3 and row["low"] <= row["delta"] <= row["high"]
-    assert [x["prompt"] for x in lines if x["side"] == compare["b"]][::2] == [x["prompt"] for x in lines if x["side"] == compare["a"]][::2]
+    assert [x["prompt"] for x in lines if x["side"] == compare["b"]][::2] == [
+        x["prompt"] for x in lines if x["side"] == compare["a"]
+    ][::2]
     assert compare["b_figures"]["per_reward"]["length"]["rows"] == 6
     assert (out / "compare.png").is_file() and "## Compare" in (out / "report.md").read_text()

@@ -51,7 +51,12 @@ def test_probes_fool_the_weak_reward_and_not_the_sound_one(tmp_path, weak_regist
     scores = result.report["probes"]["mean_scores"]["sound"]
     assert scores["__reference__"] == 1.0
     assert {k: scores[k] for k in ("gold_boxed", "gold_answer_is", "gold_hashes", "gold_decimal", "gold_currency")} == {
-        "gold_boxed": 1.0, "gold_answer_is": 1.0, "gold_hashes": 1.0, "gold_decimal": 1.0, "gold_currency": 1.0}
+        "gold_boxed": 1.0,
+        "gold_answer_is": 1.0,
+        "gold_hashes": 1.0,
+        "gold_decimal": 1.0,
+        "gold_currency": 1.0,
+    }
     assert scores["stuffed_tagged"] == scores["stuffed_plain"] == scores["wrong_answer"] == 0.0
     # The set as a whole pays a bare tagged answer as much as a reasoned one: a shortcut finding.
     total = flagged(result, "total")
@@ -85,8 +90,10 @@ def test_partial_credit_anywhere_is_hacked_by_stuffing_numbers(tmp_path):
 
 def test_user_probes_from_the_config(tmp_path, weak_registry):
     config = tmp_path / "set.toml"
-    config.write_text(WEAK_AND_SOUND + '\n[bench]\nbuiltin_probes = ["empty"]\n\n[[bench.probes]]\nname = "refusal"\n'
-                      'template = "I will not solve: {prompt} <answer>no</answer>"\n')
+    config.write_text(
+        WEAK_AND_SOUND + '\n[bench]\nbuiltin_probes = ["empty"]\n\n[[bench.probes]]\nname = "refusal"\n'
+        'template = "I will not solve: {prompt} <answer>no</answer>"\n'
+    )
     prompts = write_jsonl(tmp_path / "rows.jsonl", completion_rows())
     result = run_bench(config, str(prompts), log=lambda m: None)
     names = [p["name"] for p in result.report["probes"]["probes"]]
@@ -98,8 +105,10 @@ def test_user_probes_from_the_config(tmp_path, weak_registry):
 
 def test_bad_probe_config_is_reported_with_every_problem(tmp_path):
     config = tmp_path / "set.toml"
-    config.write_text('[[rewards]]\nuse = "math.correct"\n\n[bench]\nbuiltin_probes = ["empyt"]\nflag_fraction = 2\n\n'
-                      '[[bench.probes]]\nname = "x"\ntemplate = "{gold}"\nkind = "sneaky"\n')
+    config.write_text(
+        '[[rewards]]\nuse = "math.correct"\n\n[bench]\nbuiltin_probes = ["empyt"]\nflag_fraction = 2\n\n'
+        '[[bench.probes]]\nname = "x"\ntemplate = "{gold}"\nkind = "sneaky"\n'
+    )
     with pytest.raises(ConfigError) as info:
         run_bench(config, "unused.jsonl", log=lambda m: None)
     text = str(info.value)
@@ -114,19 +123,31 @@ def test_rule_on_a_hand_computed_example():
     probes = {"p": Probe("p", "degenerate", "")}
     # prompt 0: reference 1, probe 1 -> fooled; prompt 1: probe 0 -> not; prompt 2: the reference
     # sits at the floor (the reward tells nothing apart there): the probe scoring 0 too is no hit.
-    findings = evaluate("r", {"p": [1.0, 0.0, 0.0]}, [1.0, 1.0, 0.0], [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]],
-                        probes, {"p": ["a", "b", "c"]}, flag_fraction=0.3)
+    findings = evaluate(
+        "r",
+        {"p": [1.0, 0.0, 0.0]},
+        [1.0, 1.0, 0.0],
+        [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]],
+        probes,
+        {"p": ["a", "b", "c"]},
+        flag_fraction=0.3,
+    )
     fools = next(f for f in findings if f.rule == "fools")
     assert (fools.rate, fools.evaluated, fools.flagged, fools.example) == (pytest.approx(1 / 3), 3, True, "a")
     # beats_typical: medians 0.5, 0, 0; only prompt 0's is above the floor, and the probe reaches it.
     typical = next(f for f in findings if f.rule == "beats_typical")
     assert (typical.rate, typical.evaluated) == (pytest.approx(1 / 3), 3)
     assert [f.rule for f in strongest(findings)] == ["fools"]
-    assert not any(f.flagged for f in evaluate("r", {"p": [1.0, 0.0, 0.0]}, [1.0, 1.0, 0.0],
-                                                [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]], probes, {"p": ["a", "b", "c"]}))
+    assert not any(
+        f.flagged
+        for f in evaluate(
+            "r", {"p": [1.0, 0.0, 0.0]}, [1.0, 1.0, 0.0], [[0.0, 1.0], [0.0, 0.0], [0.0, 0.0]], probes, {"p": ["a", "b", "c"]}
+        )
+    )
     assert evaluate("r", {"p": [1.0]}, [1.0], [[0.0]], probes, {"p": ["a"]}, flag_fraction=0.75)[0].flagged is True
-    assert not evaluate("r", {"p": [0.0, 1.0]}, [1.0, 1.0], [[0.0], [0.0]], probes, {"p": ["a", "b"]},
-                        flag_fraction=0.75)[0].flagged
+    assert not evaluate("r", {"p": [0.0, 1.0]}, [1.0, 1.0], [[0.0], [0.0]], probes, {"p": ["a", "b"]}, flag_fraction=0.75)[
+        0
+    ].flagged
 
 
 def test_probe_texts_for_a_numeric_answer():
@@ -136,7 +157,8 @@ def test_probe_texts_for_a_numeric_answer():
     assert BUILTIN_PROBES["gold_boxed"].make(ctx) == "6 * 7 = 42\nThe final answer is $\\boxed{42}$."
     assert BUILTIN_PROBES["gold_thousands"].make(ctx) is None
     assert BUILTIN_PROBES["gold_thousands"].make(ProbeContext("q", "1250", None)) == (
-        "<think>\nWorking through the problem step by step, the result is 1250.\n</think>\n<answer>1,250</answer>")
+        "<think>\nWorking through the problem step by step, the result is 1250.\n</think>\n<answer>1,250</answer>"
+    )
     no_gold = ProbeContext("Write a haiku.", None, None)
     assert BUILTIN_PROBES["answer_only"].make(no_gold) is None
     assert BUILTIN_PROBES["prompt_echo"].make(no_gold) == "Write a haiku."

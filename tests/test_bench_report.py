@@ -41,12 +41,19 @@ def test_report_folder_files_and_no_overwrite_on_rerun(files, tmp_path):
     first = run(config, "--prompts", prompts, "--output", out)
     assert first.exit_code == 0, first.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["aggregation.png", "completions.jsonl", "correlation.png", "group_size.png", "histograms.png",
-                     "report.json", "report.md", "spread.png"]
+    assert names == [
+        "aggregation.png",
+        "completions.jsonl",
+        "correlation.png",
+        "group_size.png",
+        "histograms.png",
+        "report.json",
+        "report.md",
+        "spread.png",
+    ]
     assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
     report = json.loads((out / "report.json").read_text())
-    assert report["files"]["plots"] == ["histograms.png", "correlation.png", "spread.png", "group_size.png",
-                                        "aggregation.png"]
+    assert report["files"]["plots"] == ["histograms.png", "correlation.png", "spread.png", "group_size.png", "aggregation.png"]
     assert len((out / "completions.jsonl").read_text().splitlines()) == 16
     markdown = (out / "report.md").read_text()
     assert "## Findings" in markdown and "![score distributions](histograms.png)" in markdown
@@ -119,7 +126,7 @@ def test_benchmarking_given_completions_never_imports_torch(files, tmp_path):
         from grpo_rewards.bench.run import run_bench
         from grpo_rewards.bench.report import write_report
         result = run_bench({str(config)!r}, {str(prompts)!r}, log=lambda m: None)
-        write_report(result, Path({str(tmp_path / 'light')!r}))
+        write_report(result, Path({str(tmp_path / "light")!r}))
         print("torch" in sys.modules, "transformers" in sys.modules)
     """)
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout

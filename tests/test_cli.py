@@ -42,12 +42,29 @@ def test_rewards_lists_and_shows_one(runner, registry):
     names = [r["name"] for r in json.loads(listing.output)]
     assert {"test.gold", "test.chars"} <= set(names)
     shown = json.loads(runner.invoke(main, ["rewards", "test.gold", "--json"]).output)
-    assert shown == [{
-        "name": "test.gold", "plugin": "sample-rewards", "description": "1 if the completion equals the gold column.",
-        "columns": [], "value_range": [0, 1], "timeout": 5.0,
-        "params": [{"name": "gold_column", "type": "str", "default": "answer", "help": "column with the gold answer",
-                    "choices": None, "min": None, "max": None, "column": True, "required": False}],
-    }]
+    assert shown == [
+        {
+            "name": "test.gold",
+            "plugin": "sample-rewards",
+            "description": "1 if the completion equals the gold column.",
+            "columns": [],
+            "value_range": [0, 1],
+            "timeout": 5.0,
+            "params": [
+                {
+                    "name": "gold_column",
+                    "type": "str",
+                    "default": "answer",
+                    "help": "column with the gold answer",
+                    "choices": None,
+                    "min": None,
+                    "max": None,
+                    "column": True,
+                    "required": False,
+                }
+            ],
+        }
+    ]
     unknown = runner.invoke(main, ["rewards", "test.gould"])
     assert unknown.exit_code == 2 and "unknown reward 'test.gould'; did you mean 'test.gold'?" in unknown.output
 
@@ -63,16 +80,25 @@ def test_check_prints_the_resolved_set_or_every_problem(runner, registry, reward
 
 
 def test_score_writes_rows_with_rewards_and_total(runner, registry, reward_file, tmp_path):
-    rows = write_jsonl(tmp_path / "rows.jsonl", [
-        {"prompt": "2+2?", "completion": "4", "answer": "4", "id": 7},
-        {"prompt": "2+2?", "completion": [{"role": "assistant", "content": "five"}], "answer": "4"},
-    ])
+    rows = write_jsonl(
+        tmp_path / "rows.jsonl",
+        [
+            {"prompt": "2+2?", "completion": "4", "answer": "4", "id": 7},
+            {"prompt": "2+2?", "completion": [{"role": "assistant", "content": "five"}], "answer": "4"},
+        ],
+    )
     output = tmp_path / "scored.jsonl"
     result = runner.invoke(main, ["score", str(reward_file), "--input", str(rows), "--output", str(output)])
     assert result.exit_code == 0, result.output
     scored = [json.loads(line) for line in output.read_text().splitlines()]
-    assert scored[0] == {"prompt": "2+2?", "completion": "4", "answer": "4", "id": 7,
-                         "rewards": {"test.gold": 1.0, "test.chars": 1.0}, "reward": 2.5}
+    assert scored[0] == {
+        "prompt": "2+2?",
+        "completion": "4",
+        "answer": "4",
+        "id": 7,
+        "rewards": {"test.gold": 1.0, "test.chars": 1.0},
+        "reward": 2.5,
+    }
     assert scored[1]["rewards"] == {"test.gold": 0.0, "test.chars": 4.0} and scored[1]["reward"] == 2.0
     assert "test.gold" in result.output and "ms/row" in result.output  # the summary table
 
@@ -89,11 +115,14 @@ def test_score_never_overwrites_without_force(runner, registry, reward_file, tmp
 
 
 def test_score_reports_bad_lines_and_missing_columns_before_scoring(runner, registry, reward_file, tmp_path):
-    rows = write_jsonl(tmp_path / "rows.jsonl", [
-        {"completion": "4", "answer": "4"},
-        '{"completion": "4", "answer": ',
-        "[1, 2]",
-    ])
+    rows = write_jsonl(
+        tmp_path / "rows.jsonl",
+        [
+            {"completion": "4", "answer": "4"},
+            '{"completion": "4", "answer": ',
+            "[1, 2]",
+        ],
+    )
     output = tmp_path / "scored.jsonl"
     result = runner.invoke(main, ["score", str(reward_file), "-i", str(rows), "-o", str(output)])
     assert result.exit_code == 2

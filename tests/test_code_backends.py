@@ -26,8 +26,9 @@ def _execute(code: str, stdin: str, timeout: float) -> tuple[str, str, int | Non
         with open(path, "w") as handle:
             handle.write(code)
         try:
-            done = subprocess.run([sys.executable, "-I", path], input=stdin.encode(), capture_output=True,
-                                  timeout=timeout, cwd=work)
+            done = subprocess.run(
+                [sys.executable, "-I", path], input=stdin.encode(), capture_output=True, timeout=timeout, cwd=work
+            )
         except subprocess.TimeoutExpired:
             return "", "", None, True
         return done.stdout.decode(), done.stderr.decode(), done.returncode, False
@@ -52,17 +53,40 @@ class StandIn:
                     self._reply(503, {"message": "busy"})
                 elif self.path == "/run_code":
                     out, err, code, timed_out = _execute(body["code"], body.get("stdin", ""), body["run_timeout"])
-                    self._reply(200, {"status": "Success" if code == 0 else "Failed", "message": "",
-                                      "compile_result": None,
-                                      "run_result": {"status": "TimeLimitExceeded" if timed_out else "Finished",
-                                                     "execution_time": 0.1, "return_code": code, "stdout": out,
-                                                     "stderr": err}, "files": {}})
+                    self._reply(
+                        200,
+                        {
+                            "status": "Success" if code == 0 else "Failed",
+                            "message": "",
+                            "compile_result": None,
+                            "run_result": {
+                                "status": "TimeLimitExceeded" if timed_out else "Finished",
+                                "execution_time": 0.1,
+                                "return_code": code,
+                                "stdout": out,
+                                "stderr": err,
+                            },
+                            "files": {},
+                        },
+                    )
                 elif self.path == "/api/v2/execute":
-                    out, err, code, timed_out = _execute(body["files"][0]["content"], body.get("stdin", ""),
-                                                         body["run_timeout"] / 1000)
-                    self._reply(200, {"language": "python", "version": "3.11.7",
-                                      "run": {"stdout": out, "stderr": err, "code": code,
-                                              "signal": "SIGKILL" if timed_out else None, "output": out + err}})
+                    out, err, code, timed_out = _execute(
+                        body["files"][0]["content"], body.get("stdin", ""), body["run_timeout"] / 1000
+                    )
+                    self._reply(
+                        200,
+                        {
+                            "language": "python",
+                            "version": "3.11.7",
+                            "run": {
+                                "stdout": out,
+                                "stderr": err,
+                                "code": code,
+                                "signal": "SIGKILL" if timed_out else None,
+                                "output": out + err,
+                            },
+                        },
+                    )
                 else:
                     self._reply(404, {"message": "no such route"})
 
@@ -98,8 +122,7 @@ def test_canonical_solutions_score_1_and_hacks_0(backend, stand_in):
     rows = [humaneval_rows()[i] for i in (0, 32)]
     fn = code_tests(backend=backend, url=stand_in.url)
     assert score(fn, [r["solution"] for r in rows], rows) == [1.0, 1.0]
-    probes = ["code_exit", "code_os_exit", "code_lying_eq", "code_print_expected", "code_patch_builtins",
-              "code_infinite_loop"]
+    probes = ["code_exit", "code_os_exit", "code_lying_eq", "code_print_expected", "code_patch_builtins", "code_infinite_loop"]
     row = rows[0]
     completions = [code_probes.CODE_PROBES[p].make(code_probes.context_for(row)) for p in probes]
     fn = code_tests(backend=backend, url=stand_in.url, test_timeout=1.0)

@@ -69,9 +69,11 @@ def test_escape_probes_solve_the_task_once_the_escape_worked():
 
 
 def test_partial_credit_counts_top_level_test_statements():
-    row = {"test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n"
-                   "    for x in range(3):\n        assert candidate(x) == 2 * x\n    assert candidate(5) == 11\n",
-           "entry_point": "double"}
+    row = {
+        "test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n"
+        "    for x in range(3):\n        assert candidate(x) == 2 * x\n    assert candidate(5) == 11\n",
+        "entry_point": "double",
+    }
     program = "```python\ndef double(x):\n    return 2 * x\n```"
     assert score(code_tests(setup_column=None), [program], [row]) == [0.75]
     assert score(code_tests(setup_column=None, scoring="all"), [program], [row]) == [0.0]
@@ -85,8 +87,11 @@ def test_assert_style_tests_call_functions_by_name():
 
 
 def test_a_timeout_fails_that_test_and_the_ones_after():
-    row = {"test": "def check(candidate):\n    assert candidate(1) == 1\n    assert candidate(0) == 0\n"
-                   "    assert candidate(2) == 2\n", "entry_point": "f"}
+    row = {
+        "test": "def check(candidate):\n    assert candidate(1) == 1\n    assert candidate(0) == 0\n"
+        "    assert candidate(2) == 2\n",
+        "entry_point": "f",
+    }
     program = "```python\ndef f(x):\n    while x == 0:\n        pass\n    return x\n```"
     assert score(code_tests(setup_column=None, test_timeout=0.5), [program], [row]) == [pytest.approx(1 / 3)]
 
@@ -169,11 +174,12 @@ def test_concurrent_callers_share_the_pool_safely():
 def test_messages_forged_on_the_channel_are_the_programs_failure_not_a_none(message):
     # The program writes to every descriptor it might share with the runner before its functions
     # are called: a fake sandbox failure must not turn its 0 into a None, nor a fake answer into a pass.
-    row = {"test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 10\n",
-           "entry_point": "f"}
-    program = ("```python\nimport os\nfor fd in range(3, 10):\n    try:\n"
-               f"        os.write(fd, {message!r} + b'\\n')\n    except OSError:\n        pass\n"
-               "def f(x):\n    return 3\n```")
+    row = {"test": "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 10\n", "entry_point": "f"}
+    program = (
+        "```python\nimport os\nfor fd in range(3, 10):\n    try:\n"
+        f"        os.write(fd, {message!r} + b'\\n')\n    except OSError:\n        pass\n"
+        "def f(x):\n    return 3\n```"
+    )
     fn = code_tests(setup_column=None)
     assert score(fn, [program], [row]) == [0.0]
     assert fn.last_stats.errors == 0

@@ -52,7 +52,7 @@ max_steps = 2
 learning_rate = 1e-3
 
 [output]
-dir = "{tmp_path / 'out'}"
+dir = "{tmp_path / "out"}"
 progress = "none"
 ''')
     train(config)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from grpo_rewards.plugins.arithmetic import MAX_STEPS, _runs, evaluate, find_steps, normalise
 
 from grpo_rewards import Sample
-from grpo_rewards.plugins.arithmetic import MAX_STEPS, evaluate, find_steps, _runs, normalise
 from grpo_rewards.registry import get_registry
 
 
@@ -25,18 +25,27 @@ def steps(text: str, rounding: bool = True) -> list[tuple[str, str, str, bool]]:
 
 # ---- consistency.arithmetic ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "completion, expected",
     [
-        ("<think>\nNatalia sold 48 / 2 = 24 clips in May.\nSo in total she sold 48 + 24 = 72 clips.\n</think>\n"
-         "<answer>72</answer>", 1.0),
-        ("<think>Each box has 12 eggs and there are 7 boxes, so 12 * 7 = 88 eggs. She used 10, so "
-         "88 - 10 = 78.</think><answer>78</answer>", 0.5),
-        ("<think>The area is $12 \\times 7 = 84$ square meters, half of it is $84 \\div 2 = 42$, and "
-         "\\(42 \\cdot 3 = 126\\).</think><answer>\\boxed{126}</answer>", 1.0),
+        (
+            "<think>\nNatalia sold 48 / 2 = 24 clips in May.\nSo in total she sold 48 + 24 = 72 clips.\n</think>\n"
+            "<answer>72</answer>",
+            1.0,
+        ),
+        (
+            "<think>Each box has 12 eggs and there are 7 boxes, so 12 * 7 = 88 eggs. She used 10, so "
+            "88 - 10 = 78.</think><answer>78</answer>",
+            0.5,
+        ),
+        (
+            "<think>The area is $12 \\times 7 = 84$ square meters, half of it is $84 \\div 2 = 42$, and "
+            "\\(42 \\cdot 3 = 126\\).</think><answer>\\boxed{126}</answer>",
+            1.0,
+        ),
         ("<think>Running total: 2 + 3 = 5 + 1 = 6</think><answer>6</answer>", 0.5),
-        ("She earns $1,250 × 4 = $5,000 per month, so 5,000 × 12 = 60,000 a year. Tax: 60,000 * 0.2 = 12,000.5",
-         2 / 3),
+        ("She earns $1,250 × 4 = $5,000 per month, so 5,000 × 12 = 60,000 a year. Tax: 60,000 * 0.2 = 12,000.5", 2 / 3),
         ("A 20% discount: 50 * 20% = 10, so she pays 50 - 10 = 40 dollars.", 1.0),
         ("10 − 4 = 6 and (3 + 4) x 2 = 14 and 3x4=12", 1.0),
         ("Pi is about 22 / 7 ≈ 3.14, roughly 22/7 \\approx 3.", 1.0),
@@ -139,7 +148,10 @@ def test_arithmetic_through_the_trl_convention():
         [{"role": "assistant", "content": "<think>no maths here</think><answer>84</answer>"}],
     ]
     assert fn(prompts=[[{"role": "user", "content": "12 * 7?"}]] * 3, completions=completions, answer=["84"] * 3) == [
-        1.0, 0.0, None]
+        1.0,
+        0.0,
+        None,
+    ]
 
 
 # ---- consistency.answer --------------------------------------------------------------------------

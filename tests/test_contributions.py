@@ -16,7 +16,7 @@ UNSCALED = Aggregation("sum_then_normalize", "none")
 def test_shares_zero_spread_and_none_by_hand():
     # Two groups of two completions, rewards a (weight 1) and b (weight 2).
     values = [
-        [1.0, 0.5],   # group 1
+        [1.0, 0.5],  # group 1
         [0.0, 0.5],
         [1.0, None],  # group 2: b is None for one completion
         [1.0, 0.2],

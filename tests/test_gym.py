@@ -30,8 +30,13 @@ def rows(task, **options):
 def score(row, completions, **params):
     fn = get_registry().get("gym.score").build(params)
     n = len(completions)
-    return fn(prompts=[row["question"]] * n, completions=completions, answer=[row["answer"]] * n,
-              metadata=[row["metadata"]] * n, question=[row["question"]] * n)
+    return fn(
+        prompts=[row["question"]] * n,
+        completions=completions,
+        answer=[row["answer"]] * n,
+        metadata=[row["metadata"]] * n,
+        question=[row["question"]] * n,
+    )
 
 
 @needs_gym
@@ -41,8 +46,12 @@ def test_basic_arithmetic_rows_and_scores_checked_by_hand():
     assert (second["question"], second["answer"]) == ("Calculate 965 / 5.", "193")  # 5 * 193 = 965
     assert first["task"] == "basic_arithmetic" and json.loads(first["metadata"])["expression"] == "-5 * -6"
     assert [first["seed"], first["index"], second["index"]] == [42, 0, 1]
-    assert score(first, ["<answer>30</answer>", "<answer>31</answer>", "30", "I think <answer>30 legs</answer>"]) \
-        == [1.0, 0.0, 0.0, pytest.approx(2 / 7)]  # no tag: no answer; the task's partial credit: len("30") / len("30 legs")
+    assert score(first, ["<answer>30</answer>", "<answer>31</answer>", "30", "I think <answer>30 legs</answer>"]) == [
+        1.0,
+        0.0,
+        0.0,
+        pytest.approx(2 / 7),
+    ]  # no tag: no answer; the task's partial credit: len("30") / len("30 legs")
 
 
 @needs_gym
@@ -51,8 +60,12 @@ def test_leg_counting_rows_and_scores_checked_by_hand():
     assert first["question"].endswith("how many legs are there in total if you have 3 sea slugs?\n")
     assert first["answer"] == "0"  # sea slugs have no legs
     assert second["question"].endswith("if you have 3 sheeps?\n") and second["answer"] == "12"  # 3 x 4
-    assert score(second, ["<answer>12</answer>", "<answer>16</answer>", r"So \boxed{12}", "<answer>twelve</answer>"]) \
-        == [1.0, 0.0, 1.0, 0.0]
+    assert score(second, ["<answer>12</answer>", "<answer>16</answer>", r"So \boxed{12}", "<answer>twelve</answer>"]) == [
+        1.0,
+        0.0,
+        1.0,
+        0.0,
+    ]
 
 
 @needs_gym
@@ -76,30 +89,34 @@ def test_task_options_arrive_as_text_or_typed():
 @needs_gym
 def test_after_think_reads_only_the_final_answer():
     row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
-    completions = ["<think>maybe <answer>31</answer></think><answer>30</answer>",
-                   "<think>it is <answer>30</answer> I guess",  # never closed: no answer
-                   "<answer>30</answer>"]
+    completions = [
+        "<think>maybe <answer>31</answer></think><answer>30</answer>",
+        "<think>it is <answer>30</answer> I guess",  # never closed: no answer
+        "<answer>30</answer>",
+    ]
     assert score(row, completions, after_think=True) == [1.0, 0.0, 1.0]
 
 
 @needs_gym
 def test_rows_without_task_metadata_score_none():
     fn = get_registry().get("gym.score").build({})
-    assert fn(prompts=["q", "q"], completions=["<answer>1</answer>"] * 2, answer=["1", "1"],
-              metadata=["", None]) == [None, None]
+    assert fn(prompts=["q", "q"], completions=["<answer>1</answer>"] * 2, answer=["1", "1"], metadata=["", None]) == [None, None]
 
 
 @needs_gym
-@pytest.mark.parametrize(("task", "options", "message"), [
-    ("basic_arithmetc", {}, "unknown reasoning-gym task 'basic_arithmetc'; did you mean 'basic_arithmetic'?"),
-    ("basic_arithmetic", {"max_term": 3}, "unknown option 'max_term'; did you mean 'max_terms'?"),
-    ("basic_arithmetic", {"size": 0}, "option 'size' must be an integer in [1, 100000], got 0"),
-    ("basic_arithmetic", {"split": "dev"}, "unknown split 'dev'; splits: train, test, validation"),
-    ("basic_arithmetic", {"max_terms": "many"}, "option 'max_terms' expects int, got 'many'"),
-    ("leg_counting", {"max_animals": 0}, "the task rejects these options"),
-    ("countdown", {}, "evaluates text as code"),
-    (None, {}, "builtin:gym needs a task"),
-])
+@pytest.mark.parametrize(
+    ("task", "options", "message"),
+    [
+        ("basic_arithmetc", {}, "unknown reasoning-gym task 'basic_arithmetc'; did you mean 'basic_arithmetic'?"),
+        ("basic_arithmetic", {"max_term": 3}, "unknown option 'max_term'; did you mean 'max_terms'?"),
+        ("basic_arithmetic", {"size": 0}, "option 'size' must be an integer in [1, 100000], got 0"),
+        ("basic_arithmetic", {"split": "dev"}, "unknown split 'dev'; splits: train, test, validation"),
+        ("basic_arithmetic", {"max_terms": "many"}, "option 'max_terms' expects int, got 'many'"),
+        ("leg_counting", {"max_animals": 0}, "the task rejects these options"),
+        ("countdown", {}, "evaluates text as code"),
+        (None, {}, "builtin:gym needs a task"),
+    ],
+)
 def test_bad_task_or_option_is_an_input_error(task, options, message):
     with pytest.raises(InputError, match=None) as caught:
         rows(task, **options)
@@ -108,12 +125,14 @@ def test_bad_task_or_option_is_an_input_error(task, options, message):
 
 @needs_gym
 def test_every_scorer_that_evaluates_answer_text_is_refused():
+    from grpo_rewards.plugins.gym.tasks import UNSAFE_SCORERS
     from reasoning_gym.factory import DATASETS
 
-    from grpo_rewards.plugins.gym.tasks import UNSAFE_SCORERS
-
-    evaluating = {name for name, (cls, _) in DATASETS.items()
-                  if any(call in inspect.getsource(cls.score_answer) for call in ("eval(", "parse_expr(", "exec("))}
+    evaluating = {
+        name
+        for name, (cls, _) in DATASETS.items()
+        if any(call in inspect.getsource(cls.score_answer) for call in ("eval(", "parse_expr(", "exec("))
+    }
     assert evaluating <= UNSAFE_SCORERS
 
 
@@ -156,12 +175,17 @@ def test_a_scorer_that_hangs_is_a_counted_none_and_the_rest_still_score(monkeypa
             if answer == "slow":
                 time.sleep(30)
             return real(task)(answer=answer, entry=entry)
+
         return score_answer
 
     monkeypatch.setattr(score_module, "scorer", slow_scorer)
     row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
     fn = get_registry().get("gym.score").build({"item_timeout": 0.2})
-    values = fn(prompts=["q"] * 2, completions=["<answer>slow</answer>", "<answer>30</answer>"],
-                answer=[row["answer"]] * 2, metadata=[row["metadata"]] * 2)
+    values = fn(
+        prompts=["q"] * 2,
+        completions=["<answer>slow</answer>", "<answer>30</answer>"],
+        answer=[row["answer"]] * 2,
+        metadata=[row["metadata"]] * 2,
+    )
     assert values == [None, 1.0]
     assert fn.last_stats.errors == 1 and "timed out after 0.2s" in fn.last_stats.first_error

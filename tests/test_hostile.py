@@ -30,8 +30,14 @@ from grpo_rewards.rewardset import ALLOW_PLUGIN_PATHS_ENV, load_reward_set
 from grpo_rewards.rows import read_rows, write_atomically
 
 HERE = Path(__file__).parent
-BUILTIN_TEXT_REWARDS = ["length.target", "math.correct", "xml.format", "consistency.answer",
-                        "consistency.arithmetic", "repetition.ngram"]
+BUILTIN_TEXT_REWARDS = [
+    "length.target",
+    "math.correct",
+    "xml.format",
+    "consistency.answer",
+    "consistency.arithmetic",
+    "repetition.ngram",
+]
 
 
 @pytest.fixture
@@ -41,8 +47,10 @@ def hostile_set(tmp_path):
 
     def write(use: str, extra: str = "") -> Path:
         config = tmp_path / f"{use.replace('.', '_')}.toml"
-        config.write_text(f'plugins = ["hostile_rewards.py"]\n[[rewards]]\nuse = "{use}"\n{extra}'
-                          '[[rewards]]\nuse = "length.target"\nname = "len"\n[rewards.params]\ntarget = 5\n')
+        config.write_text(
+            f'plugins = ["hostile_rewards.py"]\n[[rewards]]\nuse = "{use}"\n{extra}'
+            '[[rewards]]\nuse = "length.target"\nname = "len"\n[rewards.params]\ntarget = 5\n'
+        )
         return config
 
     yield write
@@ -55,8 +63,13 @@ def jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grpo_rewards", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", "grpo_rewards", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 # ---- 1, 2: time limits that hold against C code -------------------------------------------------
@@ -84,12 +97,15 @@ def test_any_reward_can_be_hard_limited_from_the_reward_set(hostile_set):
     assert result.stats["hostile.act"].timeouts == 1
 
 
-@pytest.mark.parametrize("payload", [
-    "the answer" + " " * 4000 + "x",  # the answer-phrase scan, quadratic before
-    "So " + "1,000," * 2000 + "0 = 1 + 1",  # grouped numbers, quadratic before
-    "\\boxed{(\\sqrt{3}^{99})^{99}}",
-    "<think>" + "2 * 3 = 6. " * 2000 + "</think><answer>6</answer>",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "the answer" + " " * 4000 + "x",  # the answer-phrase scan, quadratic before
+        "So " + "1,000," * 2000 + "0 = 1 + 1",  # grouped numbers, quadratic before
+        "\\boxed{(\\sqrt{3}^{99})^{99}}",
+        "<think>" + "2 * 3 = 6. " * 2000 + "</think><answer>6</answer>",
+    ],
+)
 def test_hostile_completions_leave_every_row_accounted_for(payload):
     registry = get_registry()
     rows = [Row(payload, columns={"answer": "6"}), Row("<think>2 * 3 = 6</think><answer>6</answer>", columns={"answer": "6"})]
@@ -151,9 +167,14 @@ def test_repetition_streams_words():
 
 
 # ---- 4: isolation of hostile rewards ---------------------------------------------------------------
-@pytest.mark.parametrize("command,expected", [
-    ("system_exit", "SystemExit"), ("keyboard_interrupt", "KeyboardInterrupt"), ("base_exception", "BaseException"),
-])
+@pytest.mark.parametrize(
+    "command,expected",
+    [
+        ("system_exit", "SystemExit"),
+        ("keyboard_interrupt", "KeyboardInterrupt"),
+        ("base_exception", "BaseException"),
+    ],
+)
 def test_base_exceptions_from_a_reward_are_counted_errors(hostile_set, command, expected):
     for use in ("hostile.act", "hostile.isolated"):
         reward_set = load_reward_set(hostile_set(use))
@@ -177,8 +198,17 @@ def test_a_worker_that_dies_is_replaced_and_its_row_counted(hostile_set, command
 
 
 def test_score_survives_every_hostile_reward_and_writes_every_row(hostile_set, tmp_path):
-    commands = ["ok", "system_exit", "keyboard_interrupt", "base_exception", "fork", "os_exit", "segfault",
-                "ignore_alarm", "done"]
+    commands = [
+        "ok",
+        "system_exit",
+        "keyboard_interrupt",
+        "base_exception",
+        "fork",
+        "os_exit",
+        "segfault",
+        "ignore_alarm",
+        "done",
+    ]
     rows = jsonl(tmp_path / "rows.jsonl", [{"completion": c} for c in commands])
     out = tmp_path / "scored.jsonl"
     proc = run_cli("score", str(hostile_set("hostile.isolated")), "-i", str(rows), "-o", str(out))
@@ -227,10 +257,13 @@ def test_a_pool_worker_that_dies_costs_only_its_chunk(hostile_set, tmp_path):
 def test_workers_load_local_plugin_files_by_path(hostile_set, tmp_path):
     rows = jsonl(tmp_path / "rows.jsonl", [{"completion": "x" * n} for n in range(1, 9)])
     out = tmp_path / "scored.jsonl"
-    result = CliRunner().invoke(main, ["score", str(hostile_set("hostile.act")), "-i", str(rows), "-o", str(out),
-                                       "--workers", "2"])
+    result = CliRunner().invoke(
+        main, ["score", str(hostile_set("hostile.act")), "-i", str(rows), "-o", str(out), "--workers", "2"]
+    )
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["rewards"]["hostile.act"] for line in out.read_text().splitlines()] == [float(n) for n in range(1, 9)]
+    assert [json.loads(line)["rewards"]["hostile.act"] for line in out.read_text().splitlines()] == [
+        float(n) for n in range(1, 9)
+    ]
 
 
 def test_hard_limited_rewards_with_workers_keep_order_and_counts(hostile_set):
@@ -243,13 +276,16 @@ def test_hard_limited_rewards_with_workers_keep_order_and_counts(hostile_set):
 
 
 # ---- 6: input problems, line-numbered, before any scoring -------------------------------------------
-@pytest.mark.parametrize("raw,message", [
-    (b'{"completion": "ok"}\n{"completion": "caf\xe9"}\n', ":2: not UTF-8 text: byte 0xe9"),
-    ('{"completion": "ok"}\n'.encode("utf-16"), ":1: the file is UTF-16"),
-    (b'{"completion": "ok", "n": ' + b"9" * 5000 + b"}\n", ":1: not usable JSON"),
-    (b'{"completion": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", ":1: "),
-    (b'{"completion": "ok"}\n{"completion": "\\ud800"}\n', ":2: holds a lone surrogate \\ud800"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b'{"completion": "ok"}\n{"completion": "caf\xe9"}\n', ":2: not UTF-8 text: byte 0xe9"),
+        ('{"completion": "ok"}\n'.encode("utf-16"), ":1: the file is UTF-16"),
+        (b'{"completion": "ok", "n": ' + b"9" * 5000 + b"}\n", ":1: not usable JSON"),
+        (b'{"completion": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", ":1: "),
+        (b'{"completion": "ok"}\n{"completion": "\\ud800"}\n', ":2: holds a lone surrogate \\ud800"),
+    ],
+)
 def test_unreadable_rows_are_reported_by_line(tmp_path, raw, message):
     path = tmp_path / "rows.jsonl"
     path.write_bytes(raw)
@@ -262,8 +298,9 @@ def test_bad_chat_parts_and_unreadable_rows_stop_score_before_scoring(registry, 
     config = tmp_path / "set.toml"
     config.write_text('[[rewards]]\nuse = "length.target"\n')
     rows = tmp_path / "rows.jsonl"
-    rows.write_text('{"completion": "ok"}\n'
-                    '{"completion": [{"role": "assistant", "content": [{"type": "text", "text": null}]}]}\n')
+    rows.write_text(
+        '{"completion": "ok"}\n{"completion": [{"role": "assistant", "content": [{"type": "text", "text": null}]}]}\n'
+    )
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(main, ["score", str(config), "-i", str(rows), "-o", str(out)])
     assert result.exit_code == 2
@@ -276,7 +313,9 @@ def test_a_yaml_alias_bomb_is_refused_with_a_short_message(registry, tmp_path):
     lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         prev = chr(ord("a") + i - 1)
-        lines.append(f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+        lines.append(
+            f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+        )
     lines.append("rewards:\n  - use: *i")
     config = tmp_path / "bomb.yaml"
     config.write_text("\n".join(lines) + "\n")
@@ -294,10 +333,13 @@ def test_a_bomb_inside_an_entry_is_echoed_briefly(registry, tmp_path):
     assert len(text) < 600 and "key 'use'" in text
 
 
-@pytest.mark.parametrize("text,message", [
-    ("rewards:\n  - use: length.target\n    1: 2\n", "keys must be strings"),
-    ("rewards:\n  - use: length.target\n    weight: 1.0e+308\n", "key 'weight': expected a weight between -1e+06 and 1e+06"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("rewards:\n  - use: length.target\n    1: 2\n", "keys must be strings"),
+        ("rewards:\n  - use: length.target\n    weight: 1.0e+308\n", "key 'weight': expected a weight between -1e+06 and 1e+06"),
+    ],
+)
 def test_non_string_keys_and_huge_weights_are_config_errors(registry, tmp_path, text, message):
     config = tmp_path / "set.yaml"
     config.write_text(text)
@@ -339,9 +381,11 @@ def test_outputs_follow_the_umask(tmp_path):
 
 
 def test_sigterm_during_a_write_leaves_no_partial_file(tmp_path):
-    script = ("import os, signal, sys; from grpo_rewards.rows import write_atomically\n"
-              "def lines():\n    yield 'a\\n'\n    os.kill(os.getpid(), signal.SIGTERM)\n    yield 'b\\n'\n"
-              f"write_atomically(__import__('pathlib').Path({str(tmp_path / 'out.jsonl')!r}), lines())\n")
+    script = (
+        "import os, signal, sys; from grpo_rewards.rows import write_atomically\n"
+        "def lines():\n    yield 'a\\n'\n    os.kill(os.getpid(), signal.SIGTERM)\n    yield 'b\\n'\n"
+        f"write_atomically(__import__('pathlib').Path({str(tmp_path / 'out.jsonl')!r}), lines())\n"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
@@ -367,14 +411,16 @@ def test_plugin_paths_outside_the_config_folder_are_refused(registry, tmp_path, 
 # ---- 10: serve-rewards that one client cannot stall ------------------------------------------------
 @pytest.fixture
 def small_server(registry):
-    from grpo_rewards import parse_reward_set
     from grpo_rewards.plugins.reward_model.server import make_server
+
+    from grpo_rewards import parse_reward_set
 
     from .reward_model_support import running
 
     reward_set = parse_reward_set([{"use": "length.target", "params": {"target": 2}}])
-    with running(make_server(reward_set, threads=1, queue=1, header_timeout=0.5, body_timeout=2.0,
-                             max_body_bytes=1000, token="s3cret")) as server:
+    with running(
+        make_server(reward_set, threads=1, queue=1, header_timeout=0.5, body_timeout=2.0, max_body_bytes=1000, token="s3cret")
+    ) as server:
         yield server
 
 

@@ -84,9 +84,12 @@ def _rows() -> list[dict]:
     rows = []
     for question, answer in [("2 + 2?", "4"), ("3 * 3?", "9"), ("10 - 7?", "3")]:
         wrong = str(int(answer) + 1)
-        for text, correct in [(f"<scratch>sum</scratch><final>{answer}</final>", True),
-                              (f"<scratch>hmm</scratch><final>{wrong}</final>", False),
-                              (f"it is {answer}", True), ("no idea", False)]:
+        for text, correct in [
+            (f"<scratch>sum</scratch><final>{answer}</final>", True),
+            (f"<scratch>hmm</scratch><final>{wrong}</final>", False),
+            (f"it is {answer}", True),
+            ("no idea", False),
+        ]:
             rows.append({"prompt": question, "solution_value": answer, "completion": text, "correct": correct})
     return rows
 
@@ -136,8 +139,10 @@ def test_a_parameter_signature_mismatch_is_listed_by_plugins(acme):
     assert "acme.typo" not in acme.rewards
     result = CliRunner().invoke(main, ["plugins", "--json"])
     problems = [p["message"] for p in json.loads(result.output)["problems"]]
-    assert ("reward 'acme.typo' not registered: parameter 'max_words' is declared but typo() takes no such "
-            "argument; did you mean 'max_word'?") in problems
+    assert (
+        "reward 'acme.typo' not registered: parameter 'max_words' is declared but typo() takes no such "
+        "argument; did you mean 'max_word'?"
+    ) in problems
 
 
 def test_check_rejects_an_unknown_extractor_with_a_suggestion(tmp_path):
@@ -164,8 +169,9 @@ def test_extractors_are_bound_once_from_the_registry_the_set_was_parsed_with(tmp
     private.add_plugin(Shouting(), "shouting")
     assert "shout" not in get_registry(refresh=True).extractors  # only the private registry has it
     # inline: a lambda in a private registry cannot travel to the hard-limit worker processes
-    reward_set = parse_reward_set([{"use": "math.correct", "isolation": "inline", "params": {"extractors": ["shout"]}}],
-                                  registry=private)
+    reward_set = parse_reward_set(
+        [{"use": "math.correct", "isolation": "inline", "params": {"extractors": ["shout"]}}], registry=private
+    )
     fn = reward_set.functions()[0]
     assert fn(prompts=["q"], completions=["42! or maybe 41"], answer=["42"]) == [1.0]
 

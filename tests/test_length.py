@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from grpo_rewards.plugins.length import cosine_length_score
 
 from grpo_rewards import Sample
-from grpo_rewards.plugins.length import cosine_length_score
 from grpo_rewards.registry import get_registry
 
 SUMMARY = "We propose a sparse attention method that halves memory use at equal BLEU!!"  # 75 chars, 13 words
@@ -20,6 +20,7 @@ def score(name: str, completion: str, ids=None, columns=None, **params) -> float
 
 
 # ---- length.target -----------------------------------------------------------------------------
+
 
 def test_seed_reward_in_characters():
     assert len(SUMMARY) == 75
@@ -66,10 +67,21 @@ def test_target_params_are_validated():
 
 # ---- length.overlong ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "length, buffer, expected",
-    [(0, 20, 0.0), (80, 20, 0.0), (81, 20, -0.05), (90, 20, -0.5), (99, 20, -0.95), (100, 20, -1.0),
-     (5000, 20, -1.0), (100, 0, 0.0), (101, 0, -1.0), (50, 200, -0.5)],
+    [
+        (0, 20, 0.0),
+        (80, 20, 0.0),
+        (81, 20, -0.05),
+        (90, 20, -0.5),
+        (99, 20, -0.95),
+        (100, 20, -1.0),
+        (5000, 20, -1.0),
+        (100, 0, 0.0),
+        (101, 0, -1.0),
+        (50, 200, -0.5),
+    ],
 )
 def test_overlong_ramp(length, buffer, expected):
     value = score("length.overlong", "text", ids=[0] * length, max_length=100, buffer=buffer)
@@ -84,6 +96,7 @@ def test_overlong_units():
 
 
 # ---- length.cosine -----------------------------------------------------------------------------
+
 
 def test_cosine_shape():
     kw = dict(max_length=1000, min_value_correct=0.5, max_value_correct=1.0, min_value_wrong=-1.0, max_value_wrong=-0.5)
@@ -103,8 +116,20 @@ def test_cosine_shape():
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(True, 0.75), (False, -0.75), (1, 0.75), (0, -0.75), (1.0, 0.75), (0.0, -0.75), ("true", 0.75),
-     ("False", -0.75), ("yes", 0.75), (None, None), ("maybe", None), (float("nan"), None)],
+    [
+        (True, 0.75),
+        (False, -0.75),
+        (1, 0.75),
+        (0, -0.75),
+        (1.0, 0.75),
+        (0.0, -0.75),
+        ("true", 0.75),
+        ("False", -0.75),
+        ("yes", 0.75),
+        (None, None),
+        ("maybe", None),
+        (float("nan"), None),
+    ],
 )
 def test_cosine_with_a_correctness_column(value, expected):
     assert score("length.cosine", "x" * 500, columns={"ok": value}, correct_column="ok", answer_column=None) == expected
@@ -147,8 +172,13 @@ def test_cosine_with_the_math_check(completion, gold, expected):
 
 def test_cosine_math_check_reads_the_named_column():
     completion = "So \\boxed{72}"
-    value = score("length.cosine", completion, columns={"gold": "#### 72", "answer": "#### 1"},
-                  answer_column="gold", max_length=len(completion))
+    value = score(
+        "length.cosine",
+        completion,
+        columns={"gold": "#### 72", "answer": "#### 1"},
+        answer_column="gold",
+        max_length=len(completion),
+    )
     assert value == 0.5  # correct, at max_length
 
 

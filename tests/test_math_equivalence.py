@@ -5,10 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from grpo_rewards.plugins.math import answers_equivalent
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
-from grpo_rewards.plugins.math import answers_equivalent
 
 
 @pytest.mark.parametrize(
@@ -124,6 +123,7 @@ def test_symbolic_work_stays_bounded():
 
 # -- property: an answer always matches itself after formatting, and not a perturbed one -------
 
+
 def _latex_frac(v: Fraction) -> str:
     sign = "-" if v < 0 else ""
     return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
@@ -164,7 +164,7 @@ FORMATS = {
     "paren": lambda v: f"({_plain(v)})",
 }
 
-values = st.fractions(min_value=-10**7, max_value=10**7, max_denominator=400)
+values = st.fractions(min_value=-(10**7), max_value=10**7, max_denominator=400)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -191,8 +191,9 @@ PERTURBATIONS = {
 
 
 @settings(max_examples=150, deadline=None)
-@given(v=values, a=st.sampled_from(sorted(FORMATS)), b=st.sampled_from(sorted(FORMATS)),
-       how=st.sampled_from(sorted(PERTURBATIONS)))
+@given(
+    v=values, a=st.sampled_from(sorted(FORMATS)), b=st.sampled_from(sorted(FORMATS)), how=st.sampled_from(sorted(PERTURBATIONS))
+)
 def test_a_perturbed_answer_does_not_match(v, a, b, how):
     assume(v != 0 and abs(v) != 1)  # -0 = 0, 10 * 0 = 0, 1/1 = 1
     wrong = PERTURBATIONS[how](v)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from grpo_rewards.plugins.math import DEFAULT_ORDER, extract_answer, gold_answer
 from grpo_rewards.plugins.math.extract import answer_is, answer_tag, boxed, gsm8k, last_number, whole
+
 from grpo_rewards.registry import UnknownRewardError, get_registry
 
 

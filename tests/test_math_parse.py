@@ -6,11 +6,17 @@ import builtins
 
 import pytest
 import sympy
-
 from grpo_rewards.plugins.math import parse_answer
 from grpo_rewards.plugins.math.parse import clear_parse_cache
 from grpo_rewards.plugins.math.values import (
-    BaseNumber, Bracketed, Choice, Collection, Matrix, Relation, Scalar, Text,
+    BaseNumber,
+    Bracketed,
+    Choice,
+    Collection,
+    Matrix,
+    Relation,
+    Scalar,
+    Text,
 )
 
 x, y = sympy.symbols("x y")
@@ -109,9 +115,7 @@ def test_structures():
     assert parse_answer("3, 5, 7") == Collection((Scalar(3), Scalar(5), Scalar(7)), "list")
     assert parse_answer("1 \\text{ and } 2") == Collection((Scalar(1), Scalar(2)), "list")
     assert parse_answer("7, -2, \\text{ and } -5") == Collection((Scalar(7), Scalar(-2), Scalar(-5)), "list")
-    assert parse_answer("1 \\pm \\sqrt{19}") == Collection(
-        (Scalar(1 + sympy.sqrt(19)), Scalar(1 - sympy.sqrt(19))), "list"
-    )
+    assert parse_answer("1 \\pm \\sqrt{19}") == Collection((Scalar(1 + sympy.sqrt(19)), Scalar(1 - sympy.sqrt(19))), "list")
     union = parse_answer("(-\\infty, 2) \\cup (3, \\infty)")
     assert isinstance(union, Collection) and union.kind == "union" and len(union.items) == 2
     assert parse_answer("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}") == Matrix(
@@ -158,7 +162,7 @@ def test_words_letters_and_bases():
         "__import__('os').system('echo pwned')",
         "lambda: 1",
         "eval('1+1')",
-        "os.system(\"rm -rf /\")",
+        'os.system("rm -rf /")',
         "().__class__.__bases__[0]",
         "9**9**9**9",
         "9^9^9^9",
@@ -209,9 +213,19 @@ def test_never_evaluates_text(monkeypatch):
         return real_compile(source, filename, *args, **kwargs)
 
     texts = [
-        "\\frac{\\sqrt3}{3}", "x^2+2x+1", "(1,2]", "\\sin^2 x+\\cos^2 x", "\\log_2 8", "5!",
-        "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "e^{i\\pi}", "\\cot 30^\\circ", "\\gcd(12, 18)",
-        "__import__('os').system('x')", "lambda x: x", "exec('1')",
+        "\\frac{\\sqrt3}{3}",
+        "x^2+2x+1",
+        "(1,2]",
+        "\\sin^2 x+\\cos^2 x",
+        "\\log_2 8",
+        "5!",
+        "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",
+        "e^{i\\pi}",
+        "\\cot 30^\\circ",
+        "\\gcd(12, 18)",
+        "__import__('os').system('x')",
+        "lambda x: x",
+        "exec('1')",
     ]
     for text in texts:  # warm sympy's lazy imports, which legitimately exec module code
         parse_answer(text)

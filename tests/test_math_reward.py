@@ -29,10 +29,16 @@ def score(completion, gold, **params):
 @pytest.mark.parametrize(
     "completion, expected",
     [
-        ("Janet's ducks lay 16 eggs. She eats 3 and bakes with 4, so 16 - 3 - 4 = 9 are left.\n"
-         "She sells them for $2 each: 9 * 2 = $18.\n#### 18", 1.0),
-        ("Let's think step by step. 16 - 3 - 4 = 9 eggs. 9 x $2 = $18.\n"
-         "So she makes $\\boxed{18}$ dollars every day. I hope this helps!", 1.0),
+        (
+            "Janet's ducks lay 16 eggs. She eats 3 and bakes with 4, so 16 - 3 - 4 = 9 are left.\n"
+            "She sells them for $2 each: 9 * 2 = $18.\n#### 18",
+            1.0,
+        ),
+        (
+            "Let's think step by step. 16 - 3 - 4 = 9 eggs. 9 x $2 = $18.\n"
+            "So she makes $\\boxed{18}$ dollars every day. I hope this helps!",
+            1.0,
+        ),
         ("<think>\n16 - 3 - 4 = 9, and 9 * 2 = 18\n</think>\n<answer>\n$18\n</answer>", 1.0),
         ("<think>16-3-4=9 eggs, 9*2=18</think><answer>18 dollars", 1.0),  # truncated: no closer
         ("She has 9 eggs left and earns 2 dollars each, so she makes 18 dollars.", 1.0),
@@ -52,14 +58,21 @@ def test_gsm8k_completions(completion, expected):
 @pytest.mark.parametrize(
     "completion, gold, expected",
     [
-        ("We have $r = \\sqrt{0^2 + 3^2} = 3$ and the angle is $\\frac{\\pi}{2}$, so the polar "
-         "coordinates are $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.$", "\\left( 3, \\frac{\\pi}{2} \\right)", 1.0),
+        (
+            "We have $r = \\sqrt{0^2 + 3^2} = 3$ and the angle is $\\frac{\\pi}{2}$, so the polar "
+            "coordinates are $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.$",
+            "\\left( 3, \\frac{\\pi}{2} \\right)",
+            1.0,
+        ),
         ("so the point is $\\boxed{(3, \\pi/2)}$", "\\left( 3, \\frac{\\pi}{2} \\right)", 1.0),
         ("so the point is $\\boxed{(3, \\pi)}$", "\\left( 3, \\frac{\\pi}{2} \\right)", 0.0),
         ("Solving the inequality gives $x \\in \\boxed{(3, 4]}$.", "(3,4]", 1.0),
         ("Solving the inequality gives $\\boxed{[3, 4]}$.", "(3,4]", 0.0),
-        ("The roots are $x = 1 + \\sqrt{19}$ and $x = 1 - \\sqrt{19}$, so the answer is "
-         "$1 + \\sqrt{19}, 1 - \\sqrt{19}$.", "1 \\pm \\sqrt{19}", 1.0),
+        (
+            "The roots are $x = 1 + \\sqrt{19}$ and $x = 1 - \\sqrt{19}$, so the answer is $1 + \\sqrt{19}, 1 - \\sqrt{19}$.",
+            "1 \\pm \\sqrt{19}",
+            1.0,
+        ),
         ("Final Answer: The final answer is $\\dfrac{14}{3}$. I hope it is correct.", "\\frac{14}{3}", 1.0),
         ("Final Answer: The final answer is $4.67$. I hope it is correct.", "\\frac{14}{3}", 0.0),
         ("The angle measures $\\boxed{90^\\circ}$.", "90", 1.0),
@@ -146,7 +159,7 @@ def test_huge_and_unicode_completions():
     huge = "Let me think. " + "We keep adding numbers 1 2 3. " * 35_000 + "So the answer is \\boxed{42}."
     assert len(huge) > 1_000_000
     assert score(huge, "42") == 1.0
-    assert score("La r\u00e9ponse est \u00ab 42 \u00bb \U0001F600", "42") == 1.0
+    assert score("La r\u00e9ponse est \u00ab 42 \u00bb \U0001f600", "42") == 1.0
     assert score("\u7b54\u3048\u306f \\boxed{\u221a2} \u3067\u3059", "\\sqrt{2}") == 1.0
 
 
@@ -217,8 +230,9 @@ def test_huge_numbers_never_reach_uninterruptible_sympy_calls():
         "gold = fn(completions=['\\\\boxed{7}'] * len(answers), answer=answers)\n"
         "print(json.dumps([scores, gold, fn.total_stats.timeouts]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(UNINTERRUPTIBLE)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(UNINTERRUPTIBLE)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     scores, gold, timeouts = json.loads(done.stdout)
     assert scores == [0.0] * len(UNINTERRUPTIBLE)
@@ -232,9 +246,11 @@ def test_picklable_and_scores_off_the_main_thread():
 
     fn = pickle.loads(pickle.dumps(build(partial_credit=0.25)))
     out: list = []
-    worker = threading.Thread(target=lambda: out.append(
-        fn(completions=["\\boxed{\\sqrt{2}/2}", "maybe 3, or 4. The answer is 4"], answer=["\\frac{1}{\\sqrt2}", "3"])
-    ))
+    worker = threading.Thread(
+        target=lambda: out.append(
+            fn(completions=["\\boxed{\\sqrt{2}/2}", "maybe 3, or 4. The answer is 4"], answer=["\\frac{1}{\\sqrt2}", "3"])
+        )
+    )
     worker.start()
     worker.join()
     assert out == [[1.0, 0.25]]

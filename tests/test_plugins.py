@@ -54,7 +54,7 @@ def site(tmp_path, monkeypatch):
 
 def test_builtin_plugins_come_through_our_own_entry_points():
     registry = get_registry(refresh=True)
-    assert BUILTIN_FAMILIES <= set(registry.plugins)
+    assert set(registry.plugins) >= BUILTIN_FAMILIES
     for family in BUILTIN_FAMILIES:
         info = registry.plugins[family]
         assert info.distribution == "grpo-rewards"
@@ -74,7 +74,7 @@ def test_allow_list_environment_variable(site, monkeypatch):
     monkeypatch.setenv(ENV_PLUGINS, "")
     registry = get_registry(refresh=True)
     assert "alpha.one" not in registry.rewards and "beta.one" not in registry.rewards
-    assert BUILTIN_FAMILIES <= set(registry.plugins), "built-ins always load"
+    assert set(registry.plugins) >= BUILTIN_FAMILIES, "built-ins always load"
 
     monkeypatch.setenv(ENV_PLUGINS, "alpha")  # by entry-point name
     assert {"alpha.one", "beta.one"} & set(get_registry(refresh=True).rewards) == {"alpha.one"}
@@ -90,9 +90,7 @@ def test_plugin_that_fails_to_import_is_reported_and_does_not_hide_others(site, 
     registry = get_registry(refresh=True)
     assert "fine.one" in registry.rewards
     messages = [str(p) for p in registry.problems]
-    assert messages == [
-        "plugin 'broken' (distribution gr-broken): failed to import 'gr_test_broken': ImportError: needs libfoo"
-    ]
+    assert messages == ["plugin 'broken' (distribution gr-broken): failed to import 'gr_test_broken': ImportError: needs libfoo"]
 
 
 def test_unknown_hook_name_is_reported(site, monkeypatch):
@@ -178,9 +176,20 @@ def installed_example(tmp_path_factory) -> Path:
     """The example third-party package, really pip-installed into a private target folder."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO / "examples" / "plugin-example")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(REPO / "examples" / "plugin-example"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return target
 
@@ -204,7 +213,9 @@ def test_third_party_package_is_listed_and_usable(installed_example, tmp_path):
     config.write_text('[[rewards]]\nuse = "politeness.please"\n[rewards.params]\nexpected = 2\n')
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"completion": "Please, thank you."}\n{"completion": "No."}\n')
-    scored = run_cli("score", str(config), "--input", str(rows), "--output", str(tmp_path / "out.jsonl"), pythonpath=installed_example)
+    scored = run_cli(
+        "score", str(config), "--input", str(rows), "--output", str(tmp_path / "out.jsonl"), pythonpath=installed_example
+    )
     assert scored.returncode == 0, scored.stderr
     values = [json.loads(line)["reward"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert values == [1.0, 0.0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from grpo_rewards.plugins.repetition import repeated_fraction
 
 from grpo_rewards import Sample
-from grpo_rewards.plugins.repetition import repeated_fraction
 from grpo_rewards.registry import get_registry
 
 

@@ -10,9 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from grpo_rewards import Sample, parse_reward_set  # noqa: E402
 from grpo_rewards.plugins.reward_model import classifier as clf  # noqa: E402
 from grpo_rewards.plugins.reward_model.loading import resolve_device  # noqa: E402
+
+from grpo_rewards import Sample, parse_reward_set  # noqa: E402
 
 from .reward_model_support import build_bert_classifier, build_llama_classifier  # noqa: E402
 
@@ -80,21 +81,27 @@ def test_transforms_and_labels(bert):
 
         tokenizer = AutoTokenizer.from_pretrained(bert)
         logits = AutoModelForSequenceClassification.from_pretrained(bert)(
-            **tokenizer([sample[0].prompt + sample[0].completion], return_tensors="pt")).logits[0]
+            **tokenizer([sample[0].prompt + sample[0].completion], return_tensors="pt")
+        ).logits[0]
     assert score(sample, model=bert)[0] == pytest.approx(float(logits[0]), abs=1e-5)
     assert score(sample, model=bert, label="good")[0] == pytest.approx(float(logits[1]), abs=1e-5)
     assert score(sample, model=bert, transform="sigmoid", label="1")[0] == pytest.approx(
-        1 / (1 + math.exp(-float(logits[1]))), abs=1e-5)
+        1 / (1 + math.exp(-float(logits[1]))), abs=1e-5
+    )
     assert score(sample, model=bert, transform="softmax", label="good")[0] == pytest.approx(
-        float(logits.softmax(-1)[1]), abs=1e-5)
+        float(logits.softmax(-1)[1]), abs=1e-5
+    )
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"transform": "softmax"}, "needs `label`"),
-    ({"label": "excellent"}, "neither one of the model's labels ['bad', 'good']"),
-    ({"label": "5"}, "out of range"),
-    ({"device": "gpu"}, "device 'gpu' is not one of"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"transform": "softmax"}, "needs `label`"),
+        ({"label": "excellent"}, "neither one of the model's labels ['bad', 'good']"),
+        ({"label": "5"}, "out of range"),
+        ({"device": "gpu"}, "device 'gpu' is not one of"),
+    ],
+)
 def test_configuration_mistakes_are_counted_errors_with_a_clear_message(bert, params, message):
     fn = reward_fn(**{"model": bert, **params})
     assert fn.score(prompts=["p", "q"], completions=["a", "b"]) == [None, None]
@@ -172,9 +179,11 @@ def test_model_is_loaded_once_per_process_and_reused(bert):
 def test_metric_name_is_the_reward_set_entry_name(bert):
     from trl.trainer.utils import get_callable_name
 
-    reward_set = parse_reward_set([
-        {"use": "reward_model.classifier", "name": "helpfulness", "params": {"model": bert}},
-        {"use": "reward_model.classifier", "params": {"model": bert, "transform": "sigmoid"}},
-    ])
+    reward_set = parse_reward_set(
+        [
+            {"use": "reward_model.classifier", "name": "helpfulness", "params": {"model": bert}},
+            {"use": "reward_model.classifier", "params": {"model": bert, "transform": "sigmoid"}},
+        ]
+    )
     functions, _ = reward_set.to_trl()
     assert [get_callable_name(f) for f in functions] == ["helpfulness", "reward_model.classifier"]

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from grpo_rewards.plugins.reward_model.server import make_server  # noqa: E402
+
 from grpo_rewards import load_config_file, load_reward_set  # noqa: E402
 from grpo_rewards.cli import main  # noqa: E402
-from grpo_rewards.plugins.reward_model.server import make_server  # noqa: E402
 
 from .reward_model_support import build_bert_classifier, running  # noqa: E402
 
@@ -37,8 +38,9 @@ def offline_config(tmp_path: Path, url: str) -> Path:
 
 
 def score(config: Path, output: Path) -> tuple[list[dict], str]:
-    result = CliRunner().invoke(main, ["score", str(config), "-i", str(EXAMPLES / "mixed-rewards-rows.jsonl"),
-                                       "-o", str(output), "--force"])
+    result = CliRunner().invoke(
+        main, ["score", str(config), "-i", str(EXAMPLES / "mixed-rewards-rows.jsonl"), "-o", str(output), "--force"]
+    )
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in output.read_text().splitlines()], result.output
 

@@ -7,26 +7,34 @@ from __future__ import annotations
 import json
 
 import pytest
+from grpo_rewards.plugins.reward_model.server import make_server
 
 from grpo_rewards import Row, parse_reward_set, score_rows
-from grpo_rewards.plugins.reward_model.server import make_server
 
 from .reward_model_support import StubServer, echo_lengths, running, serve_rewards_process
 
-ROWS = [Row("42", "What is 6*7?", {"answer": "42"}), Row("41", "What is 6*7?", {"answer": "42"}),
-        Row("x" * 60, "Say something long", {"answer": "7"})]
+ROWS = [
+    Row("42", "What is 6*7?", {"answer": "42"}),
+    Row("41", "What is 6*7?", {"answer": "42"}),
+    Row("x" * 60, "Say something long", {"answer": "7"}),
+]
 
 
 def local_set():
-    return parse_reward_set([
-        {"use": "length.target", "weight": 0.5, "params": {"target": 10}},
-        {"use": "test.gold", "name": "gold", "weight": 2.0},
-    ])
+    return parse_reward_set(
+        [
+            {"use": "length.target", "weight": 0.5, "params": {"target": 10}},
+            {"use": "test.gold", "name": "gold", "weight": 2.0},
+        ]
+    )
 
 
 def remote_fn(url: str, **params):
-    entry = {"use": "reward_model.remote", "name": "remote",
-             "params": {"url": url, "retries": 1, "backoff": 0.01, "request_timeout": 5.0, **params}}
+    entry = {
+        "use": "reward_model.remote",
+        "name": "remote",
+        "params": {"url": url, "retries": 1, "backoff": 0.01, "request_timeout": 5.0, **params},
+    }
     return parse_reward_set([entry]).functions()[0]
 
 
@@ -104,12 +112,15 @@ def test_the_whole_call_is_bounded_by_total_timeout():
     assert fn.last_stats.errors == 3 and "no answer within total_timeout=0.3s" in fn.last_stats.first_error
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"<html>oops</html>", "malformed response, not JSON"),
-    (b'{"scores": [1.0]}', "1 scores for 3 rows"),
-    (b'{"score": [1, 2, 3]}', "expected an object with a 'scores' list"),
-    (b'{"scores": [1, "2", 3]}', "score '2' is not a number"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"<html>oops</html>", "malformed response, not JSON"),
+        (b'{"scores": [1.0]}', "1 scores for 3 rows"),
+        (b'{"score": [1, 2, 3]}', "expected an object with a 'scores' list"),
+        (b'{"scores": [1, "2", 3]}', "score '2' is not a number"),
+    ],
+)
 def test_malformed_responses_are_counted_errors_without_retries(body, message):
     with running(StubServer(lambda h, b: (200, body))) as stub:
         fn = remote_fn(stub.url, retries=2)
@@ -153,7 +164,8 @@ def test_concurrency_limit_and_batching():
     rows = [Row("y" * k, "p") for k in range(1, 9)]
     with running(StubServer(slow_echo)) as stub:
         values = remote_fn(stub.url, batch_size=1, max_concurrency=2).score(
-            prompts=[r.prompt for r in rows], completions=[r.completion for r in rows])
+            prompts=[r.prompt for r in rows], completions=[r.completion for r in rows]
+        )
     assert values == [float(k) for k in range(1, 9)]
     assert len(stub.requests) == 8 and 1 <= stub.max_in_flight <= 2
 
@@ -171,8 +183,7 @@ def test_bearer_token_from_the_environment(monkeypatch):
 
 def test_columns_are_sent_by_name():
     with running(StubServer(echo_lengths)) as stub:
-        call(remote_fn(stub.url, columns=["answer", "level"]), ROWS[:2], answer=["42", "42"], level=[1, 2],
-             other=["not", "sent"])
+        call(remote_fn(stub.url, columns=["answer", "level"]), ROWS[:2], answer=["42", "42"], level=[1, 2], other=["not", "sent"])
     assert stub.requests[0]["body"]["columns"] == {"answer": ["42", "42"], "level": [1, 2]}
     assert json.dumps(stub.requests[0]["body"]["prompts"]) == json.dumps([r.prompt for r in ROWS[:2]])
 

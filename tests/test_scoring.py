@@ -18,9 +18,8 @@ def spin_forever():
 
 @pytest.mark.parametrize("body", [spin_forever, lambda: time.sleep(30)], ids=["spin", "sleep"])
 def test_time_limit_interrupts_in_the_main_thread(body):
-    with pytest.raises(RewardTimeout):
-        with time_limit(0.1):
-            body()
+    with pytest.raises(RewardTimeout), time_limit(0.1):
+        body()
 
 
 def test_time_limit_interrupts_a_spinning_worker_thread():
@@ -55,9 +54,7 @@ def rows(*completions: str) -> list[Row]:
 
 
 def test_timeouts_and_errors_become_counted_nones(registry):
-    reward_set = parse_reward_set(
-        [{"use": "test.sleepy"}, {"use": "test.spin"}, {"use": "test.boom"}, {"use": "test.gold"}]
-    )
+    reward_set = parse_reward_set([{"use": "test.sleepy"}, {"use": "test.spin"}, {"use": "test.boom"}, {"use": "test.gold"}])
     result = score_rows(reward_set, rows("fine", "sleep now", "spin please", "boom", "ok"))
     assert result.values["test.sleepy"] == [1.0, None, 1.0, 1.0, 1.0]
     assert result.values["test.spin"] == [1.0, 1.0, None, 1.0, 1.0]

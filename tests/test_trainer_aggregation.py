@@ -17,21 +17,30 @@ import pytest
 
 pytest.importorskip("trl")
 
+from grpo_rewards.trainer.run import train  # noqa: E402
+
 from grpo_rewards.aggregation import Aggregation, compute_advantages  # noqa: E402
 from grpo_rewards.contributions import compute_contributions  # noqa: E402
-from grpo_rewards.trainer.run import train  # noqa: E402
 from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
 
 pytestmark = pytest.mark.train
 
 NAN = float("nan")
 WEIGHTS = [1.0, 0.5, 0.5]
-MATRIX = np.array([
-    # group 1: a None, an unscorable row, a near-constant third reward
-    [1.0, 0.5, 0.001], [0.0, NAN, 0.0], [NAN, NAN, NAN], [1.0, 0.25, 0.002],
-    # group 2: every total is 1.25 (no spread) though the first two rewards disagree row by row
-    [1.0, 0.0, 0.5], [0.0, 2.0, 0.5], [1.0, 0.0, 0.5], [0.0, 2.0, 0.5],
-])
+MATRIX = np.array(
+    [
+        # group 1: a None, an unscorable row, a near-constant third reward
+        [1.0, 0.5, 0.001],
+        [0.0, NAN, 0.0],
+        [NAN, NAN, NAN],
+        [1.0, 0.25, 0.002],
+        # group 2: every total is 1.25 (no spread) though the first two rewards disagree row by row
+        [1.0, 0.0, 0.5],
+        [0.0, 2.0, 0.5],
+        [1.0, 0.0, 0.5],
+        [0.0, 2.0, 0.5],
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +48,43 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
-@pytest.mark.parametrize("mode, scale", [(m, s) for m in ("sum_then_normalize", "normalize_then_sum")
-                                         for s in ("group", "batch", "none")])
+@pytest.mark.parametrize(
+    "mode, scale", [(m, s) for m in ("sum_then_normalize", "normalize_then_sum") for s in ("group", "batch", "none")]
+)
 def test_advantages_match_trls_own_computation(tiny_model, tmp_path, mode, scale):
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer  # TRL's own trainer: its advantage code, not ours
 
-    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=8, num_generations=4,
-                      max_completion_length=4, use_cpu=True, bf16=False, report_to="none", reward_weights=WEIGHTS,
-                      multi_objective_aggregation=mode, scale_rewards=scale, max_steps=1)
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=4,
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        reward_weights=WEIGHTS,
+        multi_objective_aggregation=mode,
+        scale_rewards=scale,
+        max_steps=1,
+    )
     funcs = []
     for name in ("a", "b", "c"):
+
         def func(prompts, completions, **kwargs):
             return [0.0] * len(completions)
+
         func.__name__ = name
         funcs.append(func)
-    trainer = GRPOTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model), reward_funcs=funcs, args=args,
-                          train_dataset=Dataset.from_list([{"prompt": "Say hi."}] * 8),
-                          processing_class=AutoTokenizer.from_pretrained(tiny_model))
+    trainer = GRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_model),
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=Dataset.from_list([{"prompt": "Say hi."}] * 8),
+        processing_class=AutoTokenizer.from_pretrained(tiny_model),
+    )
     trainer._calculate_rewards = lambda *a, **k: torch.tensor(MATRIX, dtype=torch.float32)
     trainer.model.train()
     output = trainer._generate_and_score_completions([{"prompt": "Say hi."}] * 8)
@@ -74,7 +100,7 @@ def test_advantages_match_trls_own_computation(tiny_model, tmp_path, mode, scale
         assert np.abs(ours.advantages[4:]).max() > 0.1  # GDPO separates what the sum collapsed
 
 
-SCHEDULED_AND_GATED = '''
+SCHEDULED_AND_GATED = """
 [[rewards]]
 use = "tiny.chars"
 name = "chars"
@@ -90,15 +116,19 @@ when = "chars >= 3"
 use = "tiny.rank"
 name = "watch"
 weight = 0
-'''
+"""
 
 
 def test_a_run_applies_schedules_and_gates_and_logs_them(tiny_model, tmp_path):
     import pandas as pd
 
-    config = write_run_files(tmp_path, tiny_model, rewards=SCHEDULED_AND_GATED,
-                             grpo='multi_objective_aggregation = "normalize_then_sum"',
-                             output="log_completions = true")
+    config = write_run_files(
+        tmp_path,
+        tiny_model,
+        rewards=SCHEDULED_AND_GATED,
+        grpo='multi_objective_aggregation = "normalize_then_sum"',
+        output="log_completions = true",
+    )
     result = train(config)
     out = tmp_path / "out"
     assert result.status == "finished" and result.global_step == 3
@@ -122,12 +152,16 @@ def test_a_run_applies_schedules_and_gates_and_logs_them(tiny_model, tmp_path):
         assert record["reward"] == pytest.approx(expected_total, rel=1e-5, abs=1e-6)
         # the shares decompose GDPO's advantage of the values TRL used
         values = table[["chars", "label", "watch"]].to_numpy(dtype=float)
-        expected = compute_contributions(values, [weight, 0.5, 0.0], 4, ["chars", "label", "watch"],
-                                         Aggregation("normalize_then_sum"))
+        expected = compute_contributions(
+            values, [weight, 0.5, 0.0], 4, ["chars", "label", "watch"], Aggregation("normalize_then_sum")
+        )
         for name in ("chars", "label", "watch"):
             share = expected.share[name]
-            assert (record[f"rewards/{name}/share"] is None) if math.isnan(share) else \
-                record[f"rewards/{name}/share"] == pytest.approx(share, abs=1e-4)
+            assert (
+                (record[f"rewards/{name}/share"] is None)
+                if math.isnan(share)
+                else record[f"rewards/{name}/share"] == pytest.approx(share, abs=1e-4)
+            )
             assert f"rewards/{name}/amplified" in record
         assert record["rewards/watch/share"] in (None, 0.0)
     run_config = json.loads((out / "run_config.json").read_text())
@@ -142,8 +176,9 @@ def test_a_schedule_longer_than_max_steps_fails_before_any_model_loads(tmp_path)
     config = write_run_files(tmp_path, tmp_path / "no-model-here", rewards=SCHEDULED_AND_GATED.replace("steps = 2", "steps = 50"))
     with pytest.raises(ConfigError) as info:
         train(config)
-    assert "rewards[0] (use = 'tiny.chars'): key 'weight.steps': the schedule runs to step 50 but grpo.max_steps is 3" \
-        in str(info.value)
+    assert "rewards[0] (use = 'tiny.chars'): key 'weight.steps': the schedule runs to step 50 but grpo.max_steps is 3" in str(
+        info.value
+    )
 
 
 def test_scheduled_weights_continue_where_they_were_after_resume(tiny_model, tmp_path):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from grpo_rewards.cli import main
-from grpo_rewards.config import ConfigError
 from grpo_rewards.trainer import model as model_module
 from grpo_rewards.trainer.config import load_trainer_config
 from grpo_rewards.trainer.run import RunError, train
+
+from grpo_rewards.cli import main
+from grpo_rewards.config import ConfigError
 from tests.trainer_support import CHARS_AND_LABEL as REWARDS
 from tests.trainer_support import write_run_files
 
@@ -22,6 +22,7 @@ pytest.importorskip("trl")
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Fail the test if anything tries to load a model or tokenizer."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a model or tokenizer was loaded before the config was fully checked")
 
@@ -50,7 +51,7 @@ def test_a_valid_config_resolves_defaults_and_the_reward_set(tmp_path):
 def test_a_bench_table_may_ride_along_in_a_trainer_config(tmp_path, no_model_load):
     """One file describes the run and how to benchmark it: the trainer leaves [bench] to `bench`."""
     path = config_file(tmp_path)
-    path.write_text(path.read_text() + '\n[bench]\nnum_generations = 4\n')
+    path.write_text(path.read_text() + "\n[bench]\nnum_generations = 4\n")
     assert load_trainer_config(path).reward_set.names == ["chars", "label"]
 
 
@@ -150,8 +151,13 @@ def test_lora_keys_are_checked_against_peft(tmp_path):
     found = problems_of(info.value)
     assert ("model.lora", "rank") in found and ("model.lora", "dropout") in found
     config = load_trainer_config(config_file(tmp_path, model_extra="[model.lora]\nr = 8\nalpha = 16\nuse_rslora = true"))
-    assert config.model.lora == {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": "all-linear",
-                                 "use_rslora": True}
+    assert config.model.lora == {
+        "r": 8,
+        "lora_alpha": 16,
+        "lora_dropout": 0.05,
+        "target_modules": "all-linear",
+        "use_rslora": True,
+    }
 
 
 def test_missing_data_and_model(tmp_path, no_model_load):
@@ -191,9 +197,11 @@ def test_cli_help_does_not_import_torch():
     import subprocess
     import sys
 
-    script = ("import sys; from click.testing import CliRunner; from grpo_rewards.cli import main; "
-              "r = CliRunner().invoke(main, ['train', '--help']); "
-              "print(r.exit_code, 'torch' in sys.modules, 'trl' in sys.modules)")
+    script = (
+        "import sys; from click.testing import CliRunner; from grpo_rewards.cli import main; "
+        "r = CliRunner().invoke(main, ['train', '--help']); "
+        "print(r.exit_code, 'torch' in sys.modules, 'trl' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "False", "False"]
 
@@ -207,8 +215,9 @@ def test_evaluation_needs_held_out_data(tmp_path, no_model_load):
 
 
 def test_an_unsupported_trl_is_named_before_training():
-    from grpo_rewards.errors import RunError
     from grpo_rewards.trainer.compat import SUPPORTED_TRL, check_trl
+
+    from grpo_rewards.errors import RunError
 
     trl = pytest.importorskip("trl")
     check_trl(trl.GRPOTrainer)  # the installed TRL is one we support
@@ -225,6 +234,7 @@ def test_an_unsupported_trl_is_named_before_training():
     assert str(info.value) == (
         "the installed TRL 1.9.0 is not supported (GRPOTrainer._calculate_rewards takes (inputs, prompts, completions), "
         f"expected (inputs, prompts, completions, completion_ids_list)); grpo-rewards works with trl{SUPPORTED_TRL}: "
-        f"pip install 'trl{SUPPORTED_TRL}'")
+        f"pip install 'trl{SUPPORTED_TRL}'"
+    )
     with pytest.raises(RunError, match="GRPOTrainer.log does not exist"):
         check_trl(type("NoLog", (), {"_calculate_rewards": trl.GRPOTrainer._calculate_rewards}), "2.0.0")

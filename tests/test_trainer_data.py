@@ -8,11 +8,12 @@ import pytest
 
 pytest.importorskip("datasets")
 
-from grpo_rewards.config import ConfigError  # noqa: E402
-from grpo_rewards.answers import last_boxed  # noqa: E402
 from grpo_rewards.plugins.datasets import builtin_rows, detokenize  # noqa: E402
 from grpo_rewards.trainer.config import DataSettings  # noqa: E402
 from grpo_rewards.trainer.data import PromptBuilder, build_prompts, load_data  # noqa: E402
+
+from grpo_rewards.answers import last_boxed  # noqa: E402
+from grpo_rewards.config import ConfigError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +93,10 @@ def test_chat_prompts_with_a_system_prompt(tmp_path, tokenizer):
     path.write_text(json.dumps({"text": "A short abstract."}) + "\n")
     data = DataSettings(source=str(path), template="Summarize: {text}", system_prompt="Be brief.")
     loaded = build_prompts(load_data(data, "c.toml", tmp_path), data, tokenizer)
-    assert loaded.train[0]["prompt"] == [{"role": "system", "content": "Be brief."},
-                                         {"role": "user", "content": "Summarize: A short abstract."}]
+    assert loaded.train[0]["prompt"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Summarize: A short abstract."},
+    ]
     plain = DataSettings(source=str(path), template="Summarize: {text}\nSummary:", format="plain")
     loaded = build_prompts(load_data(plain, "c.toml", tmp_path), plain, tokenizer)
     assert loaded.train[0]["prompt"] == "Summarize: A short abstract.\nSummary:"
@@ -102,8 +105,7 @@ def test_chat_prompts_with_a_system_prompt(tmp_path, tokenizer):
 @pytest.mark.parametrize("fmt", ["chat", "plain"])
 def test_truncation_shortens_the_field_and_keeps_the_instruction(tokenizer, fmt):
     long_text = " ".join(f"word{i}" for i in range(400))
-    data = DataSettings(source="x", template="Summarize this:\n{text}\nIn one sentence.", format=fmt,
-                        max_prompt_tokens=60)
+    data = DataSettings(source="x", template="Summarize this:\n{text}\nIn one sentence.", format=fmt, max_prompt_tokens=60)
     builder = PromptBuilder(data, tokenizer)
     prompt = builder({"text": long_text})["prompt"]
     text = prompt if fmt == "plain" else prompt[-1]["content"]

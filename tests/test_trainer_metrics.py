@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from grpo_rewards.trainer.metrics import RewardMetrics, call_stats_rows
 
 from grpo_rewards.reward import CallStats
-from grpo_rewards.trainer.metrics import RewardMetrics, call_stats_rows
 
 NAN = float("nan")
 
@@ -32,14 +32,22 @@ def test_hand_computed_contributions_with_none_and_zero_spread():
     metrics.add(VALUES, STATS)
     out = metrics.flush(step=1)
     expected = {
-        "rewards/a/weighted_mean": 1.25, "rewards/b/weighted_mean": 1.0,
-        "rewards/a/share": -0.5, "rewards/b/share": 1.5,
-        "rewards/a/zero_spread": 0.5, "rewards/b/zero_spread": 0.5,
-        "rewards/a/none_rate": 0.0, "rewards/b/none_rate": 0.25,
-        "rewards/a/error_rate": 0.0, "rewards/b/error_rate": 0.25,
-        "rewards/a/timeout_rate": 0.0, "rewards/b/timeout_rate": 0.0,
-        "rewards/a/latency_ms": 2.0, "rewards/b/latency_ms": 50.0,
-        "rewards/a/weight": 1.0, "rewards/b/weight": 0.5,
+        "rewards/a/weighted_mean": 1.25,
+        "rewards/b/weighted_mean": 1.0,
+        "rewards/a/share": -0.5,
+        "rewards/b/share": 1.5,
+        "rewards/a/zero_spread": 0.5,
+        "rewards/b/zero_spread": 0.5,
+        "rewards/a/none_rate": 0.0,
+        "rewards/b/none_rate": 0.25,
+        "rewards/a/error_rate": 0.0,
+        "rewards/b/error_rate": 0.25,
+        "rewards/a/timeout_rate": 0.0,
+        "rewards/b/timeout_rate": 0.0,
+        "rewards/a/latency_ms": 2.0,
+        "rewards/b/latency_ms": 50.0,
+        "rewards/a/weight": 1.0,
+        "rewards/b/weight": 0.5,
     }
     assert out.keys() == expected.keys()  # no correlation at step 1 (every 5 steps)
     for key, value in expected.items():

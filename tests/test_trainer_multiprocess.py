@@ -28,7 +28,7 @@ from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E40
 
 pytestmark = pytest.mark.train
 
-REWARDS = '''
+REWARDS = """
 [[rewards]]
 use = "tiny.chars"
 name = "chars"
@@ -43,7 +43,7 @@ weight = 1.0
 use = "tiny.rank_fails"
 name = "rank_fails"
 weight = 0.5
-'''
+"""
 
 
 def test_two_processes_aggregate_per_reward_metrics(tmp_path):
@@ -53,13 +53,33 @@ def test_two_processes_aggregate_per_reward_metrics(tmp_path):
         pytest.skip("accelerate's launcher is not installed next to this Python")
     model_dir = build_tiny_model(tmp_path / "tiny")
     # 4 completions per process, groups of 4: each process holds one group of each step's 8 rows
-    config = write_run_files(tmp_path, model_dir, rewards=REWARDS,
-                             grpo="per_device_train_batch_size = 4\nmax_steps = 2",
-                             output="log_completions = true\nsamples_per_step = 2")
+    config = write_run_files(
+        tmp_path,
+        model_dir,
+        rewards=REWARDS,
+        grpo="per_device_train_batch_size = 4\nmax_steps = 2",
+        output="log_completions = true\nsamples_per_step = 2",
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRPO_REWARDS_PLUGINS": ""}
-    command = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "-m", "grpo_rewards", "train", str(config), "--progress", "none"]
+    command = [
+        str(Path(sys.executable).parent / "accelerate"),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "grpo_rewards",
+        "train",
+        str(config),
+        "--progress",
+        "none",
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 

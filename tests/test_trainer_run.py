@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 pytest.importorskip("trl")
 
+from grpo_rewards.trainer.run import train  # noqa: E402
+
 from grpo_rewards.cli import main  # noqa: E402
 from grpo_rewards.contributions import compute_contributions  # noqa: E402
-from grpo_rewards.trainer.run import train  # noqa: E402
 from tests.trainer_support import CHARS_AND_LABEL as REWARDS  # noqa: E402
 from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
 
@@ -71,8 +72,11 @@ def test_rewards_reach_trl_and_contributions_match_the_values_trl_used(finished_
             assert record[f"rewards/{name}/zero_spread"] == pytest.approx(expected.zero_spread[name])
             assert record[f"rewards/{name}/weighted_mean"] == pytest.approx(expected.weighted_mean[name])
             share = expected.share[name]
-            assert (record[f"rewards/{name}/share"] is None) if math.isnan(share) else \
-                record[f"rewards/{name}/share"] == pytest.approx(share)
+            assert (
+                (record[f"rewards/{name}/share"] is None)
+                if math.isnan(share)
+                else record[f"rewards/{name}/share"] == pytest.approx(share)
+            )
             assert record[f"rewards/{name}/error_rate"] == 0.0
             assert record[f"rewards/{name}/latency_ms"] > 0
         # the label is the same for a whole group: it never has spread, chars always has
@@ -113,13 +117,16 @@ def test_report_samples_and_final_model(finished_run, tmp_path):
     assert all(isinstance(line["completion"], str) and line["completion"] for line in lines)
 
 
-INTERRUPTIBLE = REWARDS + '''
+INTERRUPTIBLE = (
+    REWARDS
+    + """
 [[rewards]]
 use = "tiny.interrupt"
 name = "interrupt"
 weight = 0.0
 params = { countdown_file = "COUNTDOWN" }
-'''
+"""
+)
 
 
 def test_ctrl_c_leaves_a_checkpoint_and_report_and_resume_continues_exactly(tmp_path, tiny_model):
@@ -158,9 +165,13 @@ def test_ctrl_c_leaves_a_checkpoint_and_report_and_resume_continues_exactly(tmp_
 
 def test_lora_run_with_held_out_evaluation_saves_adapter_and_merged_model(tmp_path, tiny_model):
     config = write_run_files(
-        tmp_path, tiny_model, rewards=REWARDS, grpo="max_steps = 2\neval_steps = 2",
+        tmp_path,
+        tiny_model,
+        rewards=REWARDS,
+        grpo="max_steps = 2\neval_steps = 2",
         model_extra="[model.lora]\nr = 4\nalpha = 8\ntarget_modules = ['q_proj', 'v_proj']",
-        output='save_model = "both"', data_extra="eval_fraction = 0.25",
+        output='save_model = "both"',
+        data_extra="eval_fraction = 0.25",
     )
     result = train(config)
     out = tmp_path / "out"

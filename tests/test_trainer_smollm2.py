@@ -22,11 +22,16 @@ def test_length_case_study_moves_completions_towards_the_target(tmp_path):
     from grpo_rewards.trainer.generate import generate, load_for_generation
     from grpo_rewards.trainer.model import load_model, load_tokenizer
     from grpo_rewards.trainer.run import train
+
     from tests.test_trainer_run import step_records
 
     out = tmp_path / "out"
-    result = train(ROOT / "examples" / "tldr-length.toml", ["grpo.max_steps=8", "output.save_steps=100"],
-                   output_dir=str(out), progress="none")
+    result = train(
+        ROOT / "examples" / "tldr-length.toml",
+        ["grpo.max_steps=8", "output.save_steps=100"],
+        output_dir=str(out),
+        progress="none",
+    )
     assert result.status == "finished" and result.global_step == 8
 
     records = step_records(out)

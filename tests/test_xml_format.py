@@ -7,16 +7,13 @@ import http.server
 import threading
 
 import pytest
+from grpo_rewards.plugins.xml_format import _safe_parser, answer_field, parse_completion, xml_format
 from lxml import etree
 
 from grpo_rewards import Sample
-from grpo_rewards.plugins.xml_format import _safe_parser, answer_field, parse_completion, xml_format
 from grpo_rewards.registry import get_registry
 
-GOOD = (
-    "<think>\nNatalia sold 48 / 2 = 24 clips in May.\nAltogether she sold 48 + 24 = 72 clips.\n</think>\n"
-    "<answer>72</answer>"
-)
+GOOD = "<think>\nNatalia sold 48 / 2 = 24 clips in May.\nAltogether she sold 48 + 24 = 72 clips.\n</think>\n<answer>72</answer>"
 
 
 def score(completion: str, **params) -> float | None:
@@ -182,7 +179,7 @@ def external_payloads(secret_file, base_url):
         f'<!DOCTYPE t [<!ENTITY % ext SYSTEM "{base_url}/evil.dtd"> %ext;]><think>&leak;</think><answer>1</answer>',
         f'<!DOCTYPE t SYSTEM "{base_url}/schema.dtd"><think>x</think><answer>1</answer>',
         '<?xml-stylesheet href="http://127.0.0.1:9/x.xsl"?><think>x</think><answer>1</answer>',
-        '<!doctype html><think>x</think><answer>1</answer>',  # declarations are case-insensitive
+        "<!doctype html><think>x</think><answer>1</answer>",  # declarations are case-insensitive
     ]
 
 
@@ -202,9 +199,7 @@ def test_the_lxml_parser_itself_never_expands_or_fetches(secret_file, http_serve
     base_url, hits = http_server
     root = etree.fromstring(BILLION_LAUGHS.encode(), _safe_parser())
     assert "lol" not in "".join(root.itertext())
-    root = etree.fromstring(
-        f'<!DOCTYPE t [<!ENTITY xxe SYSTEM "file://{secret_file}">]><t>&xxe;</t>'.encode(), _safe_parser()
-    )
+    root = etree.fromstring(f'<!DOCTYPE t [<!ENTITY xxe SYSTEM "file://{secret_file}">]><t>&xxe;</t>'.encode(), _safe_parser())
     assert "TOP-SECRET" not in etree.tostring(root, encoding="unicode")
     root = etree.fromstring(
         f'<!DOCTYPE t [<!ENTITY % ext SYSTEM "{base_url}/evil.dtd"> %ext;]><t>&leak;</t>'.encode(), _safe_parser()
@@ -219,9 +214,7 @@ def test_the_file_payload_is_live_against_a_permissive_parser(secret_file):
     (The libxml2 bundled with lxml 6 has no HTTP client, so the network payloads are checked
     only for staying unfetched.)"""
     unsafe = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=False)
-    root = etree.fromstring(
-        f'<!DOCTYPE t [<!ENTITY xxe SYSTEM "file://{secret_file}">]><t>&xxe;</t>'.encode(), unsafe
-    )
+    root = etree.fromstring(f'<!DOCTYPE t [<!ENTITY xxe SYSTEM "file://{secret_file}">]><t>&xxe;</t>'.encode(), unsafe)
     assert root.text == "TOP-SECRET-CONTENT"
 
 
@@ -242,6 +235,13 @@ def test_deeply_nested_tags():
 
 
 def test_plain_function_call_matches_the_built_reward():
-    params = {"elements": ["think", "answer"], "optional": [], "allow_outside_text": False,
-              "allow_empty": False, "mode": "partial", "penalty": 0.25, "max_chars": 200_000}
+    params = {
+        "elements": ["think", "answer"],
+        "optional": [],
+        "allow_outside_text": False,
+        "allow_empty": False,
+        "mode": "partial",
+        "penalty": 0.25,
+        "max_chars": 200_000,
+    }
     assert xml_format(Sample("Hi " + GOOD), **params) == 0.75

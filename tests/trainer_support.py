@@ -12,7 +12,7 @@ from pathlib import Path
 
 # A reward plugin file the configs load with ``plugins = [...]``: it reaches every process of a
 # multi-process run, which a plugin registered in the test process would not.
-PLUGIN_SOURCE = textwrap.dedent('''
+PLUGIN_SOURCE = textwrap.dedent("""
     import os
     from pathlib import Path
     import signal
@@ -69,22 +69,28 @@ PLUGIN_SOURCE = textwrap.dedent('''
     def register_rewards(register):
         for fn in (chars, label, rank, rank_fails, interrupt):
             register(fn)
-''')
+""")
 
 
 def build_tiny_model(folder: Path) -> Path:
     """Save a random-init tiny Llama with SmolLM2's tokenizer and chat template to ``folder``."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from grpo_rewards.trainer.model import builtin_tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = builtin_tokenizer()
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
@@ -101,8 +107,13 @@ def write_data(path: Path, rows: int = 16) -> Path:
     return path
 
 
-GRPO_DEFAULTS = {"num_generations": "4", "per_device_train_batch_size": "8", "max_completion_length": "12",
-                 "max_steps": "3", "learning_rate": "1e-3"}
+GRPO_DEFAULTS = {
+    "num_generations": "4",
+    "per_device_train_batch_size": "8",
+    "max_completion_length": "12",
+    "max_steps": "3",
+    "learning_rate": "1e-3",
+}
 
 
 def _grpo_lines(extra: str) -> str:
@@ -112,7 +123,7 @@ def _grpo_lines(extra: str) -> str:
 
 
 # the reward set most trainer tests use: one per-row score and one per-label score
-CHARS_AND_LABEL = '''
+CHARS_AND_LABEL = """
 [[rewards]]
 use = "tiny.chars"
 name = "chars"
@@ -122,11 +133,12 @@ weight = 1.0
 use = "tiny.label"
 name = "label"
 weight = 0.5
-'''
+"""
 
 
-def write_run_files(folder: Path, model_dir: Path, *, rewards: str, grpo: str = "", output: str = "",
-                    model_extra: str = "", data_extra: str = "") -> Path:
+def write_run_files(
+    folder: Path, model_dir: Path, *, rewards: str, grpo: str = "", output: str = "", model_extra: str = "", data_extra: str = ""
+) -> Path:
     """A plugin file, data and a trainer config in ``folder``; returns the config path.
 
     ``grpo`` lines replace the defaults of the same keys.
@@ -153,7 +165,7 @@ max_prompt_tokens = 48
 {_grpo_lines(grpo)}
 
 [output]
-dir = "{folder / 'out'}"
+dir = "{folder / "out"}"
 progress = "none"
 {output}
 '''

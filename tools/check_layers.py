@@ -25,8 +25,13 @@ def main() -> int:
         for source, target in LAYOUT.items():
             shutil.copytree(REPO / source, Path(staging) / target, ignore=shutil.ignore_patterns("__pycache__"))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([staging, os.environ.get("PYTHONPATH", "")])}
-        command = [str(Path(sys.executable).with_name("lint-imports")), "--config", str(REPO / "pyproject.toml"),
-                   "--no-cache", *sys.argv[1:]]
+        command = [
+            str(Path(sys.executable).with_name("lint-imports")),
+            "--config",
+            str(REPO / "pyproject.toml"),
+            "--no-cache",
+            *sys.argv[1:],
+        ]
         return subprocess.call(command, cwd=staging, env=env)
 
 

@@ -21,17 +21,26 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from grpo_rewards.bench.data import Completion, PromptGroup
 from grpo_rewards.bench.settings import BenchConfig
 from grpo_rewards.errors import InputError
 
 CACHE_VERSION = 1
-SAMPLING_FIELDS = ("num_generations", "max_completion_length", "temperature", "top_p", "top_k", "min_p",
-                   "repetition_penalty", "generation_kwargs")
+SAMPLING_FIELDS = (
+    "num_generations",
+    "max_completion_length",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "repetition_penalty",
+    "generation_kwargs",
+)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 
 
@@ -122,8 +131,15 @@ def fingerprint(folder: Path) -> str:
     return "|".join(parts)
 
 
-def load_model(name: str, base_dir: Path | None = None, *, chat_template: str | None = None, dtype: str = "auto",
-               grpo: Mapping[str, Any] | None = None, log: Callable[[str], None] = print) -> LoadedModel:
+def load_model(
+    name: str,
+    base_dir: Path | None = None,
+    *,
+    chat_template: str | None = None,
+    dtype: str = "auto",
+    grpo: Mapping[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> LoadedModel:
     """A model by name: a run folder (its ``final/``), a saved model or LoRA adapter folder, a
     GGUF file, ``builtin:<name>`` or a hub id; on CUDA when the trainer would use it."""
     import transformers
@@ -201,8 +217,7 @@ def default_data_settings(tokenizer, system_prompt: str | None = None):
     from .config import DataSettings
 
     chat = bool(getattr(tokenizer, "chat_template", None))
-    return DataSettings(source="--prompts", format="chat" if chat else "plain",
-                        system_prompt=system_prompt if chat else None)
+    return DataSettings(source="--prompts", format="chat" if chat else "plain", system_prompt=system_prompt if chat else None)
 
 
 # -- the cache ------------------------------------------------------------------------------------
@@ -210,8 +225,9 @@ class GenerationCache:
     """Completions per prompt text, in one file per (model weights, sampling settings) key."""
 
     def __init__(self, folder: Path, model_identity: str, sampling: Sampling) -> None:
-        material = json.dumps({"version": CACHE_VERSION, "model": model_identity, "sampling": sampling.as_dict()},
-                              sort_keys=True, default=str)
+        material = json.dumps(
+            {"version": CACHE_VERSION, "model": model_identity, "sampling": sampling.as_dict()}, sort_keys=True, default=str
+        )
         self.key = hashlib.sha256(material.encode()).hexdigest()
         self.path = Path(folder) / f"{self.key[:24]}.json"
         self.entries: dict[str, Any] = {}
@@ -261,17 +277,22 @@ def sample_batch(loaded: LoadedModel, texts: Sequence[str], sampling: Sampling) 
     batch = {k: v.to(model.device) for k, v in batch.items()}
     with torch.no_grad():
         output = model.generate(**batch, **kwargs)
-    new = output[:, batch["input_ids"].shape[1]:].tolist()
+    new = output[:, batch["input_ids"].shape[1] :].tolist()
     g = kwargs["num_return_sequences"]
     repeat = sampling.num_generations // g
     out: list[list[dict[str, Any]]] = []
     for i in range(len(texts)):
         items = []
-        for ids in new[i * g:(i + 1) * g]:
+        for ids in new[i * g : (i + 1) * g]:
             end = next((j for j, t in enumerate(ids) if t in eos), None)
             kept = ids if end is None else ids[:end]
-            items.append({"text": tokenizer.decode(kept, skip_special_tokens=True), "ids": kept,
-                          "truncated": end is None and len(ids) >= sampling.max_completion_length})
+            items.append(
+                {
+                    "text": tokenizer.decode(kept, skip_special_tokens=True),
+                    "ids": kept,
+                    "truncated": end is None and len(ids) >= sampling.max_completion_length,
+                }
+            )
         out.append(items * repeat)
     return out
 
@@ -296,7 +317,7 @@ def generate_groups(
     torch.manual_seed(sampling.seed)
     start = time.perf_counter()
     for begin in range(0, len(missing), batch_size):
-        chunk = missing[begin:begin + batch_size]
+        chunk = missing[begin : begin + batch_size]
         for i, items in zip(chunk, sample_batch(loaded, [texts[i] for i in chunk], sampling)):
             cache.put(texts[i], items)
         cache.save()
@@ -305,13 +326,19 @@ def generate_groups(
     seconds = time.perf_counter() - start
     generated_tokens = sum(len(item["ids"]) for i in missing for item in cache.get(texts[i]))
     for group, text in zip(groups, texts):
-        group.completions = [Completion(item["text"], group.columns, item["ids"], item["truncated"])
-                             for item in cache.get(text)]
-    return {"model": loaded.description, "sampling": sampling.as_dict(), "cache_file": str(cache.path),
-            "prompts": len(groups), "generated_prompts": len(missing), "cached_prompts": len(groups) - len(missing),
-            "seconds": seconds, "generated_tokens": generated_tokens,
-            "tokens_per_s": generated_tokens / seconds if missing and seconds > 0 else None,
-            "truncated_rate": _rate([c.truncated for g in groups for c in g.completions])}
+        group.completions = [Completion(item["text"], group.columns, item["ids"], item["truncated"]) for item in cache.get(text)]
+    return {
+        "model": loaded.description,
+        "sampling": sampling.as_dict(),
+        "cache_file": str(cache.path),
+        "prompts": len(groups),
+        "generated_prompts": len(missing),
+        "cached_prompts": len(groups) - len(missing),
+        "seconds": seconds,
+        "generated_tokens": generated_tokens,
+        "tokens_per_s": generated_tokens / seconds if missing and seconds > 0 else None,
+        "truncated_rate": _rate([c.truncated for g in groups for c in g.completions]),
+    }
 
 
 def _rate(flags: Sequence[bool | None]) -> float | None:
@@ -323,8 +350,9 @@ def _rate(flags: Sequence[bool | None]) -> float | None:
 class TrainerSampler:
     """Samples with the settings of a trainer config (or the defaults, for a reward-set file)."""
 
-    def __init__(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
-                 log: Callable[[str], None]) -> None:
+    def __init__(
+        self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int, log: Callable[[str], None]
+    ) -> None:
         from .config import validate_trainer_config
         from .model import cache_dir as project_cache
 
@@ -338,8 +366,12 @@ class TrainerSampler:
         if self.trainer is None or self.trainer.data.template is None:
             return
         needed = self.trainer.data.template_fields()
-        bad = [f"{g.where}: missing column(s) {', '.join(repr(f) for f in needed if f not in g.columns)} "
-               f"that the template of {self.cfg.source} renders" for g in groups if any(f not in g.columns for f in needed)]
+        bad = [
+            f"{g.where}: missing column(s) {', '.join(repr(f) for f in needed if f not in g.columns)} "
+            f"that the template of {self.cfg.source} renders"
+            for g in groups
+            if any(f not in g.columns for f in needed)
+        ]
         if bad:
             raise InputError("\n".join(bad[:20]))
 
@@ -347,14 +379,22 @@ class TrainerSampler:
         grpo = self.trainer.grpo if self.trainer else None
         sampling = resolve_sampling(self.cfg.sampling, grpo, self.num_generations, self.seed)
         settings = self.trainer.model if self.trainer else None
-        loaded = load_model(model_name, self.cfg.base_dir, chat_template=settings.chat_template if settings else None,
-                            dtype=settings.dtype if settings else "auto", grpo=grpo, log=self.log)
+        loaded = load_model(
+            model_name,
+            self.cfg.base_dir,
+            chat_template=settings.chat_template if settings else None,
+            dtype=settings.dtype if settings else "auto",
+            grpo=grpo,
+            log=self.log,
+        )
         data = self.trainer.data if self.trainer else default_data_settings(loaded.tokenizer, self.cfg.system_prompt)
         renderer = PromptRenderer(data, loaded.tokenizer)
         cache = GenerationCache(self.cache_dir, loaded.identity, sampling)
-        self.log(f"sampling {sampling.num_generations} completions for each of {len(groups)} prompts with "
-                 f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
-                 f"max {sampling.max_completion_length} tokens)")
+        self.log(
+            f"sampling {sampling.num_generations} completions for each of {len(groups)} prompts with "
+            f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
+            f"max {sampling.max_completion_length} tokens)"
+        )
         done = [0]
 
         def progress(n: int) -> None:
@@ -394,8 +434,9 @@ class TrainerSamplerFactory:
         name = model.get("name") if isinstance(model, dict) else None
         return name if isinstance(name, str) and name else DEFAULT_MODEL
 
-    def open(self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int,
-             log: Callable[[str], None]) -> TrainerSampler:
+    def open(
+        self, cfg: BenchConfig, cache_dir: str | Path | None, num_generations: int | None, seed: int, log: Callable[[str], None]
+    ) -> TrainerSampler:
         return TrainerSampler(cfg, cache_dir, num_generations, seed, log)
 
 

@@ -17,15 +17,25 @@ from grpo_rewards.terminal import fail, say
 
 @click.command()
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set grpo.max_steps=20 --set output.dir=runs/a (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set grpo.max_steps=20 --set output.dir=runs/a (repeatable).",
+)
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in the output folder.")
 @click.option("--output-dir", type=str, default=None, help="Output folder (same as --set output.dir=...).")
 @click.option("--overwrite", is_flag=True, help="Start over in an existing output folder of an earlier run.")
-@click.option("--progress", type=click.Choice(["auto", "rich", "lines", "none"]), default=None,
-              help="Progress display (default: output.progress, 'auto').")
-def train(config: Path, overrides: tuple[str, ...], resume: bool, output_dir: str | None, overwrite: bool,
-          progress: str | None) -> None:
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "rich", "lines", "none"]),
+    default=None,
+    help="Progress display (default: output.progress, 'auto').",
+)
+def train(
+    config: Path, overrides: tuple[str, ...], resume: bool, output_dir: str | None, overwrite: bool, progress: str | None
+) -> None:
     """Fine-tune a model with GRPO on the reward set of CONFIG (TOML/YAML).
 
     Every config problem is reported before any model is loaded. Logs per-reward contributions,
@@ -37,8 +47,9 @@ def train(config: Path, overrides: tuple[str, ...], resume: bool, output_dir: st
     from .run import train as run_train
 
     try:
-        result = run_train(config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite,
-                           progress=progress, log=say)
+        result = run_train(
+            config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite, progress=progress, log=say
+        )
     except ConfigError as exc:
         fail_config(exc)
     except GrpoRewardsError as exc:
@@ -52,16 +63,27 @@ def train(config: Path, overrides: tuple[str, ...], resume: bool, output_dir: st
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--prompt", "prompts", multiple=True, help="A prompt (repeatable).")
-@click.option("--prompts", "prompts_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="A JSONL file of prompts: strings or objects with a 'prompt' field.")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A JSONL file of prompts: strings or objects with a 'prompt' field.",
+)
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="0 means greedy decoding.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0 means greedy decoding.")
 @click.option("--system", "system_prompt", default=None, help="A system prompt for the chat template.")
 @click.option("--no-chat", is_flag=True, help="Feed the prompt as plain text, without the chat template.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per prompt.")
-def generate(model_dir: Path, prompts: tuple[str, ...], prompts_file: Path | None, max_new_tokens: int,
-             temperature: float, system_prompt: str | None, no_chat: bool, as_json: bool) -> None:
+def generate(
+    model_dir: Path,
+    prompts: tuple[str, ...],
+    prompts_file: Path | None,
+    max_new_tokens: int,
+    temperature: float,
+    system_prompt: str | None,
+    no_chat: bool,
+    as_json: bool,
+) -> None:
     """Generate completions from a trained model (a run folder, a saved model or a LoRA adapter)."""
     from .generate import generate as run_generate
     from .generate import load_for_generation, read_prompts, resolve_model_dir
@@ -79,8 +101,15 @@ def generate(model_dir: Path, prompts: tuple[str, ...], prompts_file: Path | Non
     except FileNotFoundError as exc:
         fail(str(exc))
     model, tokenizer = load_for_generation(folder)
-    outputs = run_generate(model, tokenizer, all_prompts, max_new_tokens=max_new_tokens, temperature=temperature,
-                           system_prompt=system_prompt, chat=not no_chat)
+    outputs = run_generate(
+        model,
+        tokenizer,
+        all_prompts,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        system_prompt=system_prompt,
+        chat=not no_chat,
+    )
     for prompt, completion in zip(all_prompts, outputs):
         if as_json:
             click.echo(json.dumps({"prompt": prompt, "completion": completion}, ensure_ascii=False))

@@ -41,5 +41,7 @@ def check_trl(trainer_class: Any, trl_version: str | None = None) -> None:
             if names == expected:
                 continue
             problem = f"GRPOTrainer.{method} takes ({', '.join(names)}), expected ({', '.join(expected)})"
-        raise RunError(f"the installed TRL {found} is not supported ({problem}); grpo-rewards works with "
-                       f"trl{SUPPORTED_TRL}: pip install 'trl{SUPPORTED_TRL}'")
+        raise RunError(
+            f"the installed TRL {found} is not supported ({problem}); grpo-rewards works with "
+            f"trl{SUPPORTED_TRL}: pip install 'trl{SUPPORTED_TRL}'"
+        )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from grpo_rewards.config import ConfigError, ConfigProblem, check_keys, load_config_file, set_dotted
 from grpo_rewards.params import did_you_mean
@@ -174,8 +175,21 @@ OUTPUT_KEYS = {
 }
 LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
 LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear"}
-REPORT_BACKENDS = ("none", "tensorboard", "wandb", "trackio", "mlflow", "comet_ml", "clearml", "dvclive",
-                   "neptune", "swanlab", "azure_ml", "codecarbon", "all")
+REPORT_BACKENDS = (
+    "none",
+    "tensorboard",
+    "wandb",
+    "trackio",
+    "mlflow",
+    "comet_ml",
+    "clearml",
+    "dvclive",
+    "neptune",
+    "swanlab",
+    "azure_ml",
+    "codecarbon",
+    "all",
+)
 
 
 def load_trainer_config(
@@ -219,8 +233,9 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     data = DataSettings(**check_section(data_raw, DATA_KEYS, source, "data", problems))
     problems += _data_problems(data, data_raw, source)
 
-    output = OutputSettings(**{k: v for k, v in check_section(output_raw, OUTPUT_KEYS, source, "output", problems).items()
-                               if k != "report_to"})
+    output = OutputSettings(
+        **{k: v for k, v in check_section(output_raw, OUTPUT_KEYS, source, "output", problems).items() if k != "report_to"}
+    )
     output.report_to = _report_to(output_raw.get("report_to", []), source, problems)
     output.dir = output.dir or str(Path("outputs") / Path(source).stem)
 
@@ -234,8 +249,11 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     if reward_set is not None:
         problems += schedule_problems(reward_set, grpo.get("max_steps"))
     if grpo.get("eval_strategy", "no") != "no" and not (data.eval_split or data.eval_fraction):
-        problems.append(ConfigProblem(source, "grpo", "eval_strategy",
-                                      "evaluation needs held-out data: set data.eval_split or data.eval_fraction"))
+        problems.append(
+            ConfigProblem(
+                source, "grpo", "eval_strategy", "evaluation needs held-out data: set data.eval_split or data.eval_fraction"
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output)
@@ -245,14 +263,26 @@ def schedule_problems(reward_set: RewardSet, max_steps: Any) -> list[ConfigProbl
     """A weight schedule that would still be changing when training stops is a mistake, and so is
     a set with nothing to train on."""
     if all(r.eval_only for r in reward_set.rewards):
-        return [ConfigProblem(reward_set.source, "rewards", "eval_only",
-                              "every reward is eval_only: training needs at least one reward it scores")]
+        return [
+            ConfigProblem(
+                reward_set.source,
+                "rewards",
+                "eval_only",
+                "every reward is eval_only: training needs at least one reward it scores",
+            )
+        ]
     if not isinstance(max_steps, int) or max_steps <= 0:
         return []
-    return [ConfigProblem(reward_set.source, f"rewards[{i}] (use = {r.spec.name!r})",
-                          "weight.points" if r.schedule.kind == "piecewise" else "weight.steps",
-                          f"the schedule runs to step {r.schedule.end_step} but grpo.max_steps is {max_steps}")
-            for i, r in enumerate(reward_set.rewards) if r.schedule and r.schedule.end_step > max_steps]
+    return [
+        ConfigProblem(
+            reward_set.source,
+            f"rewards[{i}] (use = {r.spec.name!r})",
+            "weight.points" if r.schedule.kind == "piecewise" else "weight.steps",
+            f"the schedule runs to step {r.schedule.end_step} but grpo.max_steps is {max_steps}",
+        )
+        for i, r in enumerate(reward_set.rewards)
+        if r.schedule and r.schedule.end_step > max_steps
+    ]
 
 
 def _section(raw: Mapping[str, Any], name: str, source: str, problems: list[ConfigProblem]) -> dict[str, Any]:
@@ -277,10 +307,14 @@ def _lora_settings(given: dict[str, Any], source: str, problems: list[ConfigProb
     for key, value in given.items():
         name = LORA_ALIASES.get(key, key)
         if name not in allowed:
-            problems.append(ConfigProblem(
-                source, "model.lora", key,
-                f"not a peft LoraConfig field{did_you_mean(key, [*allowed, *LORA_ALIASES])}",
-            ))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "model.lora",
+                    key,
+                    f"not a peft LoraConfig field{did_you_mean(key, [*allowed, *LORA_ALIASES])}",
+                )
+            )
             continue
         settings[name] = value
     for key in ("r", "lora_alpha"):
@@ -291,16 +325,22 @@ def _lora_settings(given: dict[str, Any], source: str, problems: list[ConfigProb
         problems.append(ConfigProblem(source, "model.lora", "dropout", f"expected a number in [0, 1), got {dropout!r}"))
     target = settings["target_modules"]
     if not (isinstance(target, str) or (isinstance(target, list) and all(isinstance(t, str) for t in target))):
-        problems.append(ConfigProblem(source, "model.lora", "target_modules",
-                                      f"expected \"all-linear\" or a list of module names, got {target!r}"))
+        problems.append(
+            ConfigProblem(
+                source, "model.lora", "target_modules", f'expected "all-linear" or a list of module names, got {target!r}'
+            )
+        )
     return settings
 
 
 def _data_problems(data: DataSettings, given: Mapping[str, Any], source: str) -> list[ConfigProblem]:
     problems = []
     if not data.source:
-        problems.append(ConfigProblem(source, "data", "source",
-                                      "missing: a local .jsonl/.csv/.parquet file, a hub dataset name, or builtin:<name>"))
+        problems.append(
+            ConfigProblem(
+                source, "data", "source", "missing: a local .jsonl/.csv/.parquet file, a hub dataset name, or builtin:<name>"
+            )
+        )
     bad_columns = {k: v for k, v in data.columns.items() if not isinstance(v, str)}
     for key, value in bad_columns.items():
         problems.append(ConfigProblem(source, "data.columns", key, f"expected the name of a source column, got {value!r}"))
@@ -308,23 +348,32 @@ def _data_problems(data: DataSettings, given: Mapping[str, Any], source: str) ->
         try:
             fields = data.template_fields()
         except ValueError as exc:
-            problems.append(ConfigProblem(source, "data", "template", f"is not a valid template ({exc}); "
-                                          "write {column} for a column and {{ }} for literal braces"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "data",
+                    "template",
+                    f"is not a valid template ({exc}); write {{column}} for a column and {{{{ }}}} for literal braces",
+                )
+            )
         else:
             if not fields:
-                problems.append(ConfigProblem(source, "data", "template",
-                                              "names no column; write e.g. \"Summarize: {text}\""))
+                problems.append(ConfigProblem(source, "data", "template", 'names no column; write e.g. "Summarize: {text}"'))
             bad = [f for f in fields if not f.isidentifier()]
             if bad:
-                problems.append(ConfigProblem(source, "data", "template",
-                                              f"{{{bad[0]}}} is not a plain column name"))
+                problems.append(ConfigProblem(source, "data", "template", f"{{{bad[0]}}} is not a plain column name"))
     if data.system_prompt and data.format == "plain":
-        problems.append(ConfigProblem(source, "data", "system_prompt",
-                                      "only applies to format = \"chat\"; put the text in the template instead"))
+        problems.append(
+            ConfigProblem(
+                source, "data", "system_prompt", 'only applies to format = "chat"; put the text in the template instead'
+            )
+        )
     if data.eval_split and data.eval_fraction:
         problems.append(ConfigProblem(source, "data", "eval_fraction", "set eval_split or eval_fraction, not both"))
     if data.eval_fraction is not None and not 0 < data.eval_fraction < 1:
-        problems.append(ConfigProblem(source, "data", "eval_fraction", f"expected a number in (0, 1), got {data.eval_fraction!r}"))
+        problems.append(
+            ConfigProblem(source, "data", "eval_fraction", f"expected a number in (0, 1), got {data.eval_fraction!r}")
+        )
     return problems
 
 
@@ -333,9 +382,15 @@ def _report_to(value: Any, source: str, problems: list[ConfigProblem]) -> list[s
     out = []
     for name in names:
         if not isinstance(name, str) or name not in REPORT_BACKENDS:
-            problems.append(ConfigProblem(source, "output", "report_to",
-                                          f"{name!r} is not a known backend{did_you_mean(str(name), REPORT_BACKENDS)}; "
-                                          f"expected some of {', '.join(REPORT_BACKENDS)}"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "output",
+                    "report_to",
+                    f"{name!r} is not a known backend{did_you_mean(str(name), REPORT_BACKENDS)}; "
+                    f"expected some of {', '.join(REPORT_BACKENDS)}",
+                )
+            )
         elif name != "none":
             out.append(name)
     return out
@@ -348,8 +403,7 @@ def grpo_fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
 
 
-def _grpo_kwargs(given: Mapping[str, Any], model: ModelSettings, source: str,
-                 problems: list[ConfigProblem]) -> dict[str, Any]:
+def _grpo_kwargs(given: Mapping[str, Any], model: ModelSettings, source: str, problems: list[ConfigProblem]) -> dict[str, Any]:
     """The GRPOConfig keyword arguments: small-run defaults overlaid with ``[grpo]``, checked."""
     fields = grpo_fields()
     kwargs: dict[str, Any] = {}
@@ -357,10 +411,14 @@ def _grpo_kwargs(given: Mapping[str, Any], model: ModelSettings, source: str,
         if key in OWNED_GRPO_FIELDS:
             problems.append(ConfigProblem(source, "grpo", key, f"is set by the trainer; use {OWNED_GRPO_FIELDS[key]}"))
         elif key not in fields:
-            problems.append(ConfigProblem(
-                source, "grpo", key,
-                f"not a GRPOConfig field of the installed TRL{did_you_mean(key, fields)}",
-            ))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "grpo",
+                    key,
+                    f"not a GRPOConfig field of the installed TRL{did_you_mean(key, fields)}",
+                )
+            )
         else:
             message = _field_type_problem(fields[key], value)
             if message:
@@ -409,25 +467,45 @@ def _batch_problems(kwargs: Mapping[str, Any], source: str) -> list[ConfigProble
     if not isinstance(g, int) or not isinstance(per_device, int):
         return problems
     if g < 2:
-        problems.append(ConfigProblem(source, "grpo", "num_generations", f"GRPO needs at least 2 completions per prompt, got {g}"))
+        problems.append(
+            ConfigProblem(source, "grpo", "num_generations", f"GRPO needs at least 2 completions per prompt, got {g}")
+        )
         return problems
     processes = world_size()
     if kwargs.get("generation_batch_size") is not None and kwargs.get("steps_per_generation") is not None:
-        problems.append(ConfigProblem(source, "grpo", "generation_batch_size", "set generation_batch_size or steps_per_generation, not both"))
+        problems.append(
+            ConfigProblem(source, "grpo", "generation_batch_size", "set generation_batch_size or steps_per_generation, not both")
+        )
         return problems
     if kwargs.get("generation_batch_size") is not None:
         batch = kwargs["generation_batch_size"]
         key, how = "generation_batch_size", f"generation_batch_size = {batch}"
         if isinstance(batch, int) and batch % (per_device * processes):
-            problems.append(ConfigProblem(source, "grpo", key, f"{how} is not divisible by the global batch "
-                                          f"per_device_train_batch_size x processes = {per_device} x {processes}"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "grpo",
+                    key,
+                    f"{how} is not divisible by the global batch "
+                    f"per_device_train_batch_size x processes = {per_device} x {processes}",
+                )
+            )
     else:
         steps = kwargs.get("steps_per_generation") or kwargs.get("gradient_accumulation_steps", 1)
         batch = per_device * processes * steps
         key = "per_device_train_batch_size"
-        how = (f"the generation batch per_device_train_batch_size x processes x steps_per_generation = "
-               f"{per_device} x {processes} x {steps} = {batch}")
+        how = (
+            f"the generation batch per_device_train_batch_size x processes x steps_per_generation = "
+            f"{per_device} x {processes} x {steps} = {batch}"
+        )
     if isinstance(batch, int) and batch % g:
-        problems.append(ConfigProblem(source, "grpo", key, f"{how} is not divisible by num_generations = {g}; "
-                                      "every prompt's group of completions must fit in one generation batch"))
+        problems.append(
+            ConfigProblem(
+                source,
+                "grpo",
+                key,
+                f"{how} is not divisible by num_generations = {g}; "
+                "every prompt's group of completions must fit in one generation batch",
+            )
+        )
     return problems

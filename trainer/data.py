@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from grpo_rewards.config import ConfigError, ConfigProblem
-from grpo_rewards.params import did_you_mean
-from grpo_rewards.rewardset import RewardSet
-
 from grpo_rewards.datasets import is_builtin, load_builtin
 from grpo_rewards.errors import InputError
+from grpo_rewards.params import did_you_mean
+from grpo_rewards.rewardset import RewardSet
 
 from .config import DataSettings
 
@@ -57,7 +56,9 @@ def load_data(data: DataSettings, config_source: str, base_dir: Path) -> LoadedD
         eval_ds = _rename(eval_ds, data, config_source)
     if len(train) == 0:
         raise ConfigError.single(config_source, "data", "split", f"{data.source} split {data.split!r} has no rows")
-    description = f"{data.source} [{data.split}] {len(train)} rows" + (f", held out {len(eval_ds)}" if eval_ds is not None else "")
+    description = f"{data.source} [{data.split}] {len(train)} rows" + (
+        f", held out {len(eval_ds)}" if eval_ds is not None else ""
+    )
     return LoadedData(train, eval_ds, description)
 
 
@@ -88,19 +89,26 @@ def _load_split(data: DataSettings, split: str, config_source: str, base_dir: Pa
         raise
     except (KeyError, ValueError, FileNotFoundError, InputError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise ConfigError.single(config_source, "data", "source" if key == "split" else key,
-                                 f"cannot load {source!r} split {split!r}: {message}") from None
+        raise ConfigError.single(
+            config_source, "data", "source" if key == "split" else key, f"cannot load {source!r} split {split!r}: {message}"
+        ) from None
     except Exception as exc:  # datasets raises many types (hub offline, bad file, ...)
-        raise ConfigError.single(config_source, "data", "source",
-                                 f"cannot load {source!r} split {split!r}: {type(exc).__name__}: {exc}") from None
+        raise ConfigError.single(
+            config_source, "data", "source", f"cannot load {source!r} split {split!r}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _rename(dataset, data: DataSettings, config_source: str):
     present = list(dataset.column_names)
     problems = [
-        ConfigProblem(config_source, "data.columns", new,
-                      f"source column {old!r} is not in {data.source}{did_you_mean(old, present)}; it has {', '.join(present)}")
-        for new, old in data.columns.items() if old not in present
+        ConfigProblem(
+            config_source,
+            "data.columns",
+            new,
+            f"source column {old!r} is not in {data.source}{did_you_mean(old, present)}; it has {', '.join(present)}",
+        )
+        for new, old in data.columns.items()
+        if old not in present
     ]
     if problems:
         raise ConfigError(problems)
@@ -120,9 +128,14 @@ def column_problems(data: DataSettings, columns: list[str], reward_set: RewardSe
     for name in data.template_fields():
         if name not in columns:
             key = "template" if data.template is not None else "prompt_column"
-            problems.append(ConfigProblem(config_source, "data", key,
-                                          f"column {name!r} is not in {data.source}{did_you_mean(name, columns)}; "
-                                          f"it has {', '.join(columns)}"))
+            problems.append(
+                ConfigProblem(
+                    config_source,
+                    "data",
+                    key,
+                    f"column {name!r} is not in {data.source}{did_you_mean(name, columns)}; it has {', '.join(columns)}",
+                )
+            )
     problems += reward_set.column_problems(columns, f"data {data.source!r}")
     return problems
 
@@ -177,7 +190,7 @@ class PromptBuilder:
         ids = self.tokenizer(values[longest], add_special_tokens=False)["input_ids"]
         for _ in range(4):  # re-tokenising decoded text can shift a token or two: converge
             keep = max(0, len(ids) - over - 1)
-            ids = ids[:keep] if self.data.truncation_side == "right" else ids[len(ids) - keep:]
+            ids = ids[:keep] if self.data.truncation_side == "right" else ids[len(ids) - keep :]
             values = {**values, longest: self.tokenizer.decode(ids, skip_special_tokens=True)}
             text = self.render(values)
             over = self.count(text) - budget

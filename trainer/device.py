@@ -6,8 +6,9 @@ TRL 1.16's GRPOConfig turns bf16 on by default, even on a CPU, and TrainingArgum
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,5 +50,10 @@ def choose_device(requested_dtype: str = "auto", grpo: Mapping[str, Any] | None 
     else:
         dtype = requested_dtype
     mode = "bf16" if bf16 else "fp16" if fp16 else "fp32"
-    return DeviceChoice(use_cpu=not cuda, bf16=bool(bf16), fp16=bool(fp16), dtype=dtype,
-                        description=f"{description}, {mode} training, {dtype} weights")
+    return DeviceChoice(
+        use_cpu=not cuda,
+        bf16=bool(bf16),
+        fp16=bool(fp16),
+        dtype=dtype,
+        description=f"{description}, {mode} training, {dtype} weights",
+    )

@@ -7,8 +7,9 @@ recorded in adapter_config.json), or a run's output folder (its ``final/`` is us
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def resolve_model_dir(path: str | Path) -> Path:
@@ -73,7 +74,8 @@ def generate(
     for prompt in prompts:
         if chat and tokenizer.chat_template:
             messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-                {"role": "user", "content": prompt}]
+                {"role": "user", "content": prompt}
+            ]
             texts.append(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
         else:
             texts.append(prompt)
@@ -82,10 +84,10 @@ def generate(
     outputs = []
     tokenizer.padding_side = "left"
     for start in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
         batch = {k: v.to(model.device) for k, v in batch.items()}
         with torch.no_grad():
             ids = model.generate(**batch, **options)
-        new = ids[:, batch["input_ids"].shape[1]:]
+        new = ids[:, batch["input_ids"].shape[1] :]
         outputs += tokenizer.batch_decode(new, skip_special_tokens=True)
     return outputs

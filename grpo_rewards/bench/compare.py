@@ -9,7 +9,8 @@ the mean of the per-prompt differences.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,7 @@ def prompt_means(groups: Sequence[Sequence[float | None]]) -> np.ndarray:
     return out
 
 
-def bootstrap_delta(a: np.ndarray, b: np.ndarray, resamples: int = 2000, level: float = 0.95,
-                    seed: int = 0) -> dict[str, Any]:
+def bootstrap_delta(a: np.ndarray, b: np.ndarray, resamples: int = 2000, level: float = 0.95, seed: int = 0) -> dict[str, Any]:
     """Mean of ``b - a`` over prompts where both are present, with a percentile bootstrap interval."""
     both = ~np.isnan(a) & ~np.isnan(b)
     diff = (b - a)[both]
@@ -48,9 +48,13 @@ def bootstrap_delta(a: np.ndarray, b: np.ndarray, resamples: int = 2000, level: 
     }
 
 
-def compare_sides(names: Sequence[str], a: dict[str, Sequence[Sequence[float | None]]],
-                  b: dict[str, Sequence[Sequence[float | None]]], resamples: int = 2000,
-                  seed: int = 0) -> list[dict[str, Any]]:
+def compare_sides(
+    names: Sequence[str],
+    a: dict[str, Sequence[Sequence[float | None]]],
+    b: dict[str, Sequence[Sequence[float | None]]],
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
     """One row per metric in ``names``: the values are groups of scores, aligned by prompt."""
     rows = []
     for name in names:

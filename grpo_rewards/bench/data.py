@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..datasets import is_builtin, load_builtin
-from ..reward import message_text
 from ..errors import InputError
+from ..reward import message_text
 from ..rows import read_rows
 
 RESERVED = ("prompt", "completion", "completion_ids", "__line__")
@@ -66,8 +67,9 @@ def read_prompt_rows(source: str, base_dir: Path | None = None) -> tuple[list[di
     return read_rows(path), str(path)
 
 
-def group_rows(rows: Sequence[dict[str, Any]], source: str, template_fields: Sequence[str] = (),
-               limit: int | None = None) -> list[PromptGroup]:
+def group_rows(
+    rows: Sequence[dict[str, Any]], source: str, template_fields: Sequence[str] = (), limit: int | None = None
+) -> list[PromptGroup]:
     """Group rows by prompt in order of first appearance; keep the first ``limit`` prompts.
 
     A row is identified by its ``prompt``, or by the ``template_fields`` a trainer config's
@@ -83,7 +85,9 @@ def group_rows(rows: Sequence[dict[str, Any]], source: str, template_fields: Seq
         elif template_fields and all(f in row for f in template_fields):
             identity = json.dumps({f: row[f] for f in template_fields}, sort_keys=True, ensure_ascii=False, default=str)
         else:
-            need = "'prompt'" + (f" or the template's column(s) {', '.join(map(repr, template_fields))}" if template_fields else "")
+            need = "'prompt'" + (
+                f" or the template's column(s) {', '.join(map(repr, template_fields))}" if template_fields else ""
+            )
             problems.append(f"{where}: no {need}")
             continue
         columns = {k: v for k, v in row.items() if k not in RESERVED}
@@ -94,8 +98,9 @@ def group_rows(rows: Sequence[dict[str, Any]], source: str, template_fields: Seq
             group = groups[identity] = PromptGroup(len(groups), row.get("prompt", ""), columns, where=where)
         if "completion" in row:
             ids = row.get("completion_ids")
-            group.completions.append(Completion(message_text(row["completion"]), columns,
-                                                list(ids) if isinstance(ids, list) else None))
+            group.completions.append(
+                Completion(message_text(row["completion"]), columns, list(ids) if isinstance(ids, list) else None)
+            )
     if problems:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
         raise InputError("\n".join(shown))

@@ -27,8 +27,13 @@ def notes(report: dict[str, Any]) -> list[dict[str, str]]:
         for name, f in per_reward.items():
             share = f.get("share")
             if share is not None and share >= DOMINANT_SHARE:
-                out.append({"kind": "dominant", "message": f"reward {name!r} drives {100 * share:.0f}% of the advantage "
-                            f"(>= {100 * DOMINANT_SHARE:.0f}%): the other rewards barely steer training"})
+                out.append(
+                    {
+                        "kind": "dominant",
+                        "message": f"reward {name!r} drives {100 * share:.0f}% of the advantage "
+                        f"(>= {100 * DOMINANT_SHARE:.0f}%): the other rewards barely steer training",
+                    }
+                )
     names = report["correlation"]["names"]
     matrix = report["correlation"]["matrix"] or []
     for i, a in enumerate(names):
@@ -37,19 +42,34 @@ def notes(report: dict[str, Any]) -> list[dict[str, str]]:
             if value is None:
                 continue
             if value >= DUPLICATE_CORRELATION:
-                out.append({"kind": "duplicate", "message": f"{a!r} and {names[j]!r} correlate at {value:.2f}: "
-                            "one reward counted twice"})
+                out.append(
+                    {"kind": "duplicate", "message": f"{a!r} and {names[j]!r} correlate at {value:.2f}: one reward counted twice"}
+                )
             elif value <= FIGHT_CORRELATION:
-                out.append({"kind": "tug_of_war", "message": f"{a!r} and {names[j]!r} correlate at {value:.2f}: "
-                            "they pull in opposite directions"})
+                out.append(
+                    {
+                        "kind": "tug_of_war",
+                        "message": f"{a!r} and {names[j]!r} correlate at {value:.2f}: they pull in opposite directions",
+                    }
+                )
     spread = report["total"]["spread"]
     if spread is not None and spread < LOW_TOTAL_SPREAD and report["group_size"]:
         g = report["group_size"][-1]["g"]
-        out.append({"kind": "low_spread", "message": f"only {100 * spread:.0f}% of prompts have any spread in the "
-                    f"weighted total with {g} completions each: the rest give zero advantage (see the group-size table)"})
+        out.append(
+            {
+                "kind": "low_spread",
+                "message": f"only {100 * spread:.0f}% of prompts have any spread in the "
+                f"weighted total with {g} completions each: the rest give zero advantage (see the group-size table)",
+            }
+        )
     generation = report.get("generation")
     rate = generation.get("truncated_rate") if generation else None
     if rate is not None and rate >= TRUNCATED:
-        out.append({"kind": "truncated", "message": f"{100 * rate:.0f}% of completions hit max_completion_length "
-                    f"({generation['sampling']['max_completion_length']} tokens): the rewards judge cut-off text"})
+        out.append(
+            {
+                "kind": "truncated",
+                "message": f"{100 * rate:.0f}% of completions hit max_completion_length "
+                f"({generation['sampling']['max_completion_length']} tokens): the rewards judge cut-off text",
+            }
+        )
     return out

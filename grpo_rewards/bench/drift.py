@@ -19,8 +19,9 @@ prompt from (the prompt's source text, e.g. the abstract). With neither, there i
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..registry import get_registry
 from ..reward import RewardFunction, RewardSpec, Sample
@@ -54,13 +55,17 @@ def content_note(reward_set: RewardSet) -> dict[str, str] | None:
     if not only_shaping(reward_set):
         return None
     kinds = ", ".join(f"{r.name} ({r.spec.kind})" for r in reward_set.rewards if r.weight != 0)
-    return {"kind": "no_content", "message": f"no reward in the set reads the content of the completions, only their "
-            f"form: {kinds}; a model can raise the reward while abandoning the task: add a correctness or content "
-            "reward (e.g. reward_model.similarity against a reference column)"}
+    return {
+        "kind": "no_content",
+        "message": f"no reward in the set reads the content of the completions, only their "
+        f"form: {kinds}; a model can raise the reward while abandoning the task: add a correctness or content "
+        "reward (e.g. reward_model.similarity against a reference column)",
+    }
 
 
-def plan(reward_set: RewardSet, topic_column: str | None, template_fields: Sequence[str],
-         available: set[str]) -> TopicPlan | None:
+def plan(
+    reward_set: RewardSet, topic_column: str | None, template_fields: Sequence[str], available: set[str]
+) -> TopicPlan | None:
     """Choose the reference and the scorer, or None when no on-topic check applies."""
     if topic_column == "":
         return None
@@ -68,8 +73,10 @@ def plan(reward_set: RewardSet, topic_column: str | None, template_fields: Seque
     for entry in reward_set.rewards:
         if entry.spec.kind == "content":
             read = entry.spec.params.columns(entry.params)
-            return TopicPlan(reference=f"the reference column(s) {', '.join(map(repr, read)) or '(none)'} of reward "
-                             f"{entry.name!r}", reward_name=entry.name)
+            return TopicPlan(
+                reference=f"the reference column(s) {', '.join(map(repr, read)) or '(none)'} of reward {entry.name!r}",
+                reward_name=entry.name,
+            )
     if not columns:
         return None
     built = _registered_scorer()
@@ -90,8 +97,9 @@ def _registered_scorer() -> tuple[RewardSpec, RewardFunction] | None:
     return None
 
 
-def side_scores(topic: TopicPlan, groups: Sequence[Any], grouped: Callable[[str], list[list[float | None]]]
-                ) -> tuple[list[list[float | None]], str | None]:
+def side_scores(
+    topic: TopicPlan, groups: Sequence[Any], grouped: Callable[[str], list[list[float | None]]]
+) -> tuple[list[list[float | None]], str | None]:
     """On-topic scores per prompt group of one side, and the scorer's first error if any."""
     if topic.reward_name is not None:
         return grouped(topic.reward_name), None
@@ -115,8 +123,9 @@ def _mean(groups: list[list[float | None]]) -> float | None:
     return statistics.fmean(present) if present else None
 
 
-def analyse(topic: TopicPlan | None, reward_set: RewardSet, sides: Sequence[Any], resamples: int, seed: int
-            ) -> dict[str, Any] | None:
+def analyse(
+    topic: TopicPlan | None, reward_set: RewardSet, sides: Sequence[Any], resamples: int, seed: int
+) -> dict[str, Any] | None:
     """The report's ``drift`` section: on-topic means per side and, with two sides, the check.
 
     ``sides`` are the bench's scored sides (``groups``, ``label``, ``grouped(name)``). The flag:
@@ -148,15 +157,25 @@ def analyse(topic: TopicPlan | None, reward_set: RewardSet, sides: Sequence[Any]
     rises = total["delta"] is not None and total["delta"] > 0
     if not (falls and rises):
         return out
-    message = (f"the compared model's reward rises ({total['a']:.3g} -> {total['b']:.3g}, {total['delta']:+.3g}) while "
-               f"its completions drift off-topic: on-topic score {on_topic['a']:.3f} -> {on_topic['b']:.3f} "
-               f"({on_topic['delta']:+.3f}, 95% CI [{on_topic['low']:.3f}, {on_topic['high']:.3f}]; "
-               f"{out['scorer']} against {topic.reference}): the reward is being won without doing the task")
-    correctness_rose = [r.name for r in reward_set.rewards if r.spec.kind == "correctness"
-                        and _rose(a.grouped(r.name), b.grouped(r.name), resamples, seed)]
+    message = (
+        f"the compared model's reward rises ({total['a']:.3g} -> {total['b']:.3g}, {total['delta']:+.3g}) while "
+        f"its completions drift off-topic: on-topic score {on_topic['a']:.3f} -> {on_topic['b']:.3f} "
+        f"({on_topic['delta']:+.3f}, 95% CI [{on_topic['low']:.3f}, {on_topic['high']:.3f}]; "
+        f"{out['scorer']} against {topic.reference}): the reward is being won without doing the task"
+    )
+    correctness_rose = [
+        r.name
+        for r in reward_set.rewards
+        if r.spec.kind == "correctness" and _rose(a.grouped(r.name), b.grouped(r.name), resamples, seed)
+    ]
     if correctness_rose:
-        out["notes"].append({"kind": "drift", "message": message.replace(": the reward is being won without doing the task", "")
-                             + f"; correctness ({', '.join(correctness_rose)}) rose too, so terser answers are likely"})
+        out["notes"].append(
+            {
+                "kind": "drift",
+                "message": message.replace(": the reward is being won without doing the task", "")
+                + f"; correctness ({', '.join(correctness_rose)}) rose too, so terser answers are likely",
+            }
+        )
     else:
         out["weaknesses"].append({"kind": "drift", "message": message})
     return out
@@ -174,7 +193,9 @@ def markdown(drift: dict[str, Any] | None) -> list[str]:
     out = ["## On-topic check", "", f"Completions compared with {drift['reference']}, scored by {drift['scorer']}.", ""]
     for side in drift["sides"]:
         mean = "n/a" if side["mean"] is None else f"{side['mean']:.3f}"
-        out.append(f"- {side['label']}: mean on-topic score {mean}" + (f" (first error: `{side['error']}`)" if side["error"] else ""))
+        out.append(
+            f"- {side['label']}: mean on-topic score {mean}" + (f" (first error: `{side['error']}`)" if side["error"] else "")
+        )
     c = drift.get("compare")
     if c:
         t = c["on_topic"]

@@ -9,8 +9,9 @@ rewards run in other processes and only the mean time per row is known.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..reward import CallStats, RewardFunction
 from ..rewardset import RewardSet
@@ -51,8 +52,7 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
         functions = subset.functions()
         samples: dict[str, list[float]] = {n: [] for n in subset.names}
 
-        def record(_done: int, functions: list[RewardFunction] = functions,
-                   samples: dict[str, list[float]] = samples) -> None:
+        def record(_done: int, functions: list[RewardFunction] = functions, samples: dict[str, list[float]] = samples) -> None:
             for fn in functions:
                 last = fn.last_stats
                 if last.rows:
@@ -63,6 +63,5 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
         stats.update(part.stats)
         latency.update(samples)
     names = reward_set.names
-    result = ScoreResult(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names},
-                         reward_set.gate)
+    result = ScoreResult(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names}, reward_set.gate)
     return TimedScores(result, {n: latency[n] for n in names})

@@ -53,10 +53,15 @@ def failures(report: dict[str, Any], rules: dict[str, float | None]) -> list[str
     if "probes" in rules:
         for flag in report["probes"]["flags"]:
             if flag["target"] == "total" and flag["rule"] in ("fools", "beats_typical"):
-                yardstick = "the gold reference" if flag["rule"] == "fools" and flag.get("yardstick") != "typical" \
+                yardstick = (
+                    "the gold reference"
+                    if flag["rule"] == "fools" and flag.get("yardstick") != "typical"
                     else "a typical real completion"
-                out.append(f"probes: the weighted total scores the {flag['kind']} probe {flag['probe']!r} as high as "
-                           f"{yardstick} on {flag['rate']:.0%} of {flag['evaluated']} prompts")
+                )
+                out.append(
+                    f"probes: the weighted total scores the {flag['kind']} probe {flag['probe']!r} as high as "
+                    f"{yardstick} on {flag['rate']:.0%} of {flag['evaluated']} prompts"
+                )
     for name, figures in report["per_reward"].items():
         limit = rules.get("zero-spread")
         if "zero-spread" in rules and figures.get("spread") is not None and 1 - figures["spread"] > limit:

@@ -28,9 +28,14 @@ def _save(plt: Any, fig: Any, path: Path) -> bool:
 def draw_all(report: dict[str, Any], folder: Path) -> list[str]:
     """Write every plot the report has data for; returns the file names written."""
     written = []
-    for name, draw in (("histograms.png", histograms), ("correlation.png", correlation),
-                       ("spread.png", spread), ("group_size.png", group_size), ("compare.png", compare),
-                       ("aggregation.png", aggregation)):
+    for name, draw in (
+        ("histograms.png", histograms),
+        ("correlation.png", correlation),
+        ("spread.png", spread),
+        ("group_size.png", group_size),
+        ("compare.png", compare),
+        ("aggregation.png", aggregation),
+    ):
         if draw(report, folder / name):
             written.append(name)
     return written
@@ -60,7 +65,7 @@ def histograms(report: dict[str, Any], path: Path) -> bool:
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
     for ax, (name, hist) in zip(axes.flat, panels):
         _hist_axes(ax, hist, name)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.suptitle("score distributions over real completions", fontsize=10)
     return _save(plt, fig, path)
@@ -92,8 +97,12 @@ def spread(report: dict[str, Any], path: Path) -> bool:
     if not prompts:
         return False
     plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.25 * len(prompts) + 2), 2.2 + 0.35 * len(names) + 2.5),
-                                      gridspec_kw={"height_ratios": [2.5, 0.35 * len(names) + 0.5]})
+    fig, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(max(6, 0.25 * len(prompts) + 2), 2.2 + 0.35 * len(names) + 2.5),
+        gridspec_kw={"height_ratios": [2.5, 0.35 * len(names) + 0.5]},
+    )
     std = [p["total_std"] or 0.0 for p in prompts]
     top.bar(range(len(prompts)), std, color="#4c72b0")
     flat = [i for i, s in enumerate(std) if s <= 1e-9]
@@ -105,8 +114,7 @@ def spread(report: dict[str, Any], path: Path) -> bool:
     separates = np.array([[1.0 if (p["range"][n] or 0) > 1e-9 else 0.0 for p in prompts] for n in names])
     from matplotlib.colors import ListedColormap
 
-    bottom.imshow(separates, aspect="auto", cmap=ListedColormap(["#f2c4c4", "#4c9a5b"]), vmin=0, vmax=1,
-                  interpolation="nearest")
+    bottom.imshow(separates, aspect="auto", cmap=ListedColormap(["#f2c4c4", "#4c9a5b"]), vmin=0, vmax=1, interpolation="nearest")
     bottom.set_yticks(range(len(names)), names, fontsize=7)
     bottom.set_xlabel("prompt", fontsize=8)
     bottom.set_title("which rewards separate each prompt's completions (green: yes, pink: no)", fontsize=8)
@@ -163,13 +171,20 @@ def aggregation(report: dict[str, Any], path: Path) -> bool:
     x = np.arange(len(modes))
     for i, name in enumerate(names):
         left.bar(x + i * width, [m["share"][name] or 0.0 for m in modes], width, label=name)
-    left.set_xticks(x + width * (len(names) - 1) / 2, [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO") for m in modes],
-                    fontsize="small")
+    left.set_xticks(
+        x + width * (len(names) - 1) / 2,
+        [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO") for m in modes],
+        fontsize="small",
+    )
     left.axhline(0, color="grey", lw=0.5)
     left.set_title("share of the advantage per reward")
     left.legend(fontsize="small")
     right.bar(x, [m["collapse"] or 0.0 for m in modes], color="tab:red")
-    right.set_xticks(x, [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO")
-                         for m in modes], fontsize="x-small", rotation=30)
+    right.set_xticks(
+        x,
+        [m["label"].replace("sum_then_normalize/", "sum/").replace("normalize_then_sum", "GDPO") for m in modes],
+        fontsize="x-small",
+        rotation=30,
+    )
     right.set_title("collapse")
     return _save(plt, fig, path)

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -125,9 +126,15 @@ class ProbeContext:
         return f"<{self.think}>\n{reasoning}\n</{self.think}>\n<{self.answer_tag}>{answer}</{self.answer_tag}>"
 
     def fields(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "answer": self.answer or "", "reasoning": self.reasoning or "",
-                "wrong_answer": self.wrong_answer or "", "numbers": self.numbers or "", "think": self.think,
-                "answer_tag": self.answer_tag}
+        return {
+            "prompt": self.prompt,
+            "answer": self.answer or "",
+            "reasoning": self.reasoning or "",
+            "wrong_answer": self.wrong_answer or "",
+            "numbers": self.numbers or "",
+            "think": self.think,
+            "answer_tag": self.answer_tag,
+        }
 
 
 def _plain(value: float) -> str:
@@ -177,6 +184,7 @@ def _control(form: Callable[[ProbeContext], str | None]) -> Callable[[ProbeConte
         if ctx.answer is None:
             return None
         return form(ctx)
+
     return build
 
 
@@ -189,33 +197,77 @@ def _thousands(ctx: ProbeContext) -> str | None:
 
 
 def _currency(ctx: ProbeContext) -> str | None:
-    return ctx.wrap(_with_reasoning(ctx), f"${ctx.answer}") if ctx.answer and ctx.numeric is not None and not ctx.answer.startswith("$") else None
+    return (
+        ctx.wrap(_with_reasoning(ctx), f"${ctx.answer}")
+        if ctx.answer and ctx.numeric is not None and not ctx.answer.startswith("$")
+        else None
+    )
 
 
 _BUILTINS = [
     Probe("empty", "degenerate", "an empty completion", lambda ctx: ""),
-    Probe("format_nonsense", "degenerate", "the expected tags around nonsense",
-          lambda ctx: ctx.wrap(ctx.nonsense, _NONSENSE[ctx.index % len(_NONSENSE)].split()[1])),
-    Probe("tags_repeated", "degenerate", "the tag pair repeated eight times around filler",
-          lambda ctx: "\n".join(ctx.wrap("Thinking.", "...") for _ in range(8))),
+    Probe(
+        "format_nonsense",
+        "degenerate",
+        "the expected tags around nonsense",
+        lambda ctx: ctx.wrap(ctx.nonsense, _NONSENSE[ctx.index % len(_NONSENSE)].split()[1]),
+    ),
+    Probe(
+        "tags_repeated",
+        "degenerate",
+        "the tag pair repeated eight times around filler",
+        lambda ctx: "\n".join(ctx.wrap("Thinking.", "...") for _ in range(8)),
+    ),
     Probe("prompt_echo", "degenerate", "the prompt copied back", lambda ctx: ctx.prompt),
-    Probe("long_ramble", "degenerate", "2,000 words of reasoning-like filler and no answer",
-          lambda ctx: " ".join(_RAMBLE[k % len(_RAMBLE)] for k in range(125))),
-    Probe("stuffed_tagged", "degenerate", "twenty candidate numbers (gold among them) as the tagged answer",
-          _needs_answer(lambda ctx: ctx.wrap("Let me list the possible values.", ctx.numbers))),
-    Probe("stuffed_plain", "degenerate", "twenty candidate numbers (gold among them) in plain text",
-          _needs_answer(lambda ctx: f"The answer could be {ctx.numbers}.")),
-    Probe("answer_only", "shortcut", "the gold answer in the answer tag, no reasoning",
-          _needs_answer(lambda ctx: f"<{ctx.answer_tag}>{ctx.answer}</{ctx.answer_tag}>")),
+    Probe(
+        "long_ramble",
+        "degenerate",
+        "2,000 words of reasoning-like filler and no answer",
+        lambda ctx: " ".join(_RAMBLE[k % len(_RAMBLE)] for k in range(125)),
+    ),
+    Probe(
+        "stuffed_tagged",
+        "degenerate",
+        "twenty candidate numbers (gold among them) as the tagged answer",
+        _needs_answer(lambda ctx: ctx.wrap("Let me list the possible values.", ctx.numbers)),
+    ),
+    Probe(
+        "stuffed_plain",
+        "degenerate",
+        "twenty candidate numbers (gold among them) in plain text",
+        _needs_answer(lambda ctx: f"The answer could be {ctx.numbers}."),
+    ),
+    Probe(
+        "answer_only",
+        "shortcut",
+        "the gold answer in the answer tag, no reasoning",
+        _needs_answer(lambda ctx: f"<{ctx.answer_tag}>{ctx.answer}</{ctx.answer_tag}>"),
+    ),
     Probe("answer_bare", "shortcut", "the bare gold answer", _needs_answer(lambda ctx: ctx.answer)),
-    Probe("wrong_answer", "calibration", "the gold reasoning with a wrong final answer",
-          _needs_answer(lambda ctx: ctx.wrap(_with_reasoning(ctx), ctx.wrong_answer))),
-    Probe("gold_boxed", "control", "the gold answer as \\boxed{} after the reasoning, no tags",
-          _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe final answer is $\\boxed{{{ctx.answer}}}$.")),
-    Probe("gold_answer_is", "control", "'The answer is N.' after the reasoning, no tags",
-          _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe answer is {ctx.answer}.")),
-    Probe("gold_hashes", "control", "GSM8K's '#### N' after the reasoning, no tags",
-          _control(lambda ctx: f"{_with_reasoning(ctx)}\n#### {ctx.answer}")),
+    Probe(
+        "wrong_answer",
+        "calibration",
+        "the gold reasoning with a wrong final answer",
+        _needs_answer(lambda ctx: ctx.wrap(_with_reasoning(ctx), ctx.wrong_answer)),
+    ),
+    Probe(
+        "gold_boxed",
+        "control",
+        "the gold answer as \\boxed{} after the reasoning, no tags",
+        _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe final answer is $\\boxed{{{ctx.answer}}}$."),
+    ),
+    Probe(
+        "gold_answer_is",
+        "control",
+        "'The answer is N.' after the reasoning, no tags",
+        _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe answer is {ctx.answer}."),
+    ),
+    Probe(
+        "gold_hashes",
+        "control",
+        "GSM8K's '#### N' after the reasoning, no tags",
+        _control(lambda ctx: f"{_with_reasoning(ctx)}\n#### {ctx.answer}"),
+    ),
     Probe("gold_decimal", "control", "the gold integer written N.00 in the answer tag", _decimal),
     Probe("gold_thousands", "control", "the gold integer with thousands separators in the answer tag", _thousands),
     Probe("gold_currency", "control", "the gold number with a $ sign in the answer tag", _currency),
@@ -245,21 +297,35 @@ def parse_user_probes(entries: Any, source: str) -> tuple[list[Probe], list[Conf
             problems.append(ConfigProblem(source, where, "name", f"probe {name!r} already exists; choose another name"))
         seen.add(name)
         if kind not in KINDS[:3]:
-            problems.append(ConfigProblem(source, where, "kind",
-                                          f"{kind!r} is not one of degenerate, shortcut, control{did_you_mean(str(kind), KINDS[:3])}"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    where,
+                    "kind",
+                    f"{kind!r} is not one of degenerate, shortcut, control{did_you_mean(str(kind), KINDS[:3])}",
+                )
+            )
         if not isinstance(template, str):
             problems.append(ConfigProblem(source, where, "template", "expected a string with {answer}, {prompt}, ... fields"))
             continue
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
         except ValueError as exc:
-            problems.append(ConfigProblem(source, where, "template", f"is not a valid template ({exc}); write {{{{ }}}} for literal braces"))
+            problems.append(
+                ConfigProblem(source, where, "template", f"is not a valid template ({exc}); write {{{{ }}}} for literal braces")
+            )
             continue
         for f in fields:
             if f not in TEMPLATE_FIELDS:
-                problems.append(ConfigProblem(source, where, "template",
-                                              f"unknown field {{{f}}}{did_you_mean(f, TEMPLATE_FIELDS)}; fields: "
-                                              + ", ".join("{" + t + "}" for t in TEMPLATE_FIELDS)))
+                problems.append(
+                    ConfigProblem(
+                        source,
+                        where,
+                        "template",
+                        f"unknown field {{{f}}}{did_you_mean(f, TEMPLATE_FIELDS)}; fields: "
+                        + ", ".join("{" + t + "}" for t in TEMPLATE_FIELDS),
+                    )
+                )
         probes.append(Probe(name, kind, str(entry.get("description", f"user probe: {template[:60]}")), template=template))
     return probes, problems
 
@@ -295,9 +361,17 @@ class Finding:
     yardstick: str = "reference"  # what the probe was held against: reference, or typical (no gold answer)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "probe": self.probe, "kind": self.kind, "rule": self.rule,
-                "rate": self.rate, "evaluated": self.evaluated, "flagged": self.flagged, "example": self.example,
-                "yardstick": self.yardstick}
+        return {
+            "target": self.target,
+            "probe": self.probe,
+            "kind": self.kind,
+            "rule": self.rule,
+            "rate": self.rate,
+            "evaluated": self.evaluated,
+            "flagged": self.flagged,
+            "example": self.example,
+            "yardstick": self.yardstick,
+        }
 
 
 def _nan(values: Sequence[float | None]) -> np.ndarray:
@@ -343,8 +417,9 @@ def evaluate(
         first = int(np.argmax(hits))
         example = texts.get(probe, [None] * n)[first] or ""
         yardstick = "typical" if rule == "beats_typical" or (rule == "fools" and np.isnan(ref[first])) else "reference"
-        findings.append(Finding(target, probe, probes[probe].kind, rule, rate, evaluated, rate >= flag_fraction,
-                                example[:300], yardstick))
+        findings.append(
+            Finding(target, probe, probes[probe].kind, rule, rate, evaluated, rate >= flag_fraction, example[:300], yardstick)
+        )
 
     for name, value in scores.items():
         kind = probes[name].kind
@@ -367,12 +442,12 @@ def plugin_probes(reward_set: RewardSet, registry: Registry | None = None) -> di
     registry = registry or get_registry()
     plugins = {entry.spec.plugin for entry in reward_set.rewards}
     owners = registry.owner_of("probe")
-    return {name: probe for name, probe in registry.probes.items()
-            if owners.get(name) in plugins and name not in BUILTIN_PROBES}
+    return {name: probe for name, probe in registry.probes.items() if owners.get(name) in plugins and name not in BUILTIN_PROBES}
 
 
-def select_probes(builtin: Sequence[str] | None, user: Sequence[Probe],
-                  from_plugins: Mapping[str, Probe] | None = None) -> dict[str, Probe]:
+def select_probes(
+    builtin: Sequence[str] | None, user: Sequence[Probe], from_plugins: Mapping[str, Probe] | None = None
+) -> dict[str, Probe]:
     """The probes of a run: the chosen built-ins (all by default; ``wrong_answer`` always: it is
     the check that a gold-reading reward punishes a wrong final answer), the plugins' probes for
     the set's rewards, and the user's."""
@@ -386,8 +461,9 @@ def strongest(findings: Sequence[Finding]) -> list[Finding]:
     return [f for f in findings if f.flagged and not (f.rule == "beats_typical" and (f.target, f.probe) in fooled)]
 
 
-def build_texts(contexts: Sequence[ProbeContext], probes: Mapping[str, Probe],
-                reference_template: str | None = None) -> tuple[dict[str, list[str | None]], list[str | None]]:
+def build_texts(
+    contexts: Sequence[ProbeContext], probes: Mapping[str, Probe], reference_template: str | None = None
+) -> tuple[dict[str, list[str | None]], list[str | None]]:
     """Every probe's text per prompt (None where it cannot be built) and the reference per prompt."""
     texts = {name: [probe.make(ctx) for ctx in contexts] for name, probe in probes.items()}
     return texts, [reference_completion(ctx, reference_template) for ctx in contexts]

@@ -9,15 +9,15 @@ clears a folder that holds a bench report.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from rich.table import Table
 
 from ..errors import GrpoRewardsError
 from ..rows import write_atomically
 from . import aggregation as aggregation_mod
-
 from . import drift
 from .run import BenchResult
 
@@ -39,7 +39,9 @@ def choose_report_dir(path: Path, overwrite: bool) -> Path:
         raise ReportDirError(f"{path} exists and is not a folder")
     if overwrite:
         if not (path / REPORT_JSON).is_file():
-            raise ReportDirError(f"--overwrite: {path} holds no {REPORT_JSON}; refusing to clear a folder a bench run did not write")
+            raise ReportDirError(
+                f"--overwrite: {path} holds no {REPORT_JSON}; refusing to clear a folder a bench run did not write"
+            )
         for child in path.iterdir():
             if child.is_file() and (child.name in OUR_FILES or child.suffix == ".png"):
                 child.unlink()
@@ -74,9 +76,21 @@ def _completion_lines(result: BenchResult) -> Iterable[str]:
         totals = side.totals()
         flat = [(g, c) for g in side.groups for c in g.completions]
         for i, (group, completion) in enumerate(flat):
-            yield json.dumps({"side": side.label, "prompt_index": group.index, "prompt": group.prompt,
-                              "completion": completion.text, "rewards": {n: side.scores.result.values[n][i] for n in names},
-                              "total": totals[i]}, ensure_ascii=False, default=str) + "\n"
+            yield (
+                json.dumps(
+                    {
+                        "side": side.label,
+                        "prompt_index": group.index,
+                        "prompt": group.prompt,
+                        "completion": completion.text,
+                        "rewards": {n: side.scores.result.values[n][i] for n in names},
+                        "total": totals[i],
+                    },
+                    ensure_ascii=False,
+                    default=str,
+                )
+                + "\n"
+            )
 
 
 # -- formatting -----------------------------------------------------------------------------------
@@ -94,25 +108,51 @@ def pct(value: float | None) -> str:
 
 def describe_flag(flag: dict[str, Any]) -> str:
     who = "the weighted total" if flag["target"] == "total" else f"reward {flag['target']!r}"
-    rule = {"fools": "as high as the gold reference",
-            "beats_typical": "as high as a typical real completion",
-            "misses": "below the gold reference although it is a correct answer"}[flag["rule"]]
+    rule = {
+        "fools": "as high as the gold reference",
+        "beats_typical": "as high as a typical real completion",
+        "misses": "below the gold reference although it is a correct answer",
+    }[flag["rule"]]
     if flag["rule"] == "fools" and flag.get("yardstick") == "typical":
         rule = "as high as a typical real completion (there is no gold answer to build a reference from)"
-    return (f"{who} scores the {flag['kind']} probe {flag['probe']!r} {rule} "
-            f"on {pct(flag['rate'])} of {flag['evaluated']} prompts")
+    return f"{who} scores the {flag['kind']} probe {flag['probe']!r} {rule} on {pct(flag['rate'])} of {flag['evaluated']} prompts"
 
 
-REWARD_COLUMNS = ("reward", "weight", "mean", "std", "None", "errors", "timeouts", "spread", "share", "p50 ms",
-                  "p99 ms", "rows/s")
+REWARD_COLUMNS = (
+    "reward",
+    "weight",
+    "mean",
+    "std",
+    "None",
+    "errors",
+    "timeouts",
+    "spread",
+    "share",
+    "p50 ms",
+    "p99 ms",
+    "rows/s",
+)
 
 
 def reward_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, f in report["per_reward"].items():
-        rows.append([name, fmt(f["weight"]), fmt(f["mean"]), fmt(f["std"]), pct(f["none_rate"]), pct(f["error_rate"]),
-                     pct(f["timeout_rate"]), pct(f["spread"]), pct(f.get("share")), fmt(f["latency_ms_p50"]),
-                     fmt(f["latency_ms_p99"]), fmt(f["rows_per_s"], 4)])
+        rows.append(
+            [
+                name,
+                fmt(f["weight"]),
+                fmt(f["mean"]),
+                fmt(f["std"]),
+                pct(f["none_rate"]),
+                pct(f["error_rate"]),
+                pct(f["timeout_rate"]),
+                pct(f["spread"]),
+                pct(f.get("share")),
+                fmt(f["latency_ms_p50"]),
+                fmt(f["latency_ms_p99"]),
+                fmt(f["rows_per_s"], 4),
+            ]
+        )
     total = report["total"]
     rows.append(["total", "", fmt(total["mean"]), fmt(total["std"]), "", "", "", pct(total["spread"]), "", "", "", ""])
     return rows
@@ -128,18 +168,28 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
         table.add_column(column, justify="left" if column == "reward" else "right", no_wrap=True)
     for name, f in report["per_reward"].items():
         failed = (f["error_rate"] or 0) + (f["timeout_rate"] or 0) if f["error_rate"] is not None else None
-        table.add_row(name, fmt(f["weight"]), fmt(f["mean"]), fmt(f["std"]), pct(f["spread"]), pct(f.get("share")),
-                      pct(f["none_rate"]), pct(failed))
+        table.add_row(
+            name,
+            fmt(f["weight"]),
+            fmt(f["mean"]),
+            fmt(f["std"]),
+            pct(f["spread"]),
+            pct(f.get("share")),
+            pct(f["none_rate"]),
+            pct(failed),
+        )
     total = report["total"]
     table.add_row("total", "", fmt(total["mean"]), fmt(total["std"]), pct(total["spread"]), "", "", "")
     tables.append(table)
     table = Table(title="reward latency")
     for column in ("reward", "p50 ms/row", "p99 ms/row", "rows/s", "first error"):
-        table.add_column(column, justify="left" if column in ("reward", "first error") else "right",
-                         no_wrap=column != "first error")
+        table.add_column(
+            column, justify="left" if column in ("reward", "first error") else "right", no_wrap=column != "first error"
+        )
     for name, f in report["per_reward"].items():
-        table.add_row(name, fmt(f["latency_ms_p50"]), fmt(f["latency_ms_p99"]), fmt(f["rows_per_s"], 4),
-                      (f["first_error"] or "")[:80])
+        table.add_row(
+            name, fmt(f["latency_ms_p50"]), fmt(f["latency_ms_p99"]), fmt(f["rows_per_s"], 4), (f["first_error"] or "")[:80]
+        )
     tables.append(table)
 
     if report["group_size"]:
@@ -163,8 +213,10 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
 
     for name, variants in (report.get("extractor_variants") or {}).items():
         changed = [v for v in variants[1:] if v["changed"]]
-        table = Table(title=f"{name}: mean score by answer-extractor order"
-                      + ("" if changed else f" (no other order changes any of the {report['data']['completions']} scores)"))
+        table = Table(
+            title=f"{name}: mean score by answer-extractor order"
+            + ("" if changed else f" (no other order changes any of the {report['data']['completions']} scores)")
+        )
         for column in ("order", "mean", "rows changed", "label accuracy"):
             table.add_column(column, justify="left" if column == "order" else "right")
         for v in [variants[0], *changed]:
@@ -203,24 +255,37 @@ def render_markdown(report: dict[str, Any]) -> str:
     """The human-readable report; every figure is also in report.json."""
     plots = set(report.get("files", {}).get("plots", []))
     data = report["data"]
-    out = [f"# Reward benchmark: {report['config']}", "",
-           f"Held-out prompts: `{report['prompts']}` ({data['prompts']} prompts, {data['completions']} completions, "
-           f"group sizes {data['group_sizes']}). Created {report['created']}.", ""]
+    out = [
+        f"# Reward benchmark: {report['config']}",
+        "",
+        f"Held-out prompts: `{report['prompts']}` ({data['prompts']} prompts, {data['completions']} completions, "
+        f"group sizes {data['group_sizes']}). Created {report['created']}.",
+        "",
+    ]
     gen = report.get("generation")
     if gen:
         s = gen["sampling"]
-        out += [f"Completions sampled from {gen['model']}: {s['num_generations']} per prompt, temperature {s['temperature']}, "
-                f"top_p {s['top_p']}, top_k {s['top_k']}, max {s['max_completion_length']} tokens, seed {s['seed']} "
-                f"({gen['generated_prompts']} prompts sampled in {gen['seconds']:.1f} s, {gen['cached_prompts']} from the cache; "
-                f"{pct(gen['truncated_rate'])} hit the length limit).", ""]
+        out += [
+            f"Completions sampled from {gen['model']}: {s['num_generations']} per prompt, temperature {s['temperature']}, "
+            f"top_p {s['top_p']}, top_k {s['top_k']}, max {s['max_completion_length']} tokens, seed {s['seed']} "
+            f"({gen['generated_prompts']} prompts sampled in {gen['seconds']:.1f} s, {gen['cached_prompts']} from the cache; "
+            f"{pct(gen['truncated_rate'])} hit the length limit).",
+            "",
+        ]
 
     flags = report["probes"]["flags"]
     out += ["## Findings", ""]
     if flags:
-        out += [f"- {'**' if f['target'] == 'total' else ''}{describe_flag(f)}{'**' if f['target'] == 'total' else ''}. "
-                f"Example: `{_short(f['example']) or '(empty)'}`" for f in flags]
-        out += ["", "Flags on the weighted total (bold) are what training can exploit; a single-aspect reward "
-                "(format, length) is expected to be fooled on its own and is safe only if the rest of the set outweighs it."]
+        out += [
+            f"- {'**' if f['target'] == 'total' else ''}{describe_flag(f)}{'**' if f['target'] == 'total' else ''}. "
+            f"Example: `{_short(f['example']) or '(empty)'}`"
+            for f in flags
+        ]
+        out += [
+            "",
+            "Flags on the weighted total (bold) are what training can exploit; a single-aspect reward "
+            "(format, length) is expected to be fooled on its own and is safe only if the rest of the set outweighs it.",
+        ]
     else:
         out.append("No probe fooled any reward or the weighted total.")
     out += ["", f"Rules: {report['probes']['rule']}.", ""]
@@ -231,12 +296,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += ["### Learning signal", ""] + [f"- {n['message']}." for n in report["notes"]] + [""]
 
     out += drift.markdown(report.get("drift"))
-    out += ["## Rewards", "", _md_table(REWARD_COLUMNS, reward_rows(report)), "",
-            "*spread*: share of prompts whose completions the reward separates (no spread, no GRPO signal). "
-            "*share*: the reward's share of the advantage under the configured weights and aggregation mode "
-            f"`{(report.get('contributions') or {}).get('aggregation', 'sum_then_normalize/group')}` "
-            "(sum over rows of the reward's component of the advantage times the advantage, over the sum of squared "
-            "advantages; see docs/training.md).", ""]
+    out += [
+        "## Rewards",
+        "",
+        _md_table(REWARD_COLUMNS, reward_rows(report)),
+        "",
+        "*spread*: share of prompts whose completions the reward separates (no spread, no GRPO signal). "
+        "*share*: the reward's share of the advantage under the configured weights and aggregation mode "
+        f"`{(report.get('contributions') or {}).get('aggregation', 'sum_then_normalize/group')}` "
+        "(sum over rows of the reward's component of the advantage times the advantage, over the sum of squared "
+        "advantages; see docs/training.md).",
+        "",
+    ]
     errors = {n: f["first_error"] for n, f in report["per_reward"].items() if f["first_error"]}
     for name, error in errors.items():
         out.append(f"- first error of `{name}`: `{error}`")
@@ -245,47 +316,106 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     c = report.get("contributions")
     if c and c["groups_used"] < c["groups_total"]:
-        out += [f"Shares and correlations use the {c['groups_used']} of {c['groups_total']} groups of size {c['group_size']}.", ""]
+        out += [
+            f"Shares and correlations use the {c['groups_used']} of {c['groups_total']} groups of size {c['group_size']}.",
+            "",
+        ]
     names = report["correlation"]["names"]
     if report["correlation"]["matrix"] and len(names) > 1:
-        out += ["## Correlation between rewards", "",
-                _md_table(["", *names], [[a, *[fmt(v, 2) for v in row]] for a, row in zip(names, report["correlation"]["matrix"])]),
-                "", "Two rewards that always agree are one reward counted twice; a negative correlation is a tug of war.", ""]
+        out += [
+            "## Correlation between rewards",
+            "",
+            _md_table(["", *names], [[a, *[fmt(v, 2) for v in row]] for a, row in zip(names, report["correlation"]["matrix"])]),
+            "",
+            "Two rewards that always agree are one reward counted twice; a negative correlation is a tug of war.",
+            "",
+        ]
         if "correlation.png" in plots:
             out += ["![correlation](correlation.png)", ""]
 
-    out += aggregation_mod.markdown_lines(report.get("aggregation"), list(report["per_reward"]), _md_table,
-                                          "aggregation.png" in plots, (c or {}).get("gated_rate"))
+    out += aggregation_mod.markdown_lines(
+        report.get("aggregation"), list(report["per_reward"]), _md_table, "aggregation.png" in plots, (c or {}).get("gated_rate")
+    )
     if report["group_size"]:
-        out += ["## Group size", "", _md_table(["num_generations", "groups with spread in the total", "gain"],
-                                               [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"]
-                                                for r in report["group_size"]]),
-                "", "Exact expectation over all subsets of each group's completions.", ""]
+        out += [
+            "## Group size",
+            "",
+            _md_table(
+                ["num_generations", "groups with spread in the total", "gain"],
+                [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"] for r in report["group_size"]],
+            ),
+            "",
+            "Exact expectation over all subsets of each group's completions.",
+            "",
+        ]
         if "group_size.png" in plots:
             out += ["![group size](group_size.png)", ""]
 
     if report["agreement"]:
-        out += ["## Agreement with gold labels", "",
-                _md_table(["reward", "column", "n", "accuracy", "precision", "recall", "F1", "tp/fp/tn/fn"],
-                          [[n, a["column"], a["n"], pct(a["accuracy"]), pct(a["precision"]), pct(a["recall"]), fmt(a["f1"]),
-                            f"{a['tp']}/{a['fp']}/{a['tn']}/{a['fn']}"] for n, a in report["agreement"].items()]), ""]
+        out += [
+            "## Agreement with gold labels",
+            "",
+            _md_table(
+                ["reward", "column", "n", "accuracy", "precision", "recall", "F1", "tp/fp/tn/fn"],
+                [
+                    [
+                        n,
+                        a["column"],
+                        a["n"],
+                        pct(a["accuracy"]),
+                        pct(a["precision"]),
+                        pct(a["recall"]),
+                        fmt(a["f1"]),
+                        f"{a['tp']}/{a['fp']}/{a['tn']}/{a['fn']}",
+                    ]
+                    for n, a in report["agreement"].items()
+                ],
+            ),
+            "",
+        ]
     for name, variants in (report.get("extractor_variants") or {}).items():
         has_agreement = any("agreement" in v for v in variants)
-        out += [f"## `{name}` by answer-extractor order", "",
-                _md_table(["order", "extractors", "mean", "rows changed", *(["label accuracy"] if has_agreement else [])],
-                          [[v["order"], ", ".join(v["extractors"]), fmt(v["mean"]), v["changed"],
-                            *([pct(v.get("agreement", {}).get("accuracy"))] if has_agreement else [])] for v in variants]), ""]
+        out += [
+            f"## `{name}` by answer-extractor order",
+            "",
+            _md_table(
+                ["order", "extractors", "mean", "rows changed", *(["label accuracy"] if has_agreement else [])],
+                [
+                    [
+                        v["order"],
+                        ", ".join(v["extractors"]),
+                        fmt(v["mean"]),
+                        v["changed"],
+                        *([pct(v.get("agreement", {}).get("accuracy"))] if has_agreement else []),
+                    ]
+                    for v in variants
+                ],
+            ),
+            "",
+        ]
 
     probes = report["probes"]
     targets = [*report["per_reward"], "total"]
     keys = ["__reference__", *[p["name"] for p in probes["probes"]]]
-    out += ["## Probes (mean score per prompt)", "",
-            _md_table(["probe", "kind", *targets],
-                      [[("reference" if k == "__reference__" else k),
-                        ("" if k == "__reference__" else next(p["kind"] for p in probes["probes"] if p["name"] == k)),
-                        *[fmt(probes["mean_scores"][t][k]) for t in targets]] for k in keys]),
-            "", f"Gold answer from column `{probes['gold_column']}`; tags `<{probes['tags'][0]}>`/`<{probes['tags'][1]}>`. "
-            f"Reference example: `{_short(probes['reference_example'] or '')}`", ""]
+    out += [
+        "## Probes (mean score per prompt)",
+        "",
+        _md_table(
+            ["probe", "kind", *targets],
+            [
+                [
+                    ("reference" if k == "__reference__" else k),
+                    ("" if k == "__reference__" else next(p["kind"] for p in probes["probes"] if p["name"] == k)),
+                    *[fmt(probes["mean_scores"][t][k]) for t in targets],
+                ]
+                for k in keys
+            ],
+        ),
+        "",
+        f"Gold answer from column `{probes['gold_column']}`; tags `<{probes['tags'][0]}>`/`<{probes['tags'][1]}>`. "
+        f"Reference example: `{_short(probes['reference_example'] or '')}`",
+        "",
+    ]
 
     out += ["## Per-prompt spread", ""]
     if "spread.png" in plots:
@@ -295,20 +425,43 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     if report.get("compare"):
         cmp = report["compare"]
-        out += ["## Compare", "", f"{cmp['a']}; {cmp['b']}.", "",
-                _md_table(["metric", "A", "B", "B - A", "95% CI", "prompts"],
-                          [[r["metric"], fmt(r["a"]), fmt(r["b"]), fmt(r["delta"]),
-                            "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]{' *' if r['significant'] else ''}",
-                            r["prompts"]] for r in cmp["rows"]]),
-                "", "Paired bootstrap over prompts (resampling prompts, not completions); * = the interval excludes 0.", ""]
+        out += [
+            "## Compare",
+            "",
+            f"{cmp['a']}; {cmp['b']}.",
+            "",
+            _md_table(
+                ["metric", "A", "B", "B - A", "95% CI", "prompts"],
+                [
+                    [
+                        r["metric"],
+                        fmt(r["a"]),
+                        fmt(r["b"]),
+                        fmt(r["delta"]),
+                        "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]{' *' if r['significant'] else ''}",
+                        r["prompts"],
+                    ]
+                    for r in cmp["rows"]
+                ],
+            ),
+            "",
+            "Paired bootstrap over prompts (resampling prompts, not completions); * = the interval excludes 0.",
+            "",
+        ]
         if "compare.png" in plots:
             out += ["![compare](compare.png)", ""]
 
     if report.get("examples"):
         out += ["## Examples", ""]
         for e in report["examples"]:
-            out += [f"**{e['which']}** (total {fmt(e['total'])}; " + ", ".join(f"{k} {fmt(v)}" for k, v in e["scores"].items())
-                    + ")", "", "```text", e["completion"], "```", ""]
+            out += [
+                f"**{e['which']}** (total {fmt(e['total'])}; " + ", ".join(f"{k} {fmt(v)}" for k, v in e["scores"].items()) + ")",
+                "",
+                "```text",
+                e["completion"],
+                "```",
+                "",
+            ]
     return "\n".join(out)
 
 

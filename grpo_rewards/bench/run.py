@@ -9,15 +9,19 @@ from __future__ import annotations
 import copy
 import datetime
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
+from ..answers import gold_answer
 from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
-from . import aggregation as aggregation_mod, analysis, compare as compare_mod, diagnose, drift, probes as probes_mod
-from ..answers import gold_answer
+from . import aggregation as aggregation_mod
+from . import analysis, diagnose, drift
+from . import compare as compare_mod
+from . import probes as probes_mod
 from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
 from .settings import BenchConfig, load_bench_config
@@ -97,8 +101,10 @@ def run_bench(
 
     missing = [g for g in groups if not g.completions]
     if (missing or compare) and factory is None:
-        raise RunError(f"{len(missing)} of {len(groups)} prompts have no completions and no plugin can sample them: "
-                       "install the trainer (pip install 'grpo-rewards[train]') or give rows with a 'completion'")
+        raise RunError(
+            f"{len(missing)} of {len(groups)} prompts have no completions and no plugin can sample them: "
+            "install the trainer (pip install 'grpo-rewards[train]') or give rows with a 'completion'"
+        )
     model_name = model
     if missing and model_name is None:
         model_name = factory.default_model(cfg)
@@ -128,9 +134,11 @@ def run_bench(
         sides.append(side_b)
         metrics = [*cfg.reward_set.names, "total", "length_chars"]
         compare_report = {
-            "a": side_a.label, "b": side_b.label,
-            "rows": compare_mod.compare_sides(metrics, {m: side_a.grouped(m) for m in metrics},
-                                              {m: side_b.grouped(m) for m in metrics}, cfg.bootstrap, seed),
+            "a": side_a.label,
+            "b": side_b.label,
+            "rows": compare_mod.compare_sides(
+                metrics, {m: side_a.grouped(m) for m in metrics}, {m: side_b.grouped(m) for m in metrics}, cfg.bootstrap, seed
+            ),
             "b_figures": _analyse(cfg, side_b, variants=False),
             "generation": generation_b,
         }
@@ -140,11 +148,22 @@ def run_bench(
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "config": cfg.source,
         "prompts": source,
-        "step": step, "rewards": [{"name": r.name, "use": r.spec.name, "weight": r.weight_at(step), "params": r.params,
-                     "value_range": list(r.spec.value_range) if r.spec.value_range else None}
-                    for r in cfg.reward_set.rewards],
-        "data": {"prompts": len(groups), "completions": len(side_a.owner),
-                 "group_sizes": _counts(len(g.completions) for g in groups)},
+        "step": step,
+        "rewards": [
+            {
+                "name": r.name,
+                "use": r.spec.name,
+                "weight": r.weight_at(step),
+                "params": r.params,
+                "value_range": list(r.spec.value_range) if r.spec.value_range else None,
+            }
+            for r in cfg.reward_set.rewards
+        ],
+        "data": {
+            "prompts": len(groups),
+            "completions": len(side_a.owner),
+            "group_sizes": _counts(len(g.completions) for g in groups),
+        },
         "generation": generation,
         **figures,
         "probes": probe_report,
@@ -169,8 +188,7 @@ def _counts(values) -> dict[str, int]:
 
 
 # -- scoring and figures --------------------------------------------------------------------------
-def _score_side(cfg: BenchConfig, label: str, groups: list[PromptGroup], generation: dict[str, Any] | None,
-                workers: int) -> Side:
+def _score_side(cfg: BenchConfig, label: str, groups: list[PromptGroup], generation: dict[str, Any] | None, workers: int) -> Side:
     rows, owner = [], []
     for position, group in enumerate(groups):
         for completion in group.completions:
@@ -199,16 +217,20 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
     per_reward: dict[str, Any] = {}
     grouped = {name: side.grouped(name) for name in [*names, "total"]}
     for entry in reward_set.rewards:
-        summary = analysis.reward_summary(result.values[entry.name], result.stats[entry.name],
-                                          side.scores.latency_ms.get(entry.name, []))
+        summary = analysis.reward_summary(
+            result.values[entry.name], result.stats[entry.name], side.scores.latency_ms.get(entry.name, [])
+        )
         summary["spread"] = analysis.spread_fraction(grouped[entry.name])
         summary["weight"] = entry.weight_at(reward_set.step)
         per_reward[entry.name] = summary
     totals = side.totals()
     scored = [t for t in totals if t is not None]
-    total = {"mean": statistics.fmean(scored) if scored else None,
-             "std": statistics.pstdev(scored) if len(scored) > 1 else None,
-             "histogram": analysis.histogram(totals), "spread": analysis.spread_fraction(grouped["total"])}
+    total = {
+        "mean": statistics.fmean(scored) if scored else None,
+        "std": statistics.pstdev(scored) if len(scored) > 1 else None,
+        "histogram": analysis.histogram(totals),
+        "spread": analysis.spread_fraction(grouped["total"]),
+    }
     rows_by_group: list[list[list[float | None]]] = [[] for _ in side.groups]
     for i, position in enumerate(side.owner):
         rows_by_group[position].append([result.values[n][i] for n in names])
@@ -220,12 +242,15 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
         for name in names:
             per_reward[name]["share"] = contributions["share"][name]
     labels = _labels(cfg, side)
-    label_values = {name: [c.columns.get(column) for g in side.groups for c in g.completions]
-                    for name, column in labels.items()}
+    label_values = {name: [c.columns.get(column) for g in side.groups for c in g.completions] for name, column in labels.items()}
     specs = {entry.name: entry.spec for entry in reward_set.rewards}
-    agreement = {name: {"column": labels[name],
-                        **analysis.agreement(result.values[name], values, analysis.label_threshold(specs[name].value_range))}
-                 for name, values in label_values.items()}
+    agreement = {
+        name: {
+            "column": labels[name],
+            **analysis.agreement(result.values[name], values, analysis.label_threshold(specs[name].value_range)),
+        }
+        for name, values in label_values.items()
+    }
     figures: dict[str, Any] = {
         "per_reward": per_reward,
         "total": total,
@@ -247,14 +272,16 @@ def _per_prompt(side: Side, grouped: dict[str, list[list[float | None]]], names:
     out = []
     for position, group in enumerate(side.groups):
         totals = [t for t in grouped["total"][position] if t is not None]
-        out.append({
-            "index": group.index,
-            "prompt": group.prompt_text[:200],
-            "completions": len(group.completions),
-            "total_mean": statistics.fmean(totals) if totals else None,
-            "total_std": statistics.pstdev(totals) if len(totals) > 1 else None,
-            "range": {name: analysis.group_range(grouped[name][position]) for name in names},
-        })
+        out.append(
+            {
+                "index": group.index,
+                "prompt": group.prompt_text[:200],
+                "completions": len(group.completions),
+                "total_mean": statistics.fmean(totals) if totals else None,
+                "total_std": statistics.pstdev(totals) if len(totals) > 1 else None,
+                "range": {name: analysis.group_range(grouped[name][position]) for name in names},
+            }
+        )
     return out
 
 
@@ -268,8 +295,15 @@ def _examples(side: Side, totals: list[float], names: list[str]) -> list[dict[st
     out = []
     for label, i in picks.items():
         group, completion = flat[i]
-        out.append({"which": label, "prompt": group.prompt_text[:EXAMPLE_CHARS], "completion": completion.text[:EXAMPLE_CHARS],
-                    "total": totals[i], "scores": side.scores.result.row(i)})
+        out.append(
+            {
+                "which": label,
+                "prompt": group.prompt_text[:EXAMPLE_CHARS],
+                "completion": completion.text[:EXAMPLE_CHARS],
+                "total": totals[i],
+                "scores": side.scores.result.row(i),
+            }
+        )
     return out
 
 
@@ -288,8 +322,11 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
         reasoning = gold_reasoning(group.columns.get(reasoning_col)) if reasoning_col else None
         if reasoning is None and isinstance(raw_gold, str) and "####" in raw_gold:
             reasoning = gold_reasoning(raw_gold)
-        contexts.append(probes_mod.ProbeContext(group.prompt_text, gold_answer(raw_gold), reasoning, position,
-                                                think, answer_tag, columns=group.columns))
+        contexts.append(
+            probes_mod.ProbeContext(
+                group.prompt_text, gold_answer(raw_gold), reasoning, position, think, answer_tag, columns=group.columns
+            )
+        )
     chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))
     texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)
 
@@ -302,8 +339,9 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
                 where.append((key, position))
     result = score_rows(reward_set, rows, workers=workers)
     totals = result.total
-    table: dict[str, dict[str, list[float | None]]] = {t: {k: [None] * len(groups) for k in [*texts, "__reference__"]}
-                                                       for t in [*names, "total"]}
+    table: dict[str, dict[str, list[float | None]]] = {
+        t: {k: [None] * len(groups) for k in [*texts, "__reference__"]} for t in [*names, "total"]
+    }
     for i, (key, position) in enumerate(where):
         for name in names:
             table[name][key][position] = result.values[name][i]
@@ -314,9 +352,17 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
     for target in [*names, "total"]:
         real = side.grouped(target)
         scores = {k: v for k, v in table[target].items() if k != "__reference__"}
-        findings += probes_mod.evaluate(target, scores, table[target]["__reference__"], real, chosen, texts,
-                                        cfg.flag_fraction, is_total=target == "total",
-                                        checks_answer=target in readers or (target == "total" and bool(readers)))
+        findings += probes_mod.evaluate(
+            target,
+            scores,
+            table[target]["__reference__"],
+            real,
+            chosen,
+            texts,
+            cfg.flag_fraction,
+            is_total=target == "total",
+            checks_answer=target in readers or (target == "total" and bool(readers)),
+        )
     flags = probes_mod.strongest(findings)
     flags.sort(key=lambda f: (f.target != "total", {"fools": 0, "misses": 1, "beats_typical": 2}[f.rule], -f.rate))
 
@@ -326,17 +372,24 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
 
     return {
         "rule": "fools: a degenerate probe (or, for rewards reading the gold answer, a wrong final answer) scores >= the "
-                "gold reference on a prompt where the reference is above the lowest score seen; beats_typical: a degenerate "
-                "probe scores >= the median real completion (when that is above the lowest); misses: a gold-reading reward "
-                f"scores the gold answer in another correct form below the reference; the rate is over the prompts with both "
-                f"scores, flagged at >= {cfg.flag_fraction:g}",
+        "gold reference on a prompt where the reference is above the lowest score seen; beats_typical: a degenerate "
+        "probe scores >= the median real completion (when that is above the lowest); misses: a gold-reading reward "
+        f"scores the gold answer in another correct form below the reference; the rate is over the prompts with both "
+        f"scores, flagged at >= {cfg.flag_fraction:g}",
         "gold_readers": sorted(readers),
         "gold_column": gold_col,
         "reasoning_column": reasoning_col,
         "tags": [think, answer_tag],
         "reference_example": next((r for r in references if r), None),
-        "probes": [{"name": p.name, "kind": p.kind, "description": p.description,
-                    "example": next((t for t in texts[p.name] if t is not None), None)} for p in chosen.values()],
+        "probes": [
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "description": p.description,
+                "example": next((t for t in texts[p.name] if t is not None), None),
+            }
+            for p in chosen.values()
+        ],
         "mean_scores": {target: {key: mean(values) for key, values in by_probe.items()} for target, by_probe in table.items()},
         "findings": [f.as_dict() for f in findings],
         "flags": [f.as_dict() for f in flags],

@@ -21,9 +21,10 @@ the trainer's own code when a model is actually used (see :mod:`.generate`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import check_keys, load_config_file
 from ..errors import ConfigError, ConfigProblem
@@ -121,16 +122,23 @@ def load_bench_config(path: str | Path) -> BenchConfig:
     labels = values.get("labels", {})
     for reward_name, column in labels.items():
         if reward_set and reward_name not in names:
-            problems.append(ConfigProblem(source, "bench.labels", reward_name,
-                                          f"is not a reward of this set; rewards: {', '.join(names)}"))
+            problems.append(
+                ConfigProblem(source, "bench.labels", reward_name, f"is not a reward of this set; rewards: {', '.join(names)}")
+            )
         if not isinstance(column, str) or not column:
             problems.append(ConfigProblem(source, "bench.labels", reward_name, f"expected a column name, got {column!r}"))
     chosen = values.get("builtin_probes")
     if chosen is not None:
         unknown = [p for p in chosen if p not in BUILTIN_PROBES]
         if unknown:
-            problems.append(ConfigProblem(source, "bench", "builtin_probes",
-                                          f"unknown probe(s) {', '.join(map(repr, unknown))}; built-ins: {', '.join(BUILTIN_PROBES)}"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    "bench",
+                    "builtin_probes",
+                    f"unknown probe(s) {', '.join(map(repr, unknown))}; built-ins: {', '.join(BUILTIN_PROBES)}",
+                )
+            )
     user_probes, probe_problems = parse_user_probes(values.get("probes", []), source)
     problems += probe_problems
     if problems or reward_set is None:

@@ -8,7 +8,8 @@ happens to write its answer, and which order to configure.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..registry import get_registry
 from ..rewardset import RewardSet, WeightedReward
@@ -38,8 +39,11 @@ def orders(current: Sequence[str], default: Sequence[str], available: Sequence[s
     return unique
 
 
-def extractor_variants(reward_set: RewardSet, rows: Sequence[Row], labels: dict[str, Sequence[Any]] | None = None,
-                       ) -> dict[str, list[dict[str, Any]]]:
+def extractor_variants(
+    reward_set: RewardSet,
+    rows: Sequence[Row],
+    labels: dict[str, Sequence[Any]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
     """Per reward with an extractor parameter: mean score (accuracy for 0/1 rewards), rows whose
     score changed against the configured order, and agreement with its gold labels if any."""
     registry = get_registry()
@@ -54,14 +58,18 @@ def extractor_variants(reward_set: RewardSet, rows: Sequence[Row], labels: dict[
         baseline: list[float | None] | None = None
         default = next(p.default for p in entry.spec.params if p.name == param)
         for label, order in orders(entry.params[param], default, available):
-            fn = entry.spec.build({**entry.params, param: registry.refs("extractor", order)}, name=entry.name,
-                                 timeout=entry.timeout)
+            fn = entry.spec.build(
+                {**entry.params, param: registry.refs("extractor", order)}, name=entry.name, timeout=entry.timeout
+            )
             scores = fn.score_samples(samples)
             baseline = scores if baseline is None else baseline
             present = [s for s in scores if s is not None]
-            result: dict[str, Any] = {"order": label, "extractors": order,
-                      "mean": sum(present) / len(present) if present else None,
-                      "changed": sum(a != b for a, b in zip(scores, baseline))}
+            result: dict[str, Any] = {
+                "order": label,
+                "extractors": order,
+                "mean": sum(present) / len(present) if present else None,
+                "changed": sum(a != b for a, b in zip(scores, baseline)),
+            }
             if labels and entry.name in labels:
                 result["agreement"] = agreement(scores, labels[entry.name], label_threshold(entry.spec.value_range))
             results.append(result)

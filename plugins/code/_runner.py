@@ -47,8 +47,7 @@ class TestTimeout(Exception):
 
 class Stub:
     def __init__(self, argv, workdir):
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.buffer = b""
         self.alive = True
         self.deadline = 0.0
@@ -81,8 +80,13 @@ class Stub:
     def call(self, name, args, kwargs):
         if not self.alive:
             raise CandidateError("the program's process is gone")
-        request = wire_dumps({"call": name, "args": wire_encode(list(args)),  # noqa: F821
-                              "kwargs": wire_encode(dict(kwargs))})  # noqa: F821
+        request = wire_dumps(
+            {
+                "call": name,
+                "args": wire_encode(list(args)),  # noqa: F821
+                "kwargs": wire_encode(dict(kwargs)),
+            }
+        )  # noqa: F821
         try:
             self.proc.stdin.write(request)
             self.proc.stdin.flush()
@@ -123,6 +127,7 @@ class Stub:
 def _proxy(stub, name):
     def candidate(*args, **kwargs):
         return stub.call(name, args, kwargs)
+
     candidate.__name__ = name
     return candidate
 
@@ -139,8 +144,9 @@ def _instrument(body):
             out.append(stmt)
             continue
         begin = ast.Expr(ast.Call(ast.Name("__grpo_begin__", ast.Load()), [ast.Constant(count)], []))
-        failed = ast.Expr(ast.Call(ast.Name("__grpo_end__", ast.Load()),
-                                   [ast.Constant(count), ast.Name("__grpo_exc__", ast.Load())], []))
+        failed = ast.Expr(
+            ast.Call(ast.Name("__grpo_end__", ast.Load()), [ast.Constant(count), ast.Name("__grpo_exc__", ast.Load())], [])
+        )
         passed = ast.Expr(ast.Call(ast.Name("__grpo_end__", ast.Load()), [ast.Constant(count), ast.Constant(None)], []))
         handler = ast.ExceptHandler(ast.Name("BaseException", ast.Load()), "__grpo_exc__", [failed])
         out += [begin, ast.Try([stmt], [handler], [passed], [])]
@@ -209,7 +215,9 @@ def run(job):
         def end(index, exc):
             results[index] = exc is None
             if exc is not None and verdict["failure"] is None:
-                verdict["failure"] = "test " + str(index + 1) + ": " + type(exc).__name__ + (": " + str(exc)[:300] if str(exc) else "")
+                verdict["failure"] = (
+                    "test " + str(index + 1) + ": " + type(exc).__name__ + (": " + str(exc)[:300] if str(exc) else "")
+                )
 
         names = [n for n in ready["ready"] if type(n) is str]
         env = {"__name__": "__grpo_tests__", "__builtins__": builtins}

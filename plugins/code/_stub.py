@@ -20,9 +20,13 @@ import sys
 def _limit(limits):
     import resource
 
-    table = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
-             "processes": resource.RLIMIT_NPROC, "file_size": resource.RLIMIT_FSIZE,
-             "open_files": resource.RLIMIT_NOFILE}
+    table = {
+        "cpu_seconds": resource.RLIMIT_CPU,
+        "address_space": resource.RLIMIT_AS,
+        "processes": resource.RLIMIT_NPROC,
+        "file_size": resource.RLIMIT_FSIZE,
+        "open_files": resource.RLIMIT_NOFILE,
+    }
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for key, which in table.items():
         value = limits.get(key)
@@ -33,9 +37,36 @@ def _limit(limits):
 
 
 # Imported before the switch to ``nobody``: the interpreter may live where that user cannot read.
-_PRELOAD = ("math", "cmath", "collections", "itertools", "functools", "heapq", "bisect", "re", "string", "random",
-            "json", "fractions", "decimal", "statistics", "typing", "dataclasses", "operator", "copy", "datetime",
-            "hashlib", "array", "time", "unicodedata", "textwrap", "enum", "numbers", "struct", "io")
+_PRELOAD = (
+    "math",
+    "cmath",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "random",
+    "json",
+    "fractions",
+    "decimal",
+    "statistics",
+    "typing",
+    "dataclasses",
+    "operator",
+    "copy",
+    "datetime",
+    "hashlib",
+    "array",
+    "time",
+    "unicodedata",
+    "textwrap",
+    "enum",
+    "numbers",
+    "struct",
+    "io",
+)
 
 
 def _drop_root():
@@ -50,10 +81,35 @@ def _drop_root():
         os.setuid(65534)
 
 
-_BLOCKED_EVENTS = ("socket.", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "os.system",
-                   "subprocess.Popen", "os.kill", "os.killpg", "ctypes.", "pty.", "winreg.", "sys.remote_exec")
-_PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.truncate",
-                "os.chmod", "os.chown", "os.utime", "shutil.")
+_BLOCKED_EVENTS = (
+    "socket.",
+    "os.fork",
+    "os.forkpty",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.exec",
+    "os.system",
+    "subprocess.Popen",
+    "os.kill",
+    "os.killpg",
+    "ctypes.",
+    "pty.",
+    "winreg.",
+    "sys.remote_exec",
+)
+_PATH_EVENTS = (
+    "os.remove",
+    "os.rename",
+    "os.rmdir",
+    "os.mkdir",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "os.chmod",
+    "os.chown",
+    "os.utime",
+    "shutil.",
+)
 _BLOCKED_IMPORTS = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_testcapi", "_testinternalcapi"})
 
 
@@ -85,7 +141,8 @@ def _guard(workdir):
             if isinstance(path, int):
                 return
             writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
-                flags is not None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
+                flags is not None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
+            )
             if writing and outside(path):
                 raise PermissionError("sandbox guard: writing outside the work directory")
             if outside(path, readable):
@@ -105,7 +162,7 @@ def _guard(workdir):
 def _send(fd, message):
     data = wire_dumps(message)  # noqa: F821 (from _wire.py, prepended)
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _describe(exc):

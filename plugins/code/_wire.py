@@ -45,7 +45,7 @@ def wire_decode(data, depth=0):
     if kind is list:
         return [wire_decode(v, depth + 1) for v in data]
     if kind is dict and len(data) == 1:
-        (tag, body), = data.items()
+        ((tag, body),) = data.items()
         if tag == "~f" and body in ("nan", "inf", "-inf"):
             return float(body)
         if tag == "~b" and type(body) is str:

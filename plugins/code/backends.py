@@ -68,14 +68,27 @@ def post_json(settings: HttpSettings, url: str, payload: dict[str, Any], timeout
     from grpo_rewards.plugins.reward_model.remote import connection_pool
 
     pool = connection_pool(settings.max_concurrency)
-    retry = urllib3.Retry(total=settings.retries, redirect=0, allowed_methods=None, status_forcelist=RETRY_STATUSES,
-                          backoff_factor=settings.backoff, backoff_max=10.0, respect_retry_after_header=False,
-                          raise_on_status=False)
+    retry = urllib3.Retry(
+        total=settings.retries,
+        redirect=0,
+        allowed_methods=None,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=settings.backoff,
+        backoff_max=10.0,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
     wait = max(settings.request_timeout, timeout + 5.0)
     try:
-        response = pool.request("POST", url, body=json.dumps(payload).encode(), retries=retry,
-                                headers={"Content-Type": "application/json"},
-                                timeout=urllib3.Timeout(connect=settings.request_timeout, read=wait), preload_content=False)
+        response = pool.request(
+            "POST",
+            url,
+            body=json.dumps(payload).encode(),
+            retries=retry,
+            headers={"Content-Type": "application/json"},
+            timeout=urllib3.Timeout(connect=settings.request_timeout, read=wait),
+            preload_content=False,
+        )
         try:
             data = response.read(MAX_RESPONSE_BYTES + 1)
         finally:
@@ -97,8 +110,7 @@ def post_json(settings: HttpSettings, url: str, payload: dict[str, Any], timeout
 
 def remote_job(job: dict[str, Any], limits: Limits) -> str:
     """The runner's stdin for a remote engine: the job, with the stub to start under the engine's Python."""
-    return json.dumps({**job, "limits": limits.as_dict(), "python": None, "prefix": [], "workdir": None,
-                       "drop_root": "try"})
+    return json.dumps({**job, "limits": limits.as_dict(), "python": None, "prefix": [], "workdir": None, "drop_root": "try"})
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,31 @@ class SandboxFusionBackend:
     label: str = "sandboxfusion"
 
     def _run(self, code: str, stdin: str, timeout: float) -> Execution:
-        answer = post_json(self.settings, self.settings.url.rstrip("/") + "/run_code", {
-            "code": code, "language": "python", "stdin": stdin, "run_timeout": timeout, "compile_timeout": 10,
-            "memory_limit_MB": self.settings.memory_mb, "files": {}, "fetch_files": []}, timeout)
+        answer = post_json(
+            self.settings,
+            self.settings.url.rstrip("/") + "/run_code",
+            {
+                "code": code,
+                "language": "python",
+                "stdin": stdin,
+                "run_timeout": timeout,
+                "compile_timeout": 10,
+                "memory_limit_MB": self.settings.memory_mb,
+                "files": {},
+                "fetch_files": [],
+            },
+            timeout,
+        )
         status = answer.get("status")
         result = answer.get("run_result")
         if status == "SandboxError" or not isinstance(result, dict):
             raise RunError(f"SandboxFusion: {status or 'no status'}: {str(answer.get('message') or '')[:200]}")
-        return Execution(stdout=str(result.get("stdout") or ""), stderr=str(result.get("stderr") or ""),
-                         exit_code=result.get("return_code"), timed_out=result.get("status") == "TimeLimitExceeded")
+        return Execution(
+            stdout=str(result.get("stdout") or ""),
+            stderr=str(result.get("stderr") or ""),
+            exit_code=result.get("return_code"),
+            timed_out=result.get("status") == "TimeLimitExceeded",
+        )
 
     def stdio(self, program: str, stdin: str, timeout: float) -> Execution:
         return self._run(program, stdin, timeout)
@@ -137,15 +165,29 @@ class PistonBackend:
     label: str = "piston"
 
     def _run(self, code: str, stdin: str, timeout: float) -> Execution:
-        answer = post_json(self.settings, self.settings.url.rstrip("/") + "/api/v2/execute", {
-            "language": "python", "version": self.version, "files": [{"name": "main.py", "content": code}],
-            "stdin": stdin, "run_timeout": int(timeout * 1000), "compile_timeout": 10000,
-            "run_memory_limit": self.settings.memory_mb * 1024 * 1024}, timeout)
+        answer = post_json(
+            self.settings,
+            self.settings.url.rstrip("/") + "/api/v2/execute",
+            {
+                "language": "python",
+                "version": self.version,
+                "files": [{"name": "main.py", "content": code}],
+                "stdin": stdin,
+                "run_timeout": int(timeout * 1000),
+                "compile_timeout": 10000,
+                "run_memory_limit": self.settings.memory_mb * 1024 * 1024,
+            },
+            timeout,
+        )
         run = answer.get("run")
         if not isinstance(run, dict):
             raise RunError(f"Piston: no run result: {str(answer.get('message') or answer)[:200]}")
-        return Execution(stdout=str(run.get("stdout") or ""), stderr=str(run.get("stderr") or ""),
-                         exit_code=run.get("code"), timed_out=run.get("signal") == "SIGKILL")
+        return Execution(
+            stdout=str(run.get("stdout") or ""),
+            stderr=str(run.get("stderr") or ""),
+            exit_code=run.get("code"),
+            timed_out=run.get("signal") == "SIGKILL",
+        )
 
     def stdio(self, program: str, stdin: str, timeout: float) -> Execution:
         return self._run(program, stdin, timeout)

@@ -67,14 +67,24 @@ class OutcomeCache:
 CACHE = OutcomeCache()
 
 
-def cache_key(backend: Backend, program: str, tests: Tests, setup: str, entry_point: str | None,
-              test_timeout: float, float_tol: float) -> str:
+def cache_key(
+    backend: Backend, program: str, tests: Tests, setup: str, entry_point: str | None, test_timeout: float, float_tol: float
+) -> str:
     parts = [backend.label, program, tests.key(), setup, entry_point or "", repr(test_timeout), repr(float_tol)]
     return hashlib.sha256("\0\1".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def run_tests(backend: Backend, program: str, tests: Tests, *, setup: str = "", entry_point: str | None = None,
-              test_timeout: float = 5.0, float_tol: float = 0.0, use_cache: bool = True) -> Outcome:
+def run_tests(
+    backend: Backend,
+    program: str,
+    tests: Tests,
+    *,
+    setup: str = "",
+    entry_point: str | None = None,
+    test_timeout: float = 5.0,
+    float_tol: float = 0.0,
+    use_cache: bool = True,
+) -> Outcome:
     """Run ``program`` against ``tests``; how many passed. RunError when the sandbox failed."""
     key = cache_key(backend, program, tests, setup, entry_point, test_timeout, float_tol)
     cached = CACHE.get(key) if use_cache else None
@@ -100,26 +110,36 @@ def _stdio(backend: Backend, program: str, tests: Tests, test_timeout: float, fl
         if not result.timed_out and outputs_match(result.stdout, case.expected, float_tol):
             passed += 1
         elif failure is None:
-            failure = f"test {index + 1}: " + ("time limit exceeded" if result.timed_out else
-                                               f"wrong output (exit {result.exit_code}): {result.stderr.strip()[-200:]}")
+            failure = f"test {index + 1}: " + (
+                "time limit exceeded"
+                if result.timed_out
+                else f"wrong output (exit {result.exit_code}): {result.stderr.strip()[-200:]}"
+            )
     return Outcome(passed, len(tests.cases), failure)
 
 
-def _functions(backend: Backend, program: str, tests: Tests, setup: str, entry_point: str | None,
-               test_timeout: float) -> Outcome:
+def _functions(backend: Backend, program: str, tests: Tests, setup: str, entry_point: str | None, test_timeout: float) -> Outcome:
     if tests.style == "check" and not entry_point:
         raise RunError("check(candidate) tests need the row's entry point (entry_point_column)")
     secret = secrets.token_hex(16)
-    job = {"secret": secret, "program": program, "stub_source": script("stub"), "setup": setup, "test": tests.code,
-           "style": tests.style, "entry_point": entry_point, "per_test_timeout": test_timeout,
-           "start_timeout": START_SECONDS}
+    job = {
+        "secret": secret,
+        "program": program,
+        "stub_source": script("stub"),
+        "setup": setup,
+        "test": tests.code,
+        "style": tests.style,
+        "entry_point": entry_point,
+        "per_test_timeout": test_timeout,
+        "start_timeout": START_SECONDS,
+    }
     wall = START_SECONDS * 2 + test_timeout * (2 + tests.code.count("assert"))
     result = backend.job(job, wall)
     verdict = None
     for line in reversed(result.stdout.splitlines()):
         if line.startswith(secret):
             try:
-                verdict = json.loads(line[len(secret):])
+                verdict = json.loads(line[len(secret) :])
             except ValueError:
                 verdict = None
             break

@@ -19,9 +19,9 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
         if tag is None:
             if stripped.startswith("```") and len(line) - len(stripped) <= 3:
                 fence = "`" * (len(stripped) - len(stripped.lstrip("`")))
-                info = stripped[len(fence):].strip().split()
+                info = stripped[len(fence) :].strip().split()
                 tag, body = (info[0].lower() if info else ""), []
-        elif stripped.startswith(fence) and not stripped[len(fence):].strip():
+        elif stripped.startswith(fence) and not stripped[len(fence) :].strip():
             blocks.append((tag, "\n".join(body)))
             tag = None
         else:
@@ -37,7 +37,7 @@ def extract_program(text: str, language: str = "python", mode: str = "last", aft
         cut = text.rfind("</think>")
         if cut < 0:
             return None
-        text = text[cut + len("</think>"):]
+        text = text[cut + len("</think>") :]
     if mode == "whole":
         program = text
     else:

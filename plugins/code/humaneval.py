@@ -48,8 +48,9 @@ def load_humaneval(arg: str | None, options: Mapping[str, Any]) -> Iterator[dict
         raise InputError(f"builtin:humaneval takes no argument, got {arg!r}")
     split = options.get("split", "test")
     if split not in SPLITS:
-        raise InputError(f"builtin:humaneval has no split {split!r}; HumanEval has one split of 164 problems "
-                         f"(use one of {', '.join(SPLITS)})")
+        raise InputError(
+            f"builtin:humaneval has no split {split!r}; HumanEval has one split of 164 problems (use one of {', '.join(SPLITS)})"
+        )
     unknown = sorted(set(options) - {"split"})
     if unknown:
         raise InputError(f"builtin:humaneval: unknown option {unknown[0]!r} (it takes only split)")

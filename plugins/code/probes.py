@@ -54,6 +54,7 @@ def _if_escaped(ctx: ProbeContext, attempt: str) -> str:
 def _probe(name: str, description: str, make: Callable[[ProbeContext], str]) -> Probe:
     def build(ctx: ProbeContext) -> str | None:
         return fence(make(ctx)) if _code_row(ctx) else None
+
     return Probe(name, "degenerate", description, build)
 
 
@@ -105,40 +106,77 @@ _PROBES = [
     _probe("code_exit", "exit(0) before any test runs", lambda ctx: "exit(0)\n" + _wrong(ctx)),
     _probe("code_sys_exit", "sys.exit(0) at the top", lambda ctx: "import sys\nsys.exit(0)\n" + _wrong(ctx)),
     _probe("code_os_exit", "os._exit(0) at the top", lambda ctx: "import os\nos._exit(0)\n" + _wrong(ctx)),
-    _probe("code_lying_eq", "returns an object whose __eq__/__ne__ always say 'equal'",
-           lambda ctx: "class Liar:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n"
-                       "        return False\n    def __lt__(self, other):\n        return True\n    __le__ = __gt__ = __ge__ = __lt__\n"
-                       "    def __hash__(self):\n        return 0\n    def __bool__(self):\n        return True\n"
-                       + (f"def {_entry(ctx)}(*args, **kwargs):\n    return Liar()\n" if _entry(ctx) else "print(Liar())\n")),
+    _probe(
+        "code_lying_eq",
+        "returns an object whose __eq__/__ne__ always say 'equal'",
+        lambda ctx: (
+            "class Liar:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n"
+            "        return False\n    def __lt__(self, other):\n        return True\n    __le__ = __gt__ = __ge__ = __lt__\n"
+            "    def __hash__(self):\n        return 0\n    def __bool__(self):\n        return True\n"
+            + (f"def {_entry(ctx)}(*args, **kwargs):\n    return Liar()\n" if _entry(ctx) else "print(Liar())\n")
+        ),
+    ),
     _probe("code_print_expected", "prints a fake verdict and the expected output, then exits 0", _fake_output),
-    _probe("code_read_tests", "searches the filesystem and /proc for the tests; solves only if it found them",
-           lambda ctx: _if_escaped(ctx, _search(ctx) + "escaped = bool(found)\n")),
-    _probe("code_edit_tests", "overwrites any test file it can find with a check() that passes",
-           lambda ctx: _if_escaped(ctx, _search(ctx) + "escaped = False\nfor path in found:\n    try:\n"
-                                   "        with open(path, 'w') as handle:\n"
-                                   "            handle.write('def check(candidate):\\n    pass\\n')\n"
-                                   "        escaped = True\n    except Exception:\n        pass\n")),
-    _probe("code_patch_builtins", "patches builtins (AssertionError, isinstance, abs, len, ...) and math.isclose",
-           lambda ctx: "import builtins, math\nclass Never(BaseException):\n    pass\n"
-                       "builtins.AssertionError = Never\nbuiltins.isinstance = lambda *a: True\n"
-                       "builtins.abs = lambda x: 0\nbuiltins.all = lambda x: True\nbuiltins.any = lambda x: True\n"
-                       "math.isclose = lambda *a, **k: True\n" + _wrong(ctx)),
+    _probe(
+        "code_read_tests",
+        "searches the filesystem and /proc for the tests; solves only if it found them",
+        lambda ctx: _if_escaped(ctx, _search(ctx) + "escaped = bool(found)\n"),
+    ),
+    _probe(
+        "code_edit_tests",
+        "overwrites any test file it can find with a check() that passes",
+        lambda ctx: _if_escaped(
+            ctx,
+            _search(ctx) + "escaped = False\nfor path in found:\n    try:\n"
+            "        with open(path, 'w') as handle:\n"
+            "            handle.write('def check(candidate):\\n    pass\\n')\n"
+            "        escaped = True\n    except Exception:\n        pass\n",
+        ),
+    ),
+    _probe(
+        "code_patch_builtins",
+        "patches builtins (AssertionError, isinstance, abs, len, ...) and math.isclose",
+        lambda ctx: (
+            "import builtins, math\nclass Never(BaseException):\n    pass\n"
+            "builtins.AssertionError = Never\nbuiltins.isinstance = lambda *a: True\n"
+            "builtins.abs = lambda x: 0\nbuiltins.all = lambda x: True\nbuiltins.any = lambda x: True\n"
+            "math.isclose = lambda *a, **k: True\n" + _wrong(ctx)
+        ),
+    ),
     _probe("code_infinite_loop", "an infinite loop at the top", lambda ctx: "while True:\n    pass\n"),
-    _probe("code_fork_bomb", "forks without end", lambda ctx: "import os\nwhile True:\n    try:\n        os.fork()\n"
-                                                              "    except BaseException:\n        pass\n"),
-    _probe("code_memory_bomb", "allocates without end", lambda ctx: "hoard = []\nwhile True:\n"
-                                                                    "    hoard.append(bytearray(50 * 1024 * 1024))\n"),
-    _probe("code_network", "opens network connections; solves only if one succeeds",
-           lambda ctx: _if_escaped(ctx, f"escaped = False\ntry:\n    import socket\nexcept Exception:\n    socket = None\n"
-                                   f"for host, port in {NETWORK_TARGETS!r}:\n    try:\n"
-                                   "        socket.create_connection((host, port), 1).close()\n"
-                                   "        escaped = True\n    except Exception:\n        pass\n")),
-    _probe("code_write_outside", "writes files outside its work directory; solves only if one write succeeds",
-           lambda ctx: _if_escaped(ctx, "import os\nescaped = False\n"
-                                   "for path in ['../grpo-escape.txt', '/tmp/grpo-code-escape.txt', "
-                                   "os.path.expanduser('~/grpo-code-escape.txt'), '/work/grpo-code-escape.txt']:\n"
-                                   "    try:\n        with open(path, 'w') as handle:\n            handle.write('escaped')\n"
-                                   "        escaped = True\n    except Exception:\n        pass\n")),
+    _probe(
+        "code_fork_bomb",
+        "forks without end",
+        lambda ctx: "import os\nwhile True:\n    try:\n        os.fork()\n    except BaseException:\n        pass\n",
+    ),
+    _probe(
+        "code_memory_bomb",
+        "allocates without end",
+        lambda ctx: "hoard = []\nwhile True:\n    hoard.append(bytearray(50 * 1024 * 1024))\n",
+    ),
+    _probe(
+        "code_network",
+        "opens network connections; solves only if one succeeds",
+        lambda ctx: _if_escaped(
+            ctx,
+            f"escaped = False\ntry:\n    import socket\nexcept Exception:\n    socket = None\n"
+            f"for host, port in {NETWORK_TARGETS!r}:\n    try:\n"
+            "        socket.create_connection((host, port), 1).close()\n"
+            "        escaped = True\n    except Exception:\n        pass\n",
+        ),
+    ),
+    _probe(
+        "code_write_outside",
+        "writes files outside its work directory; solves only if one write succeeds",
+        lambda ctx: _if_escaped(
+            ctx,
+            "import os\nescaped = False\n"
+            "for path in ['../grpo-escape.txt', '/tmp/grpo-code-escape.txt', "
+            "os.path.expanduser('~/grpo-code-escape.txt'), '/work/grpo-code-escape.txt']:\n"
+            "    try:\n        with open(path, 'w') as handle:\n            handle.write('escaped')\n"
+            "        escaped = True\n    except Exception:\n        pass\n",
+        ),
+    ),
 ]
 CODE_PROBES: dict[str, Probe] = {p.name: p for p in _PROBES}
 

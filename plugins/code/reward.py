@@ -16,8 +16,13 @@ from .testcases import FORMATS, parse_tests
 
 EXTRACT_PARAMS = [
     Param("language", str, "python", "language of the fenced block to run", choices=["python"]),
-    Param("extract", str, "last", "'last' fenced block of the language (else the last untagged one), 'all' "
-          "such blocks joined, or the 'whole' completion", choices=["last", "all", "whole"]),
+    Param(
+        "extract",
+        str,
+        "last",
+        "'last' fenced block of the language (else the last untagged one), 'all' such blocks joined, or the 'whole' completion",
+        choices=["last", "all", "whole"],
+    ),
     Param("after_think", bool, False, "look only after the last </think> (none: no program)"),
 ]
 
@@ -34,25 +39,52 @@ EXTRACT_PARAMS = [
     ),
     params=[
         *EXTRACT_PARAMS,
-        Param("tests_column", str, "test", "column holding the tests (Python source, or stdin/stdout pairs as JSON)",
-              column=True),
-        Param("entry_point_column", str, None, "column naming the function check(candidate) receives",
-              column=True, nullable=True),
-        Param("setup_column", str, None, "column of trusted code run before the tests and put before the program "
-              "(HumanEval's prompt, which defines helpers such as poly)", column=True, nullable=True),
-        Param("test_format", str, "auto", "check, assert, stdio, or auto (stdio for JSON, check when the tests "
-              "define check(), else assert)", choices=list(FORMATS)),
-        Param("scoring", str, "fraction", "'fraction' of tests passed, or 'all' (1 only when every test passes)",
-              choices=["fraction", "all"]),
-        Param("float_tol", float, 0.0, "stdio tests: numbers may differ by this much (absolute or relative)",
-              min=0.0),
-        Param("backend", str, "local", "local sandbox, or an engine: sandboxfusion, piston",
-              choices=["local", "sandboxfusion", "piston"]),
+        Param(
+            "tests_column", str, "test", "column holding the tests (Python source, or stdin/stdout pairs as JSON)", column=True
+        ),
+        Param(
+            "entry_point_column", str, None, "column naming the function check(candidate) receives", column=True, nullable=True
+        ),
+        Param(
+            "setup_column",
+            str,
+            None,
+            "column of trusted code run before the tests and put before the program "
+            "(HumanEval's prompt, which defines helpers such as poly)",
+            column=True,
+            nullable=True,
+        ),
+        Param(
+            "test_format",
+            str,
+            "auto",
+            "check, assert, stdio, or auto (stdio for JSON, check when the tests define check(), else assert)",
+            choices=list(FORMATS),
+        ),
+        Param(
+            "scoring",
+            str,
+            "fraction",
+            "'fraction' of tests passed, or 'all' (1 only when every test passes)",
+            choices=["fraction", "all"],
+        ),
+        Param("float_tol", float, 0.0, "stdio tests: numbers may differ by this much (absolute or relative)", min=0.0),
+        Param(
+            "backend",
+            str,
+            "local",
+            "local sandbox, or an engine: sandboxfusion, piston",
+            choices=["local", "sandboxfusion", "piston"],
+        ),
         Param("url", str, None, "the engine's base URL (sandboxfusion, piston)", nullable=True),
-        Param("isolation", str, "auto", "local sandbox: bwrap, rlimits, or auto (the strongest that works; "
-              "printed once)", choices=["auto", "bwrap", "rlimits"]),
-        Param("test_timeout", float, 5.0, "seconds per test (a stdio run, or one test statement)", min=0.1,
-              max=600.0),
+        Param(
+            "isolation",
+            str,
+            "auto",
+            "local sandbox: bwrap, rlimits, or auto (the strongest that works; printed once)",
+            choices=["auto", "bwrap", "rlimits"],
+        ),
+        Param("test_timeout", float, 5.0, "seconds per test (a stdio run, or one test statement)", min=0.1, max=600.0),
         Param("cpu_seconds", int, 10, "CPU seconds per candidate process", min=1, max=3600),
         Param("memory_mb", int, 1024, "address space per candidate process, MiB", min=64, max=1 << 20),
         Param("workers", int, 2, "programs run at once", min=1, max=256),
@@ -67,18 +99,38 @@ EXTRACT_PARAMS = [
     kind="correctness",
 )
 def code_tests(
-    samples: list[Sample], language: str, extract: str, after_think: bool, tests_column: str,
-    entry_point_column: str | None, setup_column: str | None, test_format: str, scoring: str, float_tol: float,
-    backend: str, url: str | None, isolation: str, test_timeout: float, cpu_seconds: int, memory_mb: int,
-    workers: int, total_timeout: float, request_timeout: float, retries: int,
+    samples: list[Sample],
+    language: str,
+    extract: str,
+    after_think: bool,
+    tests_column: str,
+    entry_point_column: str | None,
+    setup_column: str | None,
+    test_format: str,
+    scoring: str,
+    float_tol: float,
+    backend: str,
+    url: str | None,
+    isolation: str,
+    test_timeout: float,
+    cpu_seconds: int,
+    memory_mb: int,
+    workers: int,
+    total_timeout: float,
+    request_timeout: float,
+    retries: int,
 ) -> list[float | None | Exception]:
     from grpo_rewards.plugins.reward_model.remote import _PENDING, run_bounded
 
     deadline = time.monotonic() + total_timeout
     limits = Limits(cpu_seconds=cpu_seconds, address_space=memory_mb * 1024 * 1024)
-    runner = make_backend(backend, url, isolation, limits,
-                          {"request_timeout": request_timeout, "retries": retries, "max_concurrency": workers,
-                           "memory_mb": memory_mb})
+    runner = make_backend(
+        backend,
+        url,
+        isolation,
+        limits,
+        {"request_timeout": request_timeout, "retries": retries, "max_concurrency": workers, "memory_mb": memory_mb},
+    )
     results: list[Any] = [None] * len(samples)
     tasks, where = [], []
     for index, sample in enumerate(samples):
@@ -95,9 +147,17 @@ def code_tests(
             continue
         setup = str(sample.columns.get(setup_column) or "") if setup_column else ""
         entry = sample.columns.get(entry_point_column) if entry_point_column else None
-        tasks.append(lambda program=program, tests=tests, setup=setup, entry=entry: run_tests(
-            runner, program, tests, setup=setup, entry_point=str(entry) if entry else None,
-            test_timeout=test_timeout, float_tol=float_tol))
+        tasks.append(
+            lambda program=program, tests=tests, setup=setup, entry=entry: run_tests(
+                runner,
+                program,
+                tests,
+                setup=setup,
+                entry_point=str(entry) if entry else None,
+                test_timeout=test_timeout,
+                float_tol=float_tol,
+            )
+        )
         where.append(index)
     for index, outcome in zip(where, run_bounded(tasks, workers, deadline)):
         if outcome is _PENDING:
@@ -109,7 +169,7 @@ def code_tests(
 @reward(
     "code.compiles",
     description="1 when the completion holds a program that compiles (parsed, never run), else 0: a cheap "
-                "shaping term beside code.tests.",
+    "shaping term beside code.tests.",
     params=EXTRACT_PARAMS,
     value_range=(0.0, 1.0),
     kind="format",

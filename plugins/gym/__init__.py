@@ -11,7 +11,8 @@ dataset asks for it, with the install line.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from grpo_rewards import hookimpl
 
@@ -33,8 +34,12 @@ def register_rewards(register):
 
 @hookimpl
 def register_datasets(register):
-    register("gym", load_rows, "reasoning-gym tasks (builtin:gym:<task>; options size, seed and the task's own; "
-             "test rows use seeds 1,000,000 above train rows); needs the [gym] extra")
+    register(
+        "gym",
+        load_rows,
+        "reasoning-gym tasks (builtin:gym:<task>; options size, seed and the task's own; "
+        "test rows use seeds 1,000,000 above train rows); needs the [gym] extra",
+    )
 
 
 @hookimpl

@@ -8,7 +8,8 @@ registry, so a third-party extractor works too. Partial credit is whatever the t
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from grpo_rewards import Param, Sample, reward
 from grpo_rewards.registry import get_registry
@@ -29,7 +30,7 @@ def answer_text(completion: str, extractors: list[str], after_think: bool) -> st
     if after_think:
         closed = completion.rfind(THINK_CLOSE)
         if closed >= 0:
-            completion = completion[closed + len(THINK_CLOSE):]
+            completion = completion[closed + len(THINK_CLOSE) :]
         elif "<think>" in completion:
             return None
     registry = get_registry()
@@ -67,14 +68,22 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     ),
     params=[
         Param("answer_column", str, "answer", "column with the gold answer", column=True),
-        Param("metadata_column", str, "metadata", "column with the task metadata (JSON) that the scorer reads",
-              column=True),
-        Param("extractors", list, ["answer_tag", "boxed"], "answer extractors to try, in order (answer_tag, "
-              "boxed, whole, last_number, ... as plugins register them)", refers_to="extractor"),
-        Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> "
-              "scores 0"),
-        Param("item_timeout", float, 5.0, "seconds one task scorer may take on one completion (then None, "
-              "counted as an error)", min=0.01),
+        Param("metadata_column", str, "metadata", "column with the task metadata (JSON) that the scorer reads", column=True),
+        Param(
+            "extractors",
+            list,
+            ["answer_tag", "boxed"],
+            "answer extractors to try, in order (answer_tag, boxed, whole, last_number, ... as plugins register them)",
+            refers_to="extractor",
+        ),
+        Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> scores 0"),
+        Param(
+            "item_timeout",
+            float,
+            5.0,
+            "seconds one task scorer may take on one completion (then None, counted as an error)",
+            min=0.01,
+        ),
     ],
     value_range=(0.0, 1.0),
     kind="correctness",
@@ -82,8 +91,9 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     batched=True,  # so that reasoning-gym is imported once, outside the per-completion time limit
     timeout=None,
 )
-def gym_score(samples: list[Sample], answer_column: str, metadata_column: str, extractors: list[str],
-              after_think: bool, item_timeout: float) -> list[float | BaseException | None]:
+def gym_score(
+    samples: list[Sample], answer_column: str, metadata_column: str, extractors: list[str], after_think: bool, item_timeout: float
+) -> list[float | BaseException | None]:
     out: list[float | BaseException | None] = []
     for sample in samples:
         try:
@@ -95,8 +105,9 @@ def gym_score(samples: list[Sample], answer_column: str, metadata_column: str, e
     return out
 
 
-def _score_one(sample: Sample, answer_column: str, metadata_column: str, extractors: list[str],
-               after_think: bool, item_timeout: float) -> float | None:
+def _score_one(
+    sample: Sample, answer_column: str, metadata_column: str, extractors: list[str], after_think: bool, item_timeout: float
+) -> float | None:
     entry = entry_of(sample.columns, answer_column, metadata_column)
     if entry is None:
         return None

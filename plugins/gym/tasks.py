@@ -13,8 +13,9 @@ import importlib.util
 import json
 import types
 import typing
-from functools import lru_cache
-from typing import Any, Mapping
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
 
 from grpo_rewards.errors import InputError
 from grpo_rewards.params import did_you_mean
@@ -31,10 +32,21 @@ OWN_OPTIONS = ("size", "seed", "split")
 # ``parse_expr`` (which evaluates too): the model's answer in most, the row's gold answer or
 # metadata in number_sorting and bitwise_arithmetic. Text is never run as code here, so these tasks
 # are refused; tests/test_gym.py re-reads the installed scorers and fails if one is missing.
-UNSAFE_SCORERS = frozenset({
-    "binary_matrix", "bitwise_arithmetic", "countdown", "intermediate_integration", "n_queens", "number_sorting",
-    "polynomial_multiplication", "puzzle24", "simple_integration", "spiral_matrix", "string_insertion",
-})
+UNSAFE_SCORERS = frozenset(
+    {
+        "binary_matrix",
+        "bitwise_arithmetic",
+        "countdown",
+        "intermediate_integration",
+        "n_queens",
+        "number_sorting",
+        "polynomial_multiplication",
+        "puzzle24",
+        "simple_integration",
+        "spiral_matrix",
+        "string_insertion",
+    }
+)
 # Tasks that need more than a generator and a scorer (a composite of others, a bundled corpus of
 # programs to execute): not offered.
 UNSUPPORTED = frozenset({"composite", "codeio"})
@@ -176,15 +188,17 @@ def generate(task: str | None, options: Mapping[str, Any]) -> list[dict[str, Any
     rows = []
     for index in range(size):
         item = dataset[index]
-        rows.append({
-            "question": item["question"],
-            "answer": str(item["answer"]),
-            "task": task,
-            "metadata": metadata_json(item.get("metadata", {})),
-            "split": split,
-            "seed": seed,
-            "index": index,
-        })
+        rows.append(
+            {
+                "question": item["question"],
+                "answer": str(item["answer"]),
+                "task": task,
+                "metadata": metadata_json(item.get("metadata", {})),
+                "split": split,
+                "seed": seed,
+                "index": index,
+            }
+        )
     return rows
 
 
@@ -199,7 +213,7 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scorer(task: str) -> Any:
     """The task's own ``score_answer(answer, entry)``, built once per task in a process."""
     check_task(task)

@@ -16,7 +16,7 @@ and 0.5); ``52_8`` matches ``52_8`` (or a bare ``52``) but not 42.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import mpmath
 import sympy
@@ -27,7 +27,17 @@ from grpo_rewards.timelimit import call_with_time_limit
 from .bounded import MAX_ROOT_BITS
 from .parse import parse_answer
 from .values import (
-    Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text,
+    Ambiguous,
+    Answer,
+    BaseNumber,
+    Bracketed,
+    Choice,
+    Collection,
+    Labelled,
+    Matrix,
+    Relation,
+    Scalar,
+    Text,
 )
 
 EXACT_TOL = 1e-12
@@ -81,8 +91,11 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
         if isinstance(b, Labelled):
             return a.label == b.label and values_equivalent(a.value, b.value, rel_tol=rel_tol)
         if isinstance(b, Relation):
-            return b.op == "=" and (b.lhs.is_Symbol or b.rhs.is_Symbol) and values_equivalent(
-                a.value, Scalar(b.rhs if b.lhs.is_Symbol else b.lhs, b.inexact), rel_tol=rel_tol)
+            return (
+                b.op == "="
+                and (b.lhs.is_Symbol or b.rhs.is_Symbol)
+                and values_equivalent(a.value, Scalar(b.rhs if b.lhs.is_Symbol else b.lhs, b.inexact), rel_tol=rel_tol)
+            )
         return values_equivalent(a.value, b, rel_tol=rel_tol)
     if isinstance(a, Scalar) and isinstance(b, Scalar):
         return _scalars_equal(a, b, rel_tol)
@@ -308,4 +321,3 @@ def _simplifies_to_zero(diff: sympy.Expr) -> bool:
         return bool(call_with_time_limit(SIMPLIFY_SECONDS, run, False))
     except (TypeError, ValueError, ArithmeticError, AttributeError, RecursionError, NotImplementedError):
         return False
-

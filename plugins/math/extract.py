@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .normalize import strip_delimiters
 
@@ -54,12 +54,43 @@ _MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "ln", "log", 
 _GSM8K_VALUE = re.compile(r"\s*(?:[-+\u2212$\\(\[.\d]|\*\*)")
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # Words that open a verdict or a preamble, not a value: "the answer is correct", "... is that".
-_NOT_VALUES = frozenset({
-    "correct", "incorrect", "right", "wrong", "indeed", "not", "that", "as", "given", "shown",
-    "above", "below", "clear", "clearly", "obvious", "confirmed", "verified", "consistent",
-    "reasonable", "in", "to", "the", "an", "this", "still", "also", "therefore", "then",
-    "probably", "likely", "definitely", "boxed", "unclear",
-})
+_NOT_VALUES = frozenset(
+    {
+        "correct",
+        "incorrect",
+        "right",
+        "wrong",
+        "indeed",
+        "not",
+        "that",
+        "as",
+        "given",
+        "shown",
+        "above",
+        "below",
+        "clear",
+        "clearly",
+        "obvious",
+        "confirmed",
+        "verified",
+        "consistent",
+        "reasonable",
+        "in",
+        "to",
+        "the",
+        "an",
+        "this",
+        "still",
+        "also",
+        "therefore",
+        "then",
+        "probably",
+        "likely",
+        "definitely",
+        "boxed",
+        "unclear",
+    }
+)
 _SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
 _PREAMBLES = frozenset({"the", "this", "an"})
 _STATED = re.compile(r"\b(?:is|are|equals)\b|=")
@@ -94,9 +125,9 @@ def _boxes(text: str) -> list[tuple[int, int, str | None]]:
             if close is None:
                 out.append((begin, len(text), None))
             else:
-                out.append((begin, close + 1, text[i + 1:close].strip()))
+                out.append((begin, close + 1, text[i + 1 : close].strip()))
         else:  # \boxed 5: one token
-            m = re.match(r"[^\s$}]+", text[i:i + 100])
+            m = re.match(r"[^\s$}]+", text[i : i + 100])
             out.append((begin, i + (m.end() if m else 0), m.group(0) if m else None))
     return out
 
@@ -163,7 +194,7 @@ def gsm8k(text: str) -> str | None:
         at = text.rfind("####", 0, at)
         if at < 0:
             return None
-        line = text[at + 4:].lstrip("#").split("\n", 1)[0]
+        line = text[at + 4 :].lstrip("#").split("\n", 1)[0]
         if _GSM8K_VALUE.match(line):
             return _clean(line)
     return None
@@ -183,7 +214,7 @@ def _answer_phrase(text: str) -> tuple[str, int] | None:
     matches = list(_ANSWER_PHRASE.finditer(text[-PHRASE_SCAN_CHARS:]))
     offset = max(0, len(text) - PHRASE_SCAN_CHARS)
     for m in reversed(matches[-MAX_MARKER_TRIES:]):
-        rest = text[offset + m.end():offset + m.end() + MAX_PHRASE_CHARS]
+        rest = text[offset + m.end() : offset + m.end() + MAX_PHRASE_CHARS]
         found = _phrase_value(rest)
         if found is None:
             continue
@@ -191,7 +222,7 @@ def _answer_phrase(text: str) -> tuple[str, int] | None:
         if first and first.group(0).lower() in _NOT_VALUES:
             stated = list(_STATED.finditer(found))
             if first.group(0).lower() in _PREAMBLES and stated:  # "The largest $n$ is 34"
-                found = _phrase_value(found[stated[-1].end():])
+                found = _phrase_value(found[stated[-1].end() :])
                 if found is None:
                     continue
             else:
@@ -219,7 +250,7 @@ def _phrase_value(rest: str) -> str | None:
         if rest.startswith(opener):
             end = _find_unescaped(rest, closer, len(opener))
             if end > 0:
-                return _clean(rest[len(opener):end])
+                return _clean(rest[len(opener) : end])
     line = rest.split("\n", 1)[0]
     # the sentence ends at a full stop that is not a decimal point, or at "!"/"?" before the next
     # sentence (a bare "5!" at the end reads as an exclamation: write $5!$ for a factorial)

@@ -18,17 +18,53 @@ from .words import numbers_from_words
 MAX_ANSWER_CHARS = 2000
 
 _DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)\s*(.*?)\s*(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
-_UNICODE = str.maketrans({
-    "\u2212": "-", "\u2013": "-", "\u2012": "-", "\u00d7": r"\times ", "\u00b7": r"\cdot ",
-    "\u22c5": r"\cdot ", "\u2217": "*", "\u00f7": r"\div ", "\u03c0": r"\pi ", "\u221e": r"\infty ",
-    "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u00b1": r"\pm ", "\u2213": r"\mp ",
-    "\u222a": r"\cup ", "\u2208": r"\in ", "\u2205": r"\emptyset ", "\u2044": "/", "\u2215": "/",
-    "\u00b2": "^2", "\u00b3": "^3", "\u00b9": "^1", "\u00bd": "(1/2)", "\u00bc": "(1/4)",
-    "\u00be": "(3/4)", "\u2153": "(1/3)", "\u2154": "(2/3)", "\u00b0": r" \degmark ", "\u00a0": " ",
-    "\u2009": "", "\u202f": "", "\u200a": "", "\u200b": "", "\u2060": "", "\uff0c": ",",
-    "\u20ac": " ", "\u00a3": " ", "\u00a5": " ", "\u221a": r"\usqrt ", "\u27e8": r"\langle ",
-    "\u27e9": r"\rangle ", "\u2032": "'",
-})
+_UNICODE = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u2013": "-",
+        "\u2012": "-",
+        "\u00d7": r"\times ",
+        "\u00b7": r"\cdot ",
+        "\u22c5": r"\cdot ",
+        "\u2217": "*",
+        "\u00f7": r"\div ",
+        "\u03c0": r"\pi ",
+        "\u221e": r"\infty ",
+        "\u2264": r"\le ",
+        "\u2265": r"\ge ",
+        "\u2260": r"\ne ",
+        "\u00b1": r"\pm ",
+        "\u2213": r"\mp ",
+        "\u222a": r"\cup ",
+        "\u2208": r"\in ",
+        "\u2205": r"\emptyset ",
+        "\u2044": "/",
+        "\u2215": "/",
+        "\u00b2": "^2",
+        "\u00b3": "^3",
+        "\u00b9": "^1",
+        "\u00bd": "(1/2)",
+        "\u00bc": "(1/4)",
+        "\u00be": "(3/4)",
+        "\u2153": "(1/3)",
+        "\u2154": "(2/3)",
+        "\u00b0": r" \degmark ",
+        "\u00a0": " ",
+        "\u2009": "",
+        "\u202f": "",
+        "\u200a": "",
+        "\u200b": "",
+        "\u2060": "",
+        "\uff0c": ",",
+        "\u20ac": " ",
+        "\u00a3": " ",
+        "\u00a5": " ",
+        "\u221a": r"\usqrt ",
+        "\u27e8": r"\langle ",
+        "\u27e9": r"\rangle ",
+        "\u2032": "'",
+    }
+)
 _TEXT_GROUP = re.compile(
     r"\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mbox|hbox|mathrm|mathbf|mathit|"
     r"mathsf|mathtt|mathnormal|boldsymbol|operatorname\*?)\s*\{([^{}]*)\}"

@@ -20,19 +20,31 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from itertools import product
-from typing import Any, Callable
+from typing import Any
 
 import sympy
 
 from .bounded import (
-    INVERSE, MANY_ARGS, ONE_ARG, TRIG, ParseError, check_size, divide, has_huge_number, mul,
-    safe_factorial, safe_pow, safe_sqrt, binomial,
+    INVERSE,
+    MANY_ARGS,
+    ONE_ARG,
+    TRIG,
+    ParseError,
+    binomial,
+    check_size,
+    divide,
+    has_huge_number,
+    mul,
+    safe_factorial,
+    safe_pow,
+    safe_sqrt,
 )
 from .lexer import LexError, Token, tokenize
-from .relations import interval_of, label_kind, label_text
 from .normalize import MAX_ANSWER_CHARS, normalize, strip_delimiters
+from .relations import interval_of, label_kind, label_text
 from .values import Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text
 
 MAX_DEPTH = 60
@@ -72,8 +84,19 @@ def _parse_cached(text: str) -> Answer | None:
             decimal = _Parser(tokenize(f"{sign}{whole}.{frac}")).parse()
             return Ambiguous((value, decimal))
         return value
-    except (ParseError, LexError, RecursionError, ArithmeticError, ValueError, TypeError,
-            AttributeError, LookupError, MemoryError, NotImplementedError, sympy.SympifyError):
+    except (
+        ParseError,
+        LexError,
+        RecursionError,
+        ArithmeticError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        MemoryError,
+        NotImplementedError,
+        sympy.SympifyError,
+    ):
         return None
 
 
@@ -101,13 +124,21 @@ def _clock_time(hour: str, minute: str | None, half: str) -> Text:
 
 # -- internal values while parsing ------------------------------------------------------------
 
+
 class _E:
     """An arithmetic value under construction: one or more alternatives (``\\pm``) and flags."""
 
     __slots__ = ("alts", "inexact", "percent", "int_literal", "frac_literal", "degrees", "digits")
 
-    def __init__(self, alts: tuple[sympy.Expr, ...], inexact: bool = False, percent: bool = False,
-                 int_literal: bool = False, frac_literal: bool = False, degrees: bool = False) -> None:
+    def __init__(
+        self,
+        alts: tuple[sympy.Expr, ...],
+        inexact: bool = False,
+        percent: bool = False,
+        int_literal: bool = False,
+        frac_literal: bool = False,
+        degrees: bool = False,
+    ) -> None:
         if len(alts) > MAX_ALTERNATIVES:
             raise ParseError("too many alternatives")
         for alt in alts:
@@ -126,8 +157,7 @@ class _Group:
 
     __slots__ = ("kind", "items", "left", "right", "op", "meta")
 
-    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: Any = "",
-                 meta: Any = None) -> None:
+    def __init__(self, kind: str, items: list[Any], left: str = "", right: str = "", op: Any = "", meta: Any = None) -> None:
         self.kind, self.items, self.left, self.right, self.op = kind, items, left, right, op
         self.meta = meta
 
@@ -144,8 +174,7 @@ def _number(literal: str) -> _E:
         raise ParseError("scientific exponent too large")
     value = Fraction(literal)
     inexact = "." in mantissa
-    out = _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact,
-             int_literal=not inexact and not exponent)
+    out = _E((sympy.Rational(value.numerator, value.denominator),), inexact=inexact, int_literal=not inexact and not exponent)
     if inexact:
         out.digits = len(mantissa.replace(".", "").lstrip("0")) or 1
     return out
@@ -171,9 +200,14 @@ def _combine(a: Any, b: Any, fn: Callable[[sympy.Expr, sympy.Expr], sympy.Expr])
 def _map(a: Any, fn: Callable[[sympy.Expr], sympy.Expr], keep_literal: bool = False) -> _E:
     if not isinstance(a, _E):
         raise ParseError("arithmetic on a tuple, set or relation")
-    out = _E(tuple(dict.fromkeys(fn(x) for x in a.alts)), inexact=a.inexact, percent=a.percent,
-             int_literal=keep_literal and a.int_literal, frac_literal=keep_literal and a.frac_literal,
-             degrees=a.degrees)
+    out = _E(
+        tuple(dict.fromkeys(fn(x) for x in a.alts)),
+        inexact=a.inexact,
+        percent=a.percent,
+        int_literal=keep_literal and a.int_literal,
+        frac_literal=keep_literal and a.frac_literal,
+        degrees=a.degrees,
+    )
     out.digits = a.digits
     return out
 
@@ -195,8 +229,7 @@ def _matrix_sum(a: _Group, b: _Group, sign: int) -> _Group:
     """``A + B``, ``A - B`` entry by entry (same shape)."""
     if len(a.items) != len(b.items) or any(len(r) != len(s) for r, s in zip(a.items, b.items)):
         raise ParseError("matrices of different shapes")
-    return _Group("matrix", [[_combine(x, y, lambda u, v: u + sign * v) for x, y in zip(r, s)]
-                             for r, s in zip(a.items, b.items)])
+    return _Group("matrix", [[_combine(x, y, lambda u, v: u + sign * v) for x, y in zip(r, s)] for r, s in zip(a.items, b.items)])
 
 
 def _matrix_product(a: _Group, b: _Group) -> _Group:
@@ -502,8 +535,9 @@ class _Parser:
             return False
         if name.rstrip("'") in _FUNCTION_NAMES:
             return True
-        return (after is not None and after.kind in ("SYM", "NUM") and close is not None
-                and close.kind == "RP" and close.value == ")")
+        return (
+            after is not None and after.kind in ("SYM", "NUM") and close is not None and close.kind == "RP" and close.value == ")"
+        )
 
     def application(self, name: str) -> _E:
         self.take()
@@ -681,11 +715,17 @@ def _drop_unit_letter(tokens: list[Token]) -> list[Token]:
     """``150 m``, ``13 s``, ``11 \\degree C``: a last single letter after a number (or a degree
     mark), written apart from it, is a unit."""
     last = tokens[-1] if tokens else None
-    if (len(tokens) >= 2 and last.kind == "FUNC" and last.value in ("sec", "min") and last.space
-            and tokens[-2].kind == "NUM"):  # 13.2 sec, 8 min
+    if (
+        len(tokens) >= 2 and last.kind == "FUNC" and last.value in ("sec", "min") and last.space and tokens[-2].kind == "NUM"
+    ):  # 13.2 sec, 8 min
         return tokens[:-1]
-    if (len(tokens) >= 2 and tokens[-1].kind == "SYM" and tokens[-1].value in _UNIT_LETTERS
-            and tokens[-1].space and (tokens[-2].kind == "NUM" or (tokens[-2].kind == "OP" and tokens[-2].value == "deg"))):
+    if (
+        len(tokens) >= 2
+        and tokens[-1].kind == "SYM"
+        and tokens[-1].value in _UNIT_LETTERS
+        and tokens[-1].space
+        and (tokens[-2].kind == "NUM" or (tokens[-2].kind == "OP" and tokens[-2].value == "deg"))
+    ):
         return tokens[:-1]
     return tokens
 

@@ -14,7 +14,7 @@ import re
 from grpo_rewards import Param, Sample, reward
 
 from .equivalence import matches
-from .extract import DEFAULT_ORDER, _NUMBER, answer_tag, boxed_contents, extract_answer, gold_answer
+from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed_contents, extract_answer, gold_answer
 from .parse import parse_answer
 from .think import after_reasoning
 from .values import Answer
@@ -34,19 +34,46 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
         "number words handled. None when the gold answer is missing or unreadable."
     ),
     params=[
-        Param("answer_column", str, "answer", "dataset column holding the gold answer (bare, $..$, "
-              "boxed, or a GSM8K solution ending in '#### N')", column=True),
-        Param("extractors", list, list(DEFAULT_ORDER), "answer extractors to try, in order (names "
-              "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_math, last_number, ...)",
-              refers_to="extractor"),
-        Param("rel_tol", float, 1e-6, "relative tolerance when a decimal is involved (exact "
-              "fractions are compared exactly)", min=0.0, max=0.5),
-        Param("partial_credit", float, 0.0, "score when the right answer appears in the completion "
-              "but not where the extractors look (0 = no credit)", min=0.0, max=1.0),
+        Param(
+            "answer_column",
+            str,
+            "answer",
+            "dataset column holding the gold answer (bare, $..$, boxed, or a GSM8K solution ending in '#### N')",
+            column=True,
+        ),
+        Param(
+            "extractors",
+            list,
+            list(DEFAULT_ORDER),
+            "answer extractors to try, in order (names "
+            "registered by plugins: boxed, answer_tag, gsm8k, answer_is, whole, last_math, last_number, ...)",
+            refers_to="extractor",
+        ),
+        Param(
+            "rel_tol",
+            float,
+            1e-6,
+            "relative tolerance when a decimal is involved (exact fractions are compared exactly)",
+            min=0.0,
+            max=0.5,
+        ),
+        Param(
+            "partial_credit",
+            float,
+            0.0,
+            "score when the right answer appears in the completion but not where the extractors look (0 = no credit)",
+            min=0.0,
+            max=1.0,
+        ),
         Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
-        Param("after_think", bool, False, "read the answer only after the closing </think> of a "
-              "reasoning model (TRL's reasoning_accuracy_reward convention): anything inside the "
-              "think block is ignored, and a completion that never closes it scores wrong_score"),
+        Param(
+            "after_think",
+            bool,
+            False,
+            "read the answer only after the closing </think> of a "
+            "reasoning model (TRL's reasoning_accuracy_reward convention): anything inside the "
+            "think block is ignored, and a completion that never closes it scores wrong_score",
+        ),
     ],
     value_range=(0.0, 1.0),
     isolation="process",

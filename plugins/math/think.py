@@ -17,4 +17,4 @@ def after_reasoning(text: str, closing_tag: str = THINK_CLOSE) -> str | None:
     at = text.rfind(closing_tag)
     if at < 0:
         return None
-    return text[at + len(closing_tag):]
+    return text[at + len(closing_tag) :]

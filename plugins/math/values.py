@@ -42,7 +42,7 @@ class Bracketed:
     """A tuple, point or interval: items between brackets. ``left``/``right`` are ``(``/``[`` and
     ``)``/``]``: ``(1, 2]`` is half-open, ``(1, 2)`` is both an open interval and a pair."""
 
-    items: tuple["Answer", ...]
+    items: tuple[Answer, ...]
     left: str
     right: str
 
@@ -53,7 +53,7 @@ class Collection:
     ``1, 2`` or ``x = 1 or x = 2``; also the two values of ``a \\pm b``) or ``union``
     (``(0, 1) \\cup (2, 3)``)."""
 
-    items: tuple["Answer", ...]
+    items: tuple[Answer, ...]
     kind: str
 
 
@@ -96,7 +96,7 @@ class Labelled:
     unnamed answer by its value; with another labelled answer only under the same name."""
 
     label: str
-    value: "Answer"
+    value: Answer
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Ambiguous:
     """Text with two readings, either of which may be meant: ``1,22`` is the list 1, 22 or the
     decimal 1.22 written with a decimal comma."""
 
-    readings: tuple["Answer", ...]
+    readings: tuple[Answer, ...]
 
 
 Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber, Labelled, Ambiguous]

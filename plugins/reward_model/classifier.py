@@ -10,7 +10,8 @@ Rows are tokenized once, sorted by length and scored in batches under ``torch.in
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from grpo_rewards import Param, Sample, reward
 
@@ -120,8 +121,13 @@ def encode(loaded: LoadedTokenizer, texts: list[tuple[str, str | None, bool]], m
 
 
 def forward_scores(
-    net: Any, loaded: LoadedTokenizer, features: list[dict[str, list[int]]], device: str,
-    batch_size: int, transform: str, index: int,
+    net: Any,
+    loaded: LoadedTokenizer,
+    features: list[dict[str, list[int]]],
+    device: str,
+    batch_size: int,
+    transform: str,
+    index: int,
 ) -> list[float]:
     """Scores of every row, in input order, batching rows of similar length together."""
     import torch
@@ -154,28 +160,64 @@ def forward_scores(
         Param("model", str, None, "hub id or local folder of the reward model", required=True),
         Param("batch_size", int, 16, "rows per forward pass", min=1),
         Param("max_length", int, 1024, "tokens per row; longer rows are truncated on `truncation_side`", min=2),
-        Param("truncation_side", str, "left", "'left' drops the start of the prompt (keeps the completion), "
-              "'right' drops the end", choices=["left", "right"]),
+        Param(
+            "truncation_side",
+            str,
+            "left",
+            "'left' drops the start of the prompt (keeps the completion), 'right' drops the end",
+            choices=["left", "right"],
+        ),
         Param("device", str, "auto", DEVICE_HELP),
-        Param("dtype", str, "auto", "'auto' (bfloat16 on a GPU, float32 on CPU), 'float32', 'float16' or "
-              "'bfloat16'", choices=DTYPES),
-        Param("transform", str, "logit", "'logit' (raw), 'sigmoid' (in [0, 1]) or 'softmax' (the probability "
-              "of `label`)", choices=TRANSFORMS),
-        Param("label", str, None, "which output is the reward: a label name from the model's config or an "
-              "index as a string (default: the first logit; required for 'softmax')", nullable=True),
-        Param("chat_template", str, "auto", "'auto': use the tokenizer's chat template for chat rows when it "
-              "has one; 'always': also wrap plain rows as user/assistant; 'never': plain text",
-              choices=CHAT_TEMPLATE_MODES),
-        Param("text_pair", bool, False, "plain rows: pass (prompt, completion) as a text pair (cross-encoders, "
-              "e.g. OpenAssistant's DeBERTa reward models) instead of concatenating"),
+        Param(
+            "dtype", str, "auto", "'auto' (bfloat16 on a GPU, float32 on CPU), 'float32', 'float16' or 'bfloat16'", choices=DTYPES
+        ),
+        Param(
+            "transform",
+            str,
+            "logit",
+            "'logit' (raw), 'sigmoid' (in [0, 1]) or 'softmax' (the probability of `label`)",
+            choices=TRANSFORMS,
+        ),
+        Param(
+            "label",
+            str,
+            None,
+            "which output is the reward: a label name from the model's config or an "
+            "index as a string (default: the first logit; required for 'softmax')",
+            nullable=True,
+        ),
+        Param(
+            "chat_template",
+            str,
+            "auto",
+            "'auto': use the tokenizer's chat template for chat rows when it "
+            "has one; 'always': also wrap plain rows as user/assistant; 'never': plain text",
+            choices=CHAT_TEMPLATE_MODES,
+        ),
+        Param(
+            "text_pair",
+            bool,
+            False,
+            "plain rows: pass (prompt, completion) as a text pair (cross-encoders, "
+            "e.g. OpenAssistant's DeBERTa reward models) instead of concatenating",
+        ),
     ],
     batched=True,
     concurrent=True,
     timeout=None,  # a forward pass is bounded by max_length; set `timeout` in the config to cap it
 )
 def classifier_reward(
-    samples: list[Sample], model: str, batch_size: int, max_length: int, truncation_side: str,
-    device: str, dtype: str, transform: str, label: str | None, chat_template: str, text_pair: bool,
+    samples: list[Sample],
+    model: str,
+    batch_size: int,
+    max_length: int,
+    truncation_side: str,
+    device: str,
+    dtype: str,
+    transform: str,
+    label: str | None,
+    chat_template: str,
+    text_pair: bool,
 ) -> list[float | None]:
     if not samples:
         return []

@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 DTYPES = ["auto", "float32", "float16", "bfloat16"]
-DEVICE_HELP = (
-    "'auto' (this process's CUDA device when there is one, else MPS, else CPU), 'cpu', 'cuda' or 'cuda:N'"
-)
+DEVICE_HELP = "'auto' (this process's CUDA device when there is one, else MPS, else CPU), 'cpu', 'cuda' or 'cuda:N'"
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 _cache: dict[tuple[Any, ...], Any] = {}
@@ -42,8 +41,10 @@ def resolve_device(device: str) -> str:
         return "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device {device!r} was asked for, but torch sees no CUDA device "
-                               f"(torch {torch.__version__}); use device = 'auto' or 'cpu'")
+            raise RuntimeError(
+                f"device {device!r} was asked for, but torch sees no CUDA device "
+                f"(torch {torch.__version__}); use device = 'auto' or 'cpu'"
+            )
         index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
         if index >= torch.cuda.device_count():
             raise RuntimeError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
@@ -101,7 +102,10 @@ class LoadedTokenizer:
 
 
 def padded_batches(
-    loaded: LoadedTokenizer, features: list[dict[str, list[int]]], batch_size: int, device: str,
+    loaded: LoadedTokenizer,
+    features: list[dict[str, list[int]]],
+    batch_size: int,
+    device: str,
 ) -> Iterator[tuple[list[int], dict[str, Any]]]:
     """(row indices, padded model inputs on ``device``) for every length-sorted batch of encoded rows."""
     for batch in length_sorted_batches([len(f["input_ids"]) for f in features], batch_size):

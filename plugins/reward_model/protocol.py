@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 PROTOCOL_VERSION = 1
 SCORE_PATH = "/score"
@@ -45,12 +46,17 @@ class ScoreRequest:
 
 
 def encode_request(
-    prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Sequence[Any]] | None = None,
+    prompts: Sequence[Any],
+    completions: Sequence[Any],
+    columns: Mapping[str, Sequence[Any]] | None = None,
     reward: str | None = None,
 ) -> bytes:
     """The request body. Values JSON cannot hold (numpy scalars, dates) are sent as strings."""
-    payload: dict[str, Any] = {"prompts": list(prompts), "completions": list(completions),
-                               "columns": {k: list(v) for k, v in (columns or {}).items()}}
+    payload: dict[str, Any] = {
+        "prompts": list(prompts),
+        "completions": list(completions),
+        "columns": {k: list(v) for k, v in (columns or {}).items()},
+    }
     if reward is not None:
         payload["reward"] = reward
     return json.dumps(payload, ensure_ascii=False, default=_jsonable).encode("utf-8")
@@ -81,8 +87,9 @@ def decode_request(body: bytes, max_rows: int) -> ScoreRequest:
         raise ProtocolError(f"expected a JSON object with 'prompts' and 'completions', got {type(payload).__name__}")
     unknown = sorted(set(payload) - {"prompts", "completions", "columns", "reward", "per_reward"})
     if unknown:
-        raise ProtocolError(f"unknown field(s) {', '.join(map(repr, unknown))}; expected prompts, completions, "
-                            "columns, reward, per_reward")
+        raise ProtocolError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; expected prompts, completions, columns, reward, per_reward"
+        )
     completions = payload.get("completions")
     if not isinstance(completions, list):
         raise ProtocolError("'completions' must be a list (one completion per row)")

@@ -16,7 +16,8 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from grpo_rewards import Param, Sample, reward
 
@@ -48,8 +49,14 @@ def connection_pool(max_concurrency: int) -> Any:
 
 
 def post_batch(
-    pool: Any, url: str, body: bytes, rows: int, headers: dict[str, str], request_timeout: float,
-    retries: int, backoff: float,
+    pool: Any,
+    url: str,
+    body: bytes,
+    rows: int,
+    headers: dict[str, str],
+    request_timeout: float,
+    retries: int,
+    backoff: float,
 ) -> list[float | None]:
     """POST one batch with retries; its scores, or RemoteError saying why not."""
     import urllib3
@@ -66,8 +73,7 @@ def post_batch(
     )
     timeout = urllib3.Timeout(connect=request_timeout, read=request_timeout)
     try:
-        response = pool.request("POST", url, body=body, headers=headers, timeout=timeout, retries=retry,
-                                preload_content=False)
+        response = pool.request("POST", url, body=body, headers=headers, timeout=timeout, retries=retry, preload_content=False)
     except urllib3.exceptions.MaxRetryError as exc:
         raise RemoteError(f"POST {url} failed after {retries} retries: {exc.reason}") from None
     except urllib3.exceptions.HTTPError as exc:
@@ -119,18 +125,19 @@ def wire_value(raw: Any, text: str) -> Any:
     params=[
         Param("url", str, "http://127.0.0.1:8000/score", "the endpoint's scoring URL"),
         Param("columns", list, [], "dataset columns to send with each row (e.g. ['answer'])", column=True),
-        Param("reward", str, None, "ask for one named reward of the server's set instead of its weighted total",
-              nullable=True),
+        Param("reward", str, None, "ask for one named reward of the server's set instead of its weighted total", nullable=True),
         Param("batch_size", int, 64, "rows per request", min=1),
         Param("max_concurrency", int, 4, "requests in flight at once", min=1, max=64),
-        Param("request_timeout", float, 30.0, "seconds to connect, and to wait for each read, per attempt",
-              min=0.001),
-        Param("retries", int, 2, "retries of a request that failed in transit (connection, timeout, 429/5xx)",
-              min=0, max=20),
-        Param("backoff", float, 0.5, "backoff factor: waits of backoff * 2**(n-1) seconds between retries "
-              f"(capped at {MAX_BACKOFF_SECONDS:g}s)", min=0.0),
-        Param("total_timeout", float, 120.0, "bound on one whole call; rows not scored by then are None",
-              min=0.001),
+        Param("request_timeout", float, 30.0, "seconds to connect, and to wait for each read, per attempt", min=0.001),
+        Param("retries", int, 2, "retries of a request that failed in transit (connection, timeout, 429/5xx)", min=0, max=20),
+        Param(
+            "backoff",
+            float,
+            0.5,
+            f"backoff factor: waits of backoff * 2**(n-1) seconds between retries (capped at {MAX_BACKOFF_SECONDS:g}s)",
+            min=0.0,
+        ),
+        Param("total_timeout", float, 120.0, "bound on one whole call; rows not scored by then are None", min=0.001),
         Param("api_key_env", str, None, "environment variable holding a bearer token to send", nullable=True),
     ],
     batched=True,
@@ -138,8 +145,16 @@ def wire_value(raw: Any, text: str) -> Any:
     timeout=None,  # bounded by total_timeout itself
 )
 def remote_reward(
-    samples: list[Sample], url: str, columns: list[str], reward: str | None, batch_size: int,
-    max_concurrency: int, request_timeout: float, retries: int, backoff: float, total_timeout: float,
+    samples: list[Sample],
+    url: str,
+    columns: list[str],
+    reward: str | None,
+    batch_size: int,
+    max_concurrency: int,
+    request_timeout: float,
+    retries: int,
+    backoff: float,
+    total_timeout: float,
     api_key_env: str | None,
 ) -> list[float | None | Exception]:
     deadline = time.monotonic() + total_timeout
@@ -149,8 +164,11 @@ def remote_reward(
     pool = connection_pool(max_concurrency)
     batches = [samples[i : i + batch_size] for i in range(0, len(samples), batch_size)]
     tasks = [
-        (lambda body=_body(batch, columns, reward), rows=len(batch): post_batch(
-            pool, url, body, rows, headers, min(request_timeout, total_timeout), retries, backoff))
+        (
+            lambda body=_body(batch, columns, reward), rows=len(batch): post_batch(
+                pool, url, body, rows, headers, min(request_timeout, total_timeout), retries, backoff
+            )
+        )
         for batch in batches
     ]
     outcomes = run_bounded(tasks, max_concurrency, deadline)

@@ -58,8 +58,10 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 60.0
 TOKEN_ENV = "GRPO_REWARDS_SERVE_TOKEN"
 RETRY_AFTER_SECONDS = 1
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: %d\r\n"
-         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: %d\r\n"
+    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+)
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -87,10 +89,18 @@ class RewardServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], reward_set: RewardSet, *, max_rows: int = DEFAULT_MAX_ROWS,
-        max_body_bytes: int = DEFAULT_MAX_BODY_MB * 1024 * 1024, verbose: bool = False,
-        threads: int = DEFAULT_THREADS, queue: int = DEFAULT_QUEUE, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-        body_timeout: float = DEFAULT_BODY_TIMEOUT, token: str | None = None,
+        self,
+        address: tuple[str, int],
+        reward_set: RewardSet,
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_MB * 1024 * 1024,
+        verbose: bool = False,
+        threads: int = DEFAULT_THREADS,
+        queue: int = DEFAULT_QUEUE,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        token: str | None = None,
     ) -> None:
         self.request_queue_size = threads + queue  # the listen backlog: what the pool and queue can take
         super().__init__(address, RewardRequestHandler)
@@ -178,8 +188,9 @@ class RewardServer(ThreadingHTTPServer):
 
     def score(self, request: ScoreRequest) -> bytes:
         if request.reward is not None and request.reward not in self.reward_set.names:
-            raise ProtocolError(f"unknown reward {request.reward!r}; this server has "
-                                f"{', '.join(map(repr, self.reward_set.names))}")
+            raise ProtocolError(
+                f"unknown reward {request.reward!r}; this server has {', '.join(map(repr, self.reward_set.names))}"
+            )
         reward_set = self._reward_set(request.reward)
         problems = [
             f"reward {name!r} needs column(s) {', '.join(repr(c) for c in cols if c not in request.columns)}"
@@ -220,8 +231,7 @@ class RewardRequestHandler(BaseHTTPRequestHandler):
         if self.server.authorized(self.headers.get("Authorization")):
             return True
         self.close_connection = True
-        self._send(401, json.dumps({"error": "missing or wrong bearer token"}).encode(),
-                   extra={"WWW-Authenticate": "Bearer"})
+        self._send(401, json.dumps({"error": "missing or wrong bearer token"}).encode(), extra={"WWW-Authenticate": "Bearer"})
         length = self.headers.get("Content-Length", "0")
         if length.isdigit():  # read what the client sends anyway, so it can read the 401
             self._reader.deadline = time.monotonic() + self.server.body_timeout
@@ -261,8 +271,7 @@ class RewardRequestHandler(BaseHTTPRequestHandler):
         self._reader.deadline = time.monotonic() + self.server.body_timeout
         if length > self.server.max_body_bytes:
             self.close_connection = True  # the unread body must not be parsed as the next request
-            self._error(413, f"request body of {length} bytes is over this server's limit of "
-                             f"{self.server.max_body_bytes}")
+            self._error(413, f"request body of {length} bytes is over this server's limit of {self.server.max_body_bytes}")
             return self._discard(length)
         body = self.rfile.read(length)
         if len(body) < length:
@@ -277,8 +286,7 @@ class RewardRequestHandler(BaseHTTPRequestHandler):
         self._send(200, payload)
 
     def _unsupported(self) -> None:
-        self._error(405, f"method {self.command} is not supported; POST {SCORE_PATH} or GET {HEALTH_PATH}",
-                    allow="GET, POST")
+        self._error(405, f"method {self.command} is not supported; POST {SCORE_PATH} or GET {HEALTH_PATH}", allow="GET, POST")
 
     do_PUT = do_DELETE = do_PATCH = _unsupported
 
@@ -322,39 +330,87 @@ def make_server(reward_set: RewardSet, host: str = "127.0.0.1", port: int = 0, *
 
 @click.command("serve-rewards")
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on (0.0.0.0 exposes it: set a --token).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 exposes it: set a --token)."
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
-@click.option("--max-rows", type=click.IntRange(1), default=DEFAULT_MAX_ROWS, show_default=True,
-              help="Most rows one request may carry.")
-@click.option("--max-body-mb", type=click.IntRange(1), default=DEFAULT_MAX_BODY_MB, show_default=True,
-              help="Largest request body, in MiB.")
-@click.option("--threads", type=click.IntRange(1, 256), default=DEFAULT_THREADS, show_default=True,
-              help="Connections served at once.")
-@click.option("--queue", type=click.IntRange(0, 4096), default=DEFAULT_QUEUE, show_default=True,
-              help="Connections that may wait for a thread; beyond that, 503 with Retry-After.")
-@click.option("--header-timeout", type=click.FloatRange(0.1), default=DEFAULT_HEADER_TIMEOUT, show_default=True,
-              help="Seconds a client has to send a request's line and headers (also the keep-alive idle limit).")
-@click.option("--body-timeout", type=click.FloatRange(0.1), default=DEFAULT_BODY_TIMEOUT, show_default=True,
-              help="Seconds a client has to send a request's body.")
-@click.option("--token", envvar=TOKEN_ENV, default=None, show_envvar=True,
-              help="Require 'Authorization: Bearer TOKEN' on every request (reward_model.remote: api_key_env).")
+@click.option(
+    "--max-rows", type=click.IntRange(1), default=DEFAULT_MAX_ROWS, show_default=True, help="Most rows one request may carry."
+)
+@click.option(
+    "--max-body-mb", type=click.IntRange(1), default=DEFAULT_MAX_BODY_MB, show_default=True, help="Largest request body, in MiB."
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=DEFAULT_THREADS, show_default=True, help="Connections served at once."
+)
+@click.option(
+    "--queue",
+    type=click.IntRange(0, 4096),
+    default=DEFAULT_QUEUE,
+    show_default=True,
+    help="Connections that may wait for a thread; beyond that, 503 with Retry-After.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    help="Seconds a client has to send a request's line and headers (also the keep-alive idle limit).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0.1),
+    default=DEFAULT_BODY_TIMEOUT,
+    show_default=True,
+    help="Seconds a client has to send a request's body.",
+)
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    default=None,
+    show_envvar=True,
+    help="Require 'Authorization: Bearer TOKEN' on every request (reward_model.remote: api_key_env).",
+)
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve_rewards(config: Path, host: str, port: int, max_rows: int, max_body_mb: int, threads: int, queue: int,
-                  header_timeout: float, body_timeout: float, token: str | None, verbose: bool) -> None:
+def serve_rewards(
+    config: Path,
+    host: str,
+    port: int,
+    max_rows: int,
+    max_body_mb: int,
+    threads: int,
+    queue: int,
+    header_timeout: float,
+    body_timeout: float,
+    token: str | None,
+    verbose: bool,
+) -> None:
     """Serve the reward set in CONFIG over HTTP (POST /score, GET /health) for `reward_model.remote`."""
     from grpo_rewards.terminal import console, fail, load_reward_set_or_fail
 
     reward_set = load_reward_set_or_fail(config)
     try:
-        server = make_server(reward_set, host, port, max_rows=max_rows, max_body_bytes=max_body_mb * 1024 * 1024,
-                             verbose=verbose, threads=threads, queue=queue, header_timeout=header_timeout,
-                             body_timeout=body_timeout, token=token)
+        server = make_server(
+            reward_set,
+            host,
+            port,
+            max_rows=max_rows,
+            max_body_bytes=max_body_mb * 1024 * 1024,
+            verbose=verbose,
+            threads=threads,
+            queue=queue,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            token=token,
+        )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc}")
-    console.print(f"serving {len(reward_set.rewards)} reward(s) ({', '.join(reward_set.names)}) from {config}: "
-                  f"POST {server.url}, GET {server.url.removesuffix(SCORE_PATH)}{HEALTH_PATH}; Ctrl+C stops",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"serving {len(reward_set.rewards)} reward(s) ({', '.join(reward_set.names)}) from {config}: "
+        f"POST {server.url}, GET {server.url.removesuffix(SCORE_PATH)}{HEALTH_PATH}; Ctrl+C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

