@@ -36,10 +36,10 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(PY) tools/check_layers.py
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
 
 clean:

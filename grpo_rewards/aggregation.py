@@ -95,7 +95,7 @@ def nanstd(values: np.ndarray, axis: int | None = None, keepdims: bool = False) 
 def _nanmean(values: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=axis, keepdims=keepdims)
+        return np.asarray(np.nanmean(values, axis=axis, keepdims=keepdims))
 
 
 def as_matrix(values: np.ndarray | Sequence[Sequence[float | None]], columns: int) -> np.ndarray:
@@ -120,7 +120,7 @@ def weighted_total(matrix: np.ndarray, weights: Sequence[float] | np.ndarray) ->
     weighted = matrix * _weights(weights, matrix.shape)
     total = np.nansum(weighted, axis=1)
     total[np.isnan(matrix).all(axis=1)] = np.nan
-    return total
+    return np.asarray(total)
 
 
 def compute_advantages(
@@ -130,7 +130,7 @@ def compute_advantages(
     aggregation: Aggregation = Aggregation(),
 ) -> Advantages:
     """TRL's advantages for one batch of rows (``values`` N x K, None/NaN for no score)."""
-    k = len(weights[0]) if np.ndim(weights) == 2 else len(weights)
+    k = int(np.shape(weights)[-1])
     matrix = as_matrix(values, k)
     n = matrix.shape[0]
     if group_size < 1 or n % group_size:

@@ -10,7 +10,7 @@ import json
 import math
 import reprlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,7 @@ def parse_scalar(raw: str) -> Any:
             return raw
 
 
-def check_keys(given: Mapping[str, Any], allowed, source: str, entry: str) -> list[ConfigProblem]:
+def check_keys(given: Mapping[str, Any], allowed: Iterable[str], source: str, entry: str) -> list[ConfigProblem]:
     """Problems for keys of ``given`` that are not in ``allowed``, with suggestions."""
     from .params import did_you_mean
 

@@ -11,7 +11,7 @@ closed: a reward never contributes on the strength of a score that is missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Union
 
@@ -94,7 +94,7 @@ class _Parser:
             raise GateSyntaxError("the gate is empty: expected a comparison such as `correct >= 1`")
         node = self.expr()
         if self.peek() is not None:
-            raise GateSyntaxError(f"unexpected {self.peek()[1]!r} after a complete condition")
+            raise GateSyntaxError(f"unexpected {self.peek()[1]!r} after a complete condition")  # type: ignore[index]
         return node
 
     def expr(self) -> Node:
@@ -103,7 +103,7 @@ class _Parser:
     def and_expr(self) -> Node:
         return self._chain("and", self.unary)
 
-    def _chain(self, keyword: str, inner) -> Node:
+    def _chain(self, keyword: str, inner: Callable[[], Node]) -> Node:
         operands = [inner()]
         while self.peek() == ("keyword", keyword):
             self.take()
@@ -175,7 +175,7 @@ _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equ
 def evaluate(node: Node, columns: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
     """Where the gate is open (True), per row, from raw values (NaN for None) by reward name."""
     value, known = _evaluate(node, columns, rows)
-    return value & known
+    return np.asarray(value & known, dtype=bool)
 
 
 def _evaluate(node: Node, columns: Mapping[str, np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -144,7 +144,7 @@ def serve(fd: int) -> None:
 class _Worker:
     __slots__ = ("process", "conn")
 
-    def __init__(self, process: subprocess.Popen, conn: Connection) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], conn: Connection) -> None:
         self.process = process
         self.conn = conn
 
@@ -264,12 +264,13 @@ class WorkerPool:
         values: list[float | None] = [None] * len(samples)
         start = 0
         while start < len(samples):
-            worker = self._acquire()
+            acquired = self._acquire()
+            worker: _Worker | None = acquired
             done = start
             try:
-                worker.conn.send(("rows", fn, params, list(samples[start:]), seconds))
+                acquired.conn.send(("rows", fn, params, list(samples[start:]), seconds))
                 limit = None if seconds is None else seconds + grace(seconds)
-                started = self._receive(worker, START_TIMEOUT, stats, seconds)
+                started = self._receive(acquired, START_TIMEOUT, stats, seconds)
                 if started is None:  # died loading the reward: that row is counted, the rest retried
                     worker = None
                     done += 1
@@ -330,7 +331,7 @@ class WorkerPool:
         stats.timeouts += timeouts
         if first_error and stats.first_error is None:
             stats.first_error = first_error
-        return values
+        return list(values)
 
     def _receive(self, worker: _Worker, limit: float | None, stats: Any, seconds: float | None) -> Any:
         """The worker's next reply, or None after killing it (overrun) or finding it dead."""

@@ -183,9 +183,9 @@ class RewardSpec:
             params=resolved,
             name=name or self.name,
             batched=self.batched,
-            timeout=self.default_timeout if timeout == "default" else timeout,
+            timeout=self.default_timeout if isinstance(timeout, str) else timeout,
             isolation=isolation or self.isolation,
-            max_input_chars=self.max_input_chars if max_input_chars == "default" else max_input_chars,
+            max_input_chars=self.max_input_chars if isinstance(max_input_chars, str) else max_input_chars,
         )
 
 
@@ -215,7 +215,7 @@ def reward(
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn.reward_spec = RewardSpec(
+        fn.reward_spec = RewardSpec(  # type: ignore[attr-defined]
             name=name,
             fn=fn,
             description=description,
@@ -410,7 +410,7 @@ class RewardFunction:
         pool = self._process_pool(stats) if self.isolation == "process" and samples else None
         if pool is not None:
             try:
-                return pool.score_rows(portable(self.fn), self.params, samples, self.timeout, stats)
+                return list(pool.score_rows(portable(self.fn), self.params, samples, self.timeout, stats))
             except Exception as exc:
                 for _ in samples:
                     note_error(stats, f"could not run in a worker process: {type(exc).__name__}: {exc}")

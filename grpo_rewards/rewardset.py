@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 
 from . import gates as gates_mod
-from .config import ConfigError, ConfigProblem, as_finite_number, brief, check_keys, load_config_file
-from .params import ParamErrors
-from .registry import Registry, UnknownNameError, UnknownRewardError, get_registry, load_plugin_files
+from .config import as_finite_number, brief, check_keys, load_config_file
+from .errors import ConfigError, ConfigProblem, ParamErrors, UnknownNameError, UnknownRewardError
+from .registry import Registry, get_registry, load_plugin_files
 from .reward import ISOLATIONS, RewardFunction, RewardSpec
 from .schedules import Schedule, ScheduleError, parse_schedule
 
@@ -152,7 +152,7 @@ class RewardSet:
         return RewardSet([r for r in self.rewards if not r.eval_only], self.source)
 
     @property
-    def gate(self):
+    def gate(self) -> Any:
         """:meth:`gate_open` when any reward has a gate, else None (what a ScoreResult keeps)."""
         return self.gate_open if self.has_gates else None
 

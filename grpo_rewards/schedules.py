@@ -108,7 +108,7 @@ def parse_schedule(raw: Mapping[str, Any]) -> Schedule:
 def _points(raw: Any) -> tuple[tuple[int, float], ...]:
     if not isinstance(raw, list) or len(raw) < 2:
         raise ScheduleError("points", "expected a list of at least two [step, weight] pairs")
-    points = []
+    points: list[tuple[int, float]] = []
     for i, pair in enumerate(raw):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise ScheduleError(f"points[{i}]", f"expected a [step, weight] pair, got {pair!r}")

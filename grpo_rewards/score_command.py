@@ -64,8 +64,8 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
             problem = message_problem(row[key], key) if key in row else None
             if problem:
                 problems.append(f"{where}: {problem}")
-        for name, columns in needed.items():
-            missing = [c for c in columns if c not in row]
+        for name, wanted in needed.items():
+            missing = [c for c in wanted if c not in row]
             if missing:
                 problems.append(
                     f"{where}: reward {name!r} needs column(s) {', '.join(map(repr, missing))}, missing from this row"

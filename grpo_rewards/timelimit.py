@@ -23,7 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 _SLACK_SECONDS = 0.002
 _FORGET_AFTER_SECONDS = 60.0
@@ -51,8 +51,8 @@ class Deadline:
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> int:
-    return ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None
+    return int(
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
     )
 
 
@@ -168,7 +168,7 @@ class _Limit:
             self.deadline = _watchdog.arm(self.seconds)
         return self.deadline
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         deadline = self.deadline
         if deadline is None:
             return False
@@ -204,3 +204,4 @@ def call_with_time_limit(seconds: float | None, fn: Callable[[], T], default: T)
         if deadline is not None and deadline.expired:
             return default
         raise
+    raise AssertionError("unreachable: the block returns or raises")  # for type checkers

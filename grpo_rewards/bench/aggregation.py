@@ -191,7 +191,7 @@ def table_rows(section: dict[str, Any], names: Sequence[str], short: bool = Fals
 
 
 def markdown_lines(
-    section: dict[str, Any] | None, names: Sequence[str], table, has_plot: bool, gated_rate: dict[str, float] | None = None
+    section: dict[str, Any] | None, names: Sequence[str], table: Any, has_plot: bool, gated_rate: dict[str, float] | None = None
 ) -> list[str]:
     """The report's "Aggregation" section; ``table(header, rows)`` renders a markdown table."""
     if not section:
@@ -223,7 +223,7 @@ def markdown_lines(
     return out
 
 
-def terminal_table(section: dict[str, Any], names: Sequence[str]):
+def terminal_table(section: dict[str, Any], names: Sequence[str]) -> Any:
     """The comparison as a rich Table (the command prints the recommendation below it)."""
     from rich.table import Table
 

@@ -133,7 +133,7 @@ def as_label(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
-        return {1: True, 0: False}.get(value)
+        return {1: True, 0: False}.get(int(value)) if value in (0, 1) else None
     if isinstance(value, str):
         return {
             "true": True,

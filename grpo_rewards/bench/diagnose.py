@@ -64,7 +64,7 @@ def notes(report: dict[str, Any]) -> list[dict[str, str]]:
         )
     generation = report.get("generation")
     rate = generation.get("truncated_rate") if generation else None
-    if rate is not None and rate >= TRUNCATED:
+    if generation and rate is not None and rate >= TRUNCATED:
         out.append(
             {
                 "kind": "truncated",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import datetime
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,8 @@ class BenchResult:
 
     @property
     def flags(self) -> list[dict[str, Any]]:
-        return self.report["probes"]["flags"]
+        flags: list[dict[str, Any]] = self.report["probes"]["flags"]
+        return flags
 
 
 def run_bench(
@@ -112,13 +113,11 @@ def run_bench(
     if model is not None and not missing:
         log("every prompt carries completions: they are scored as they are and --model is not used")
     generator = factory.open(cfg, cache_dir, num_generations, seed, log) if (missing or compare) else None
-    if missing:
-        generator.check_fields(missing)
-    if compare:
-        generator.check_fields(groups)
+    if generator is not None:
+        generator.check_fields(groups if compare else missing)
 
     pristine = copy.deepcopy(groups)
-    generation = generator.run(model_name, missing) if missing else None
+    generation = generator.run(model_name, missing) if generator is not None and missing else None
     side_a = _score_side(cfg, f"A: {model_name or 'given completions'}", groups, generation, workers)
     figures = _analyse(cfg, side_a)
     probe_report = _probe(cfg, side_a, workers)
@@ -129,7 +128,7 @@ def run_bench(
         groups_b = copy.deepcopy(pristine)
         for g in groups_b:
             g.completions = []
-        generation_b = generator.run(compare, groups_b)
+        generation_b = generator.run(compare, groups_b) if generator is not None else None
         side_b = _score_side(cfg, f"B: {compare}", groups_b, generation_b, workers)
         sides.append(side_b)
         metrics = [*cfg.reward_set.names, "total", "length_chars"]
@@ -180,7 +179,7 @@ def sampler_factory(registry: Registry | None = None) -> Any:
     return (registry or get_registry()).pm.hook.bench_sampler()
 
 
-def _counts(values) -> dict[str, int]:
+def _counts(values: Iterable[Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for v in values:
         out[str(v)] = out.get(str(v), 0) + 1
@@ -264,7 +263,7 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
     }
     if variants:
         rows = [make_row(g.prompt, c.text, c.columns, c.completion_ids) for g in side.groups for c in g.completions]
-        figures["extractor_variants"] = extractor_variants(reward_set, rows, label_values)
+        figures["extractor_variants"] = extractor_variants(reward_set, rows, dict(label_values))
     return figures
 
 
@@ -285,13 +284,13 @@ def _per_prompt(side: Side, grouped: dict[str, list[list[float | None]]], names:
     return out
 
 
-def _examples(side: Side, totals: list[float], names: list[str]) -> list[dict[str, Any]]:
+def _examples(side: Side, totals: Sequence[float | None], names: list[str]) -> list[dict[str, Any]]:
     """The best and the worst completion by weighted total, with every score."""
-    scored = [i for i, t in enumerate(totals) if t is not None]
+    scored = {i: t for i, t in enumerate(totals) if t is not None}
     if not scored:
         return []
     flat = [(g, c) for g in side.groups for c in g.completions]
-    picks = {"best": max(scored, key=totals.__getitem__), "worst": min(scored, key=totals.__getitem__)}
+    picks = {"best": max(scored, key=scored.__getitem__), "worst": min(scored, key=scored.__getitem__)}
     out = []
     for label, i in picks.items():
         group, completion = flat[i]

@@ -8,7 +8,7 @@ happens to write its answer, and which order to configure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..registry import get_registry
@@ -42,7 +42,7 @@ def orders(current: Sequence[str], default: Sequence[str], available: Sequence[s
 def extractor_variants(
     reward_set: RewardSet,
     rows: Sequence[Row],
-    labels: dict[str, Sequence[Any]] | None = None,
+    labels: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Per reward with an extractor parameter: mean score (accuracy for 0/1 rewards), rows whose
     score changed against the configured order, and agreement with its gold labels if any."""
