@@ -33,9 +33,11 @@ MAX_PROSE_SCAN = 2000
 
 _BRACE_EVENT = re.compile(r"\\.|[{}]", re.S)  # an escape (\{, \frac...) or a brace
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+# Every run of spaces is bounded ({0,16}): two unbounded \s* in a row backtrack quadratically
+# ("answer" + 40,000 spaces took 19 s inside one C call that no time limit can interrupt).
 _ANSWER_PHRASE = re.compile(
-    r"(?:\bfinal\s+answer|\bthe\s+answer|\banswer|\b(?:correct|right)\s+(?:option|choice))"
-    r"\s*(?:\*\*|__)?\s*(?:is\b|:|=)\s*(?:\*\*|__)?\s*(?::\s*)?",
+    r"(?:\bfinal\s{1,16}answer|\bthe\s{1,16}answer|\banswer|\b(?:correct|right)\s{1,16}(?:option|choice))"
+    r"\s{0,16}(?:\*\*|__)?\s{0,16}(?:is\b|:|=)\s{0,16}(?:\*\*|__)?\s{0,16}(?::\s{0,16})?",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
