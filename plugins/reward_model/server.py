@@ -58,6 +58,11 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 60.0
 TOKEN_ENV = "GRPO_REWARDS_SERVE_TOKEN"
 RETRY_AFTER_SECONDS = 1
+# A refused connection is read (and dropped) for a moment before it is closed: closing a socket
+# the client is still writing to resets it, and the client sees a broken pipe instead of the 503.
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1 << 20
+MAX_LINGERING = 32
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: %d\r\n"
     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
@@ -114,6 +119,7 @@ class RewardServer(ThreadingHTTPServer):
         self.rejected = 0  # connections answered 503 because the pool and queue were full
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="grpo-rewards-serve")
         self._slots = threading.BoundedSemaphore(threads + queue)
+        self._lingering = threading.BoundedSemaphore(MAX_LINGERING)
         self._local = threading.local()
         self._needed = {c for cols in reward_set.required_columns().values() for c in cols}
 
@@ -139,9 +145,33 @@ class RewardServer(ThreadingHTTPServer):
         try:
             request.settimeout(1.0)
             request.sendall(_BUSY % (RETRY_AFTER_SECONDS, len(body), body))
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            request.close()
+            return
+        if self._lingering.acquire(blocking=False):  # bounded: past that, close at once
+            threading.Thread(target=self._drain_then_close, args=(request,), daemon=True).start()
+        else:
+            request.close()
+
+    def _drain_then_close(self, request: socket.socket) -> None:
+        """Read what the client still sends (bounded in time and bytes), then close."""
+        try:
+            request.settimeout(0.2)
+            deadline, received = time.monotonic() + LINGER_SECONDS, 0
+            while time.monotonic() < deadline and received < LINGER_BYTES:
+                try:
+                    chunk = request.recv(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                received += len(chunk)
         except OSError:
             pass
-        self.shutdown_request(request)
+        finally:
+            request.close()
+            self._lingering.release()
 
     def server_close(self) -> None:
         super().server_close()
