@@ -102,7 +102,7 @@ def test_figures_of_a_run_on_pre_generated_completions(tmp_path):
     rows = completion_rows()
     prompts = write_jsonl(tmp_path / "rows.jsonl", rows)
     report = run_bench(config, str(prompts), log=lambda m: None).report
-    assert report["data"] == {"prompts": 4, "completions": 16, "group_sizes": {"4": 4}}
+    assert report["data"] == {"prompts": 4, "completions": 16, "group_sizes": {"4": 4}, "seen_in_training": None}
     correct, fmt = report["per_reward"]["correct"], report["per_reward"]["format"]
     # per prompt: right+tagged, wrong+tagged, "The answer is N." (right), "Hmm, maybe N+2." (wrong)
     assert correct["mean"] == 0.5 and correct["spread"] == 1.0
@@ -155,3 +155,17 @@ def test_notes_name_what_gives_grpo_no_signal():
         ),
         ("truncated", "86% of completions hit max_completion_length (128 tokens): the rewards judge cut-off text"),
     ]
+
+
+def test_overlap_matches_the_template_columns_and_says_when_nothing_is_unseen():
+    from grpo_rewards.bench import overlap
+    from grpo_rewards.bench.data import group_rows
+
+    held_out = group_rows([{"question": "2 * 3", "prompt": "2 * 3"}, {"question": "4 * 5", "prompt": "4 * 5"}], "h", ["question"])
+    training = [{"question": "4 * 5", "answer": "20"}, {"question": "6 * 7"}, {"other": 1}]
+    assert overlap.seen_positions(held_out, training, ["question"]) == [1]
+    assert overlap.unseen_only([[1.0], [0.0, 1.0]], [1]) == [[1.0]]
+    entry = overlap.summary([0, 1], 2, 3, "train.jsonl")
+    (note,) = overlap.note(entry, None)
+    assert "2 of 2 held-out prompts" in note["message"] and "None of them is unseen" in note["message"]
+    assert overlap.note(overlap.summary([], 2, 3, "train.jsonl"), None) == []

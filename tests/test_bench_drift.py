@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from grpo_rewards.bench import drift
+from grpo_rewards.bench import analysis, drift
 from grpo_rewards.bench.data import Completion, PromptGroup
 from grpo_rewards.rewardset import parse_reward_set
 
@@ -51,6 +51,8 @@ class FakeSide:
         self.scores = scores
 
     def grouped(self, name):
+        if name == "repeated_words":  # read from the text, as the bench's own sides do
+            return [[analysis.repeated_words(c.text) for c in g.completions] for g in self.groups]
         return [[value] * 2 for value in self.scores[name]]
 
 
@@ -123,3 +125,30 @@ def test_a_content_reward_in_the_set_is_the_on_topic_score():
     assert [side["mean"] for side in result["sides"]] == [pytest.approx(0.7), pytest.approx(0.0625)]
     assert len(result["weaknesses"]) == 1 and "'sim' of the set" in result["weaknesses"][0]["message"]
     assert any("weakness" in line for line in drift.markdown(result))
+
+
+# What the 1 : 1 faithful run wrote after 40 steps on held-out abstracts: keyword lists that keep the
+# similarity to the reference (so the on-topic score holds) while the length reward rises.
+KEYWORD_LISTS = [
+    "Transfer Translation Language Translation Transfer Language Translation Transfer",
+    "Terminology Extraction Corpus Terminology Labelling Terminology Extraction Corpus",
+    "Parser Morphological Parser Graph Parser Embeddings Parser Morphological",
+    "Legal Dataset Reading Legal Contracts Dataset Legal Reading Legal",
+]
+
+
+def test_keyword_lists_that_hold_similarity_are_a_repetition_weakness():
+    assert analysis.repeated_words("Grammar Grammar grammar engine") == pytest.approx(0.5)
+    assert analysis.repeated_words("one") == analysis.repeated_words("") == 0.0
+    reward_set = parse_reward_set(
+        [*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim", "params": {"reference_column": "abstract"}}]
+    )
+    topic = drift.plan(reward_set, None, [], {"abstract"})
+    base = FakeSide("A", ON_TOPIC, {"total": [-60.0, -55.0, -50.0, -45.0], "sim": [0.5, 0.5, 0.5, 0.5]})
+    stuffed = FakeSide("B", KEYWORD_LISTS, {"total": [-20.0, -18.0, -16.0, -14.0], "sim": [0.5, 0.5, 0.5, 0.5]})
+    result = drift.analyse(topic, reward_set, [base, stuffed], resamples=500, seed=0)
+    (weakness,) = result["weaknesses"]
+    assert weakness["kind"] == "repetition" and "repeat themselves" in weakness["message"]
+    assert result["compare"]["repeated_words"]["b"] > 0.4 and result["compare"]["repeated_words"]["a"] < 0.1
+    honest = drift.analyse(topic, reward_set, [base, FakeSide("B", ON_TOPIC, stuffed.scores)], resamples=500, seed=0)
+    assert honest["weaknesses"] == []

@@ -60,7 +60,7 @@ def test_generation_is_cached_and_invalidated_by_any_change(tmp_path, tiny, prom
     gen = first.report["generation"]
     assert (gen["generated_prompts"], gen["cached_prompts"]) == (3, 0)
     assert gen["sampling"]["num_generations"] == 3 and gen["sampling"]["max_completion_length"] == 6
-    assert first.report["data"] == {"prompts": 3, "completions": 9, "group_sizes": {"3": 3}}
+    assert first.report["data"] == {"prompts": 3, "completions": 9, "group_sizes": {"3": 3}, "seen_in_training": None}
     texts = [c.text for g in first.sides[0].groups for c in g.completions]
     # chat prompt, as the trainer renders it: system prompt + the user's question
     assert first.sides[0].groups[0].prompt == [
@@ -192,7 +192,7 @@ def test_compare_two_models_on_the_same_prompts(tmp_path, tiny, tiny_b, prompts)
     assert compare["a"] == f"A: {tiny}" and compare["b"] == f"B: {tiny_b}"
     assert report["generation"]["sampling"]["num_generations"] == compare["generation"]["sampling"]["num_generations"] == 2
     rows = {r["metric"]: r for r in compare["rows"]}
-    assert list(rows) == ["correct", "length", "total", "length_chars"]
+    assert list(rows) == ["correct", "length", "total", "length_chars", "repeated_words"]
     # the deltas come from the two sides' own completions, prompt by prompt
     lines = [json.loads(line) for line in (out / "completions.jsonl").read_text().splitlines()]
     assert len(lines) == 12 and {line["side"] for line in lines} == {compare["a"], compare["b"]}
@@ -210,3 +210,62 @@ def test_compare_two_models_on_the_same_prompts(tmp_path, tiny, tiny_b, prompts)
     ][::2]
     assert compare["b_figures"]["per_reward"]["length"]["rows"] == 6
     assert (out / "compare.png").is_file() and "## Compare" in (out / "report.md").read_text()
+
+
+def test_compare_reports_held_out_prompts_seen_in_training_apart(tmp_path, tiny, tiny_b):
+    """Two of three held-out questions are training rows: the report counts them, and the compare
+    is repeated on the one never trained on (its delta is that prompt's own)."""
+    train = write_jsonl(tmp_path / "train.jsonl", [{"question": q, "answer": a} for q, a, _ in (QUESTIONS[0], QUESTIONS[2])])
+    heldout = write_jsonl(tmp_path / "heldout.jsonl", [{"question": q, "answer": a} for q, a, _ in QUESTIONS[:3]])
+    config = tmp_path / "train.toml"
+    config.write_text(f"""
+[model]
+name = "{tiny}"
+
+[data]
+source = "{train}"
+template = "Solve: {{question}}"
+
+{REWARDS}
+
+[grpo]
+num_generations = 2
+max_completion_length = 5
+per_device_train_batch_size = 2
+""")
+    result = run_bench(config, str(heldout), compare=str(tiny_b), cache_dir=tmp_path / "cache", log=lambda m: None)
+    report = result.report
+    seen = report["data"]["seen_in_training"]
+    assert (seen["prompts"], seen["of"], seen["positions"], seen["training_rows"]) == (2, 3, [0, 2], 2)
+    unseen = {r["metric"]: r for r in report["compare"]["unseen_rows"]}
+    assert unseen["length_chars"]["prompts"] == 1
+    a_side, b_side = result.sides
+    lengths = [sum(map(len, (c.text for c in side.groups[1].completions))) / 2 for side in (a_side, b_side)]
+    assert unseen["length_chars"]["delta"] == pytest.approx(lengths[1] - lengths[0])
+    note = next(n["message"] for n in report["notes"] if n["kind"] == "seen_in_training")
+    assert note.startswith("2 of 3 held-out prompts also occur in the training data") and "On the 1 never trained on" in note
+
+
+def test_held_out_builtin_rows_take_the_training_options_from_the_test_seed(tmp_path):
+    """--prompts builtin:gym:products with a config training on one-digit products: the held-out
+    rows are one-digit products too, from the test seed; the source string's options still win."""
+    pytest.importorskip("reasoning_gym")
+    from grpo_rewards.trainer.bench_sampling import SAMPLER
+
+    from grpo_rewards.bench.data import read_prompt_rows
+    from grpo_rewards.bench.settings import load_bench_config
+
+    config = tmp_path / "train.toml"
+    config.write_text(
+        '[data]\nsource = "builtin:gym:products"\noptions = { size = 6, seed = 3, min_digits = 1, max_digits = 1 }\n'
+        '\n[[rewards]]\nuse = "gym.score"\n'
+    )
+    cfg = load_bench_config(config)
+    options = SAMPLER.data_options(cfg, "builtin:gym:products")
+    assert options == {"size": 6, "seed": 3, "min_digits": 1, "max_digits": 1}
+    rows, _ = read_prompt_rows("builtin:gym:products", None, options)
+    assert len(rows) == 6 and {r["split"] for r in rows} == {"test"} and all(len(r["answer"].lstrip("-")) <= 2 for r in rows)
+    assert rows[0]["seed"] != 3
+    assert SAMPLER.data_options(cfg, "builtin:gym:chain_sum") == {}
+    grown, _ = read_prompt_rows("builtin:gym:products?size=9", None, options)
+    assert len(grown) == 9

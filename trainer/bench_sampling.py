@@ -427,6 +427,37 @@ class TrainerSamplerFactory:
         column = data.get("prompt_column", "prompt") if isinstance(data, dict) else "prompt"
         return [column] if isinstance(column, str) else []
 
+    def data_options(self, cfg: BenchConfig, prompts: str) -> dict[str, Any]:
+        """The config's ``[data] options`` when ``--prompts`` names the same built-in dataset as
+        ``[data] source`` (so the held-out rows are the same task, from the test seed or split)."""
+        from grpo_rewards.datasets import is_builtin, parse_builtin
+
+        data = cfg.raw.get("data", {}) if cfg.is_trainer_config else {}
+        source, options = (data.get("source"), data.get("options")) if isinstance(data, dict) else (None, None)
+        if not (isinstance(source, str) and isinstance(options, dict) and is_builtin(source) and is_builtin(prompts)):
+            return {}
+        ours, theirs = parse_builtin(source), parse_builtin(prompts)
+        same = (ours.name, ours.arg) == (theirs.name, theirs.arg)
+        return {k: v for k, v in options.items() if k != "split"} if same else {}
+
+    def training_rows(self, cfg: BenchConfig, log: Callable[[str], None]) -> tuple[Any, str] | None:
+        """The trainer config's training rows (renamed as the trainer renames them) and their
+        description, or None for a reward-set file or data that cannot be loaded here."""
+        from grpo_rewards.errors import GrpoRewardsError
+
+        from .config import validate_trainer_config
+        from .data import load_data
+
+        if not cfg.is_trainer_config:
+            return None
+        try:
+            trainer = validate_trainer_config(cfg.trainer_raw, cfg.source, cfg.base_dir)
+            loaded = load_data(trainer.data, cfg.source, cfg.base_dir)
+        except GrpoRewardsError as exc:
+            log(f"the training data cannot be loaded, so held-out prompts are not checked against it: {exc}")
+            return None
+        return loaded.train, loaded.description
+
     def default_model(self, cfg: BenchConfig) -> str:
         from .config import DEFAULT_MODEL
 

@@ -8,6 +8,7 @@ completions, None for no score), so every figure can be checked by hand on a sma
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from math import comb
 from typing import Any
@@ -20,6 +21,15 @@ from ..reward import CallStats
 
 TOL = 1e-9
 DISCRETE_MAX = 12  # at most this many distinct values: report counts per value, not bins
+_WORD = re.compile(r"\w+")  # linear time
+
+
+def repeated_words(text: str) -> float:
+    """The fraction of a completion's words that repeat an earlier one (0 for fewer than 2 words):
+    keyword lists that win an embedding-similarity reward ("Translation Grammar Grammar ...") show
+    up here, where no length or similarity figure sees them."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return 1 - len(set(words)) / len(words) if len(words) > 1 else 0.0
 
 
 def _present(values: Sequence[float | None]) -> np.ndarray:

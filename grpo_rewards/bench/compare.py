@@ -9,10 +9,12 @@ the mean of the per-prompt differences.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+TEXT_METRICS = ("length_chars", "repeated_words")  # read from the completions' text, beside the rewards
 
 
 def prompt_means(groups: Sequence[Sequence[float | None]]) -> np.ndarray:
@@ -50,8 +52,8 @@ def bootstrap_delta(a: np.ndarray, b: np.ndarray, resamples: int = 2000, level: 
 
 def compare_sides(
     names: Sequence[str],
-    a: dict[str, Sequence[Sequence[float | None]]],
-    b: dict[str, Sequence[Sequence[float | None]]],
+    a: Mapping[str, Sequence[Sequence[float | None]]],
+    b: Mapping[str, Sequence[Sequence[float | None]]],
     resamples: int = 2000,
     seed: int = 0,
 ) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,14 @@ class PromptGroup:
         return message_text(self.prompt)
 
 
-def read_prompt_rows(source: str, base_dir: Path | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Rows of a .jsonl/.json/.csv/.parquet file or a ``builtin:`` dataset, and a description."""
+def read_prompt_rows(
+    source: str, base_dir: Path | None = None, options: Mapping[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """Rows of a .jsonl/.json/.csv/.parquet file or a ``builtin:`` dataset, and a description.
+    A built-in dataset gets ``options`` (the trainer config's, for the same dataset) and split
+    ``test``; options in the source string win."""
     if is_builtin(source):
-        rows, description = load_builtin(source, {"split": "test"})
+        rows, description = load_builtin(source, {**(options or {}), "split": "test"})
         for number, row in enumerate(rows, start=1):
             row["__line__"] = number
             if "prompt" not in row:
@@ -67,24 +71,31 @@ def read_prompt_rows(source: str, base_dir: Path | None = None) -> tuple[list[di
     return read_rows(path), str(path)
 
 
+def row_identity(row: dict[str, Any], template_fields: Sequence[str] = ()) -> str | None:
+    """What makes two rows the same prompt: the columns a trainer template renders when the row
+    has them all, else its ``prompt``; None when it has neither."""
+    if template_fields and all(f in row for f in template_fields):
+        return json.dumps({f: row[f] for f in template_fields}, sort_keys=True, ensure_ascii=False, default=str)
+    if "prompt" in row:
+        return json.dumps(row["prompt"], sort_keys=True, ensure_ascii=False, default=str)
+    return None
+
+
 def group_rows(
     rows: Sequence[dict[str, Any]], source: str, template_fields: Sequence[str] = (), limit: int | None = None
 ) -> list[PromptGroup]:
     """Group rows by prompt in order of first appearance; keep the first ``limit`` prompts.
 
-    A row is identified by its ``prompt``, or by the ``template_fields`` a trainer config's
-    template renders. Every row missing both is reported, by line, in one InputError.
+    A row is identified as :func:`row_identity` says. Every row missing both its ``prompt`` and
+    the template's columns is reported, by line, in one InputError.
     """
     groups: dict[str, PromptGroup] = {}
     problems = []
     for index, row in enumerate(rows):
         line = row.get("__line__", index + 1)
         where = f"{source}:{line}"
-        if "prompt" in row:
-            identity = json.dumps(row["prompt"], sort_keys=True, ensure_ascii=False, default=str)
-        elif template_fields and all(f in row for f in template_fields):
-            identity = json.dumps({f: row[f] for f in template_fields}, sort_keys=True, ensure_ascii=False, default=str)
-        else:
+        identity = row_identity(row, template_fields)
+        if identity is None:
             need = "'prompt'" + (
                 f" or the template's column(s) {', '.join(map(repr, template_fields))}" if template_fields else ""
             )

@@ -3,7 +3,8 @@
 A reward can rise while the completions stop being about the prompt: the seed's length reward is
 won by short sentences about nothing in the abstract. This module scores how on-topic completions
 are, against a reference text per prompt, and flags a trained model (``--compare``) whose on-topic
-score falls while its reward rises.
+score falls while its reward rises, or whose completions turn into repeated keywords (which win an
+embedding similarity, so the on-topic score cannot see them).
 
 Where the score comes from, in order (declared metadata only, never a reward's name):
 
@@ -30,6 +31,7 @@ from .compare import bootstrap_delta, prompt_means
 
 SHAPING_KINDS = ("format", "length", "style")  # kinds that say the reward reads only the form
 REFERENCE_COLUMN = "__topic_reference__"
+REPEAT_RISE = 0.1  # a rise in the share of repeated words worth a weakness line (10 points)
 
 
 @dataclass
@@ -152,9 +154,22 @@ def analyse(
     a, b = sides[0], sides[1]
     on_topic = bootstrap_delta(prompt_means(scores[0]), prompt_means(scores[1]), resamples, seed=seed)
     total = bootstrap_delta(prompt_means(a.grouped("total")), prompt_means(b.grouped("total")), resamples, seed=seed)
-    out["compare"] = {"on_topic": on_topic, "total": total}
+    repeats = bootstrap_delta(
+        prompt_means(a.grouped("repeated_words")), prompt_means(b.grouped("repeated_words")), resamples, seed=seed
+    )
+    out["compare"] = {"on_topic": on_topic, "total": total, "repeated_words": repeats}
     falls = on_topic["high"] is not None and on_topic["high"] < 0
     rises = total["delta"] is not None and total["delta"] > 0
+    if rises and repeats["low"] is not None and repeats["low"] > 0 and repeats["delta"] >= REPEAT_RISE:
+        out["weaknesses"].append(
+            {
+                "kind": "repetition",
+                "message": f"the compared model's reward rises while its completions repeat themselves: "
+                f"{100 * repeats['a']:.0f}% -> {100 * repeats['b']:.0f}% of words repeat an earlier word "
+                f"(95% CI of the change [{100 * repeats['low']:+.0f}, {100 * repeats['high']:+.0f}] points): "
+                "keyword lists can win a similarity reward and the on-topic score alike",
+            }
+        )
     if not (falls and rises):
         return out
     message = (

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .compare import TEXT_METRICS
+
 
 def _pyplot() -> Any:
     import matplotlib
@@ -141,7 +143,7 @@ def compare(report: dict[str, Any], path: Path) -> bool:
     data = report.get("compare")
     if not data:
         return False
-    rows = [r for r in data["rows"] if r["metric"] != "length_chars" and r["delta"] is not None]
+    rows = [r for r in data["rows"] if r["metric"] not in TEXT_METRICS and r["delta"] is not None]
     if not rows:
         return False
     plt = _pyplot()

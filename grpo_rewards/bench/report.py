@@ -233,13 +233,17 @@ def terminal_tables(report: dict[str, Any]) -> list[Table]:
 
     if report.get("compare"):
         c = report["compare"]
-        table = Table(title=f"compare  {c['a']}  vs  {c['b']}")
-        for column in ("metric", "A", "B", "B - A", "95% CI", ""):
-            table.add_column(column, justify="left" if column == "metric" else "right")
-        for r in c["rows"]:
-            interval = "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]"
-            table.add_row(r["metric"], fmt(r["a"]), fmt(r["b"]), fmt(r["delta"]), interval, "*" if r["significant"] else "")
-        tables.append(table)
+        titled = [(f"compare  {c['a']}  vs  {c['b']}", c["rows"])]
+        if c.get("unseen_rows"):
+            titled.append((f"compare on the {c['unseen_rows'][0]['prompts']} prompts never trained on", c["unseen_rows"]))
+        for title, rows in titled:
+            table = Table(title=title)
+            for column in ("metric", "A", "B", "B - A", "95% CI", ""):
+                table.add_column(column, justify="left" if column == "metric" else "right")
+            for r in rows:
+                interval = "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]"
+                table.add_row(r["metric"], fmt(r["a"]), fmt(r["b"]), fmt(r["delta"]), interval, "*" if r["significant"] else "")
+            tables.append(table)
     return tables
 
 
@@ -249,6 +253,23 @@ def _md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |")
     return "\n".join(lines)
+
+
+def _compare_table(rows: Iterable[dict[str, Any]]) -> str:
+    return _md_table(
+        ["metric", "A", "B", "B - A", "95% CI", "prompts"],
+        [
+            [
+                r["metric"],
+                fmt(r["a"]),
+                fmt(r["b"]),
+                fmt(r["delta"]),
+                "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]{' *' if r['significant'] else ''}",
+                r["prompts"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -425,29 +446,13 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     if report.get("compare"):
         cmp = report["compare"]
-        out += [
-            "## Compare",
-            "",
-            f"{cmp['a']}; {cmp['b']}.",
-            "",
-            _md_table(
-                ["metric", "A", "B", "B - A", "95% CI", "prompts"],
-                [
-                    [
-                        r["metric"],
-                        fmt(r["a"]),
-                        fmt(r["b"]),
-                        fmt(r["delta"]),
-                        "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]{' *' if r['significant'] else ''}",
-                        r["prompts"],
-                    ]
-                    for r in cmp["rows"]
-                ],
-            ),
-            "",
-            "Paired bootstrap over prompts (resampling prompts, not completions); * = the interval excludes 0.",
-            "",
-        ]
+        out += ["## Compare", "", f"{cmp['a']}; {cmp['b']}.", "", _compare_table(cmp["rows"]), ""]
+        seen = data.get("seen_in_training")
+        if seen and seen["prompts"]:
+            out += [f"{seen['prompts']} of {seen['of']} held-out prompts also occur in the training data ({seen['source']}).", ""]
+            if cmp.get("unseen_rows"):
+                out += ["On the prompts never trained on:", "", _compare_table(cmp["unseen_rows"]), ""]
+        out += ["Paired bootstrap over prompts (resampling prompts, not completions); * = the interval excludes 0.", ""]
         if "compare.png" in plots:
             out += ["![compare](compare.png)", ""]
 

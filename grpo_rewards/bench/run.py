@@ -19,7 +19,7 @@ from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
 from . import aggregation as aggregation_mod
-from . import analysis, diagnose, drift
+from . import analysis, diagnose, drift, overlap
 from . import compare as compare_mod
 from . import probes as probes_mod
 from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
@@ -42,11 +42,13 @@ class Side:
     owner: list[int] = field(default_factory=list)  # row -> group position
 
     def grouped(self, name: str) -> list[list[float | None]]:
-        """A reward's scores (or ``total``, ``length_chars``) per group."""
+        """A reward's scores (or ``total``, ``length_chars``, ``repeated_words``) per group."""
         if name == "total":
             values = self.totals()
         elif name == "length_chars":
             values = [float(len(c.text)) for g in self.groups for c in g.completions]
+        elif name == "repeated_words":
+            values = [analysis.repeated_words(c.text) for g in self.groups for c in g.completions]
         else:
             values = self.scores.result.values[name]
         out: list[list[float | None]] = [[] for _ in self.groups]
@@ -92,8 +94,8 @@ def run_bench(
     cfg.reward_set.step = step  # weights at this TRL global step (None: the end of every schedule)
     workers = workers or cfg.workers
     seed = cfg.seed if seed is None else seed
-    rows, source = read_prompt_rows(prompts, None)
     factory = sampler_factory()
+    rows, source = read_prompt_rows(prompts, None, factory.data_options(cfg, prompts) if factory is not None else None)
     fields = factory.prompt_fields(cfg) if factory is not None else []
     groups = group_rows(rows, source, fields, limit)
     available = set().union(*(g.columns for g in groups)) | {"prompt"}
@@ -116,6 +118,14 @@ def run_bench(
     if generator is not None:
         generator.check_fields(groups if compare else missing)
 
+    training = factory.training_rows(cfg, log) if factory is not None else None
+    seen: list[int] = []
+    seen_entry = None
+    if training is not None:
+        training_rows, description = training
+        seen = overlap.seen_positions(groups, training_rows, fields)
+        seen_entry = overlap.summary(seen, len(groups), len(training_rows), description)
+
     pristine = copy.deepcopy(groups)
     generation = generator.run(model_name, missing) if generator is not None and missing else None
     side_a = _score_side(cfg, f"A: {model_name or 'given completions'}", groups, generation, workers)
@@ -123,7 +133,7 @@ def run_bench(
     probe_report = _probe(cfg, side_a, workers)
 
     sides = [side_a]
-    compare_report = None
+    compare_report: dict[str, Any] | None = None
     if compare:
         groups_b = copy.deepcopy(pristine)
         for g in groups_b:
@@ -131,16 +141,25 @@ def run_bench(
         generation_b = generator.run(compare, groups_b) if generator is not None else None
         side_b = _score_side(cfg, f"B: {compare}", groups_b, generation_b, workers)
         sides.append(side_b)
-        metrics = [*cfg.reward_set.names, "total", "length_chars"]
+        metrics = [*cfg.reward_set.names, "total", *compare_mod.TEXT_METRICS]
+        a_scores = {m: side_a.grouped(m) for m in metrics}
+        b_scores = {m: side_b.grouped(m) for m in metrics}
         compare_report = {
             "a": side_a.label,
             "b": side_b.label,
-            "rows": compare_mod.compare_sides(
-                metrics, {m: side_a.grouped(m) for m in metrics}, {m: side_b.grouped(m) for m in metrics}, cfg.bootstrap, seed
-            ),
+            "rows": compare_mod.compare_sides(metrics, a_scores, b_scores, cfg.bootstrap, seed),
+            "unseen_rows": None,
             "b_figures": _analyse(cfg, side_b, variants=False),
             "generation": generation_b,
         }
+        if seen and len(seen) < len(groups):
+            compare_report["unseen_rows"] = compare_mod.compare_sides(
+                metrics,
+                {m: overlap.unseen_only(v, seen) for m, v in a_scores.items()},
+                {m: overlap.unseen_only(v, seen) for m, v in b_scores.items()},
+                cfg.bootstrap,
+                seed,
+            )
 
     report = {
         "version": REPORT_VERSION,
@@ -162,6 +181,7 @@ def run_bench(
             "prompts": len(groups),
             "completions": len(side_a.owner),
             "group_sizes": _counts(len(g.completions) for g in groups),
+            "seen_in_training": seen_entry,
         },
         "generation": generation,
         **figures,
@@ -169,7 +189,11 @@ def run_bench(
         "compare": compare_report,
     }
     report["drift"] = drift.analyse(topic, cfg.reward_set, sides, cfg.bootstrap, seed)
-    report["notes"] = diagnose.notes(report) + drift.notes(report["drift"], cfg.reward_set)
+    report["notes"] = (
+        diagnose.notes(report)
+        + drift.notes(report["drift"], cfg.reward_set)
+        + overlap.note(seen_entry, compare_report["unseen_rows"] if compare_report else None)
+    )
     return BenchResult(report, sides, cfg)
 
 
