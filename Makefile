@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 # The CPU build of torch, installed FIRST so that nothing pulls a multi-GB CUDA build.
 # On a GPU machine: make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu128" setup
 TORCH_SPEC ?= torch==2.13.0
-DEMO_CONFIG ?= examples/tldr-length.toml
-DEMO_OUT ?= runs/tldr-length-demo
+# The demo: GRPO on one-digit products (reasoning-gym, offline), then the held-out before/after.
+DEMO_CONFIG ?= examples/products-reasoning.toml
+DEMO_PROMPTS ?= builtin:gym:products
+DEMO_OUT ?= runs/products-demo
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -28,6 +30,8 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/grpo-rewards train $(DEMO_CONFIG) --set output.dir=$(DEMO_OUT) --overwrite
+	$(VENV)/bin/grpo-rewards bench $(DEMO_CONFIG) --prompts $(DEMO_PROMPTS) --limit 32 \
+		--compare $(DEMO_OUT)/final --output $(DEMO_OUT)-bench --overwrite
 
 # The checks that keep the layers and the style: seconds, so every test run does them first.
 lint: setup

@@ -152,3 +152,5 @@ def test_keyword_lists_that_hold_similarity_are_a_repetition_weakness():
     assert result["compare"]["repeated_words"]["b"] > 0.4 and result["compare"]["repeated_words"]["a"] < 0.1
     honest = drift.analyse(topic, reward_set, [base, FakeSide("B", ON_TOPIC, stuffed.scores)], resamples=500, seed=0)
     assert honest["weaknesses"] == []
+    # numbers restated in a calculation are not keywords
+    assert analysis.repeated_words("To solve 6 * 9: 6 * 9 = 54, so 6 * 9 is 54") == 0.0

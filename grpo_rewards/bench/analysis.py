@@ -21,13 +21,13 @@ from ..reward import CallStats
 
 TOL = 1e-9
 DISCRETE_MAX = 12  # at most this many distinct values: report counts per value, not bins
-_WORD = re.compile(r"\w+")  # linear time
+_WORD = re.compile(r"[^\W\d_]+")  # runs of letters (numbers restated in a calculation are not keywords); linear time
 
 
 def repeated_words(text: str) -> float:
-    """The fraction of a completion's words that repeat an earlier one (0 for fewer than 2 words):
-    keyword lists that win an embedding-similarity reward ("Translation Grammar Grammar ...") show
-    up here, where no length or similarity figure sees them."""
+    """The fraction of a completion's words (letters only) that repeat an earlier one (0 for fewer
+    than 2 words): keyword lists that win an embedding-similarity reward ("Translation Grammar
+    Grammar ...") show up here, where no length or similarity figure sees them."""
     words = [w.lower() for w in _WORD.findall(text)]
     return 1 - len(set(words)) / len(words) if len(words) > 1 else 0.0
 

@@ -160,16 +160,28 @@ def analyse(
     out["compare"] = {"on_topic": on_topic, "total": total, "repeated_words": repeats}
     falls = on_topic["high"] is not None and on_topic["high"] < 0
     rises = total["delta"] is not None and total["delta"] > 0
+    correctness_rose = [
+        r.name
+        for r in reward_set.rewards
+        if r.spec.kind == "correctness" and _rose(a.grouped(r.name), b.grouped(r.name), resamples, seed)
+    ]
     if rises and repeats["low"] is not None and repeats["low"] > 0 and repeats["delta"] >= REPEAT_RISE:
-        out["weaknesses"].append(
-            {
-                "kind": "repetition",
-                "message": f"the compared model's reward rises while its completions repeat themselves: "
-                f"{100 * repeats['a']:.0f}% -> {100 * repeats['b']:.0f}% of words repeat an earlier word "
-                f"(95% CI of the change [{100 * repeats['low']:+.0f}, {100 * repeats['high']:+.0f}] points): "
-                "keyword lists can win a similarity reward and the on-topic score alike",
-            }
+        message = (
+            f"the compared model's reward rises while its completions repeat themselves: "
+            f"{100 * repeats['a']:.0f}% -> {100 * repeats['b']:.0f}% of words repeat an earlier word "
+            f"(95% CI of the change [{100 * repeats['low']:+.0f}, {100 * repeats['high']:+.0f}] points)"
         )
+        if correctness_rose:
+            out["notes"].append(
+                {"kind": "repetition", "message": message + f"; correctness ({', '.join(correctness_rose)}) rose too"}
+            )
+        else:
+            out["weaknesses"].append(
+                {
+                    "kind": "repetition",
+                    "message": message + ": keyword lists can win a similarity reward and the on-topic score alike",
+                }
+            )
     if not (falls and rises):
         return out
     message = (
@@ -178,11 +190,6 @@ def analyse(
         f"({on_topic['delta']:+.3f}, 95% CI [{on_topic['low']:.3f}, {on_topic['high']:.3f}]; "
         f"{out['scorer']} against {topic.reference}): the reward is being won without doing the task"
     )
-    correctness_rose = [
-        r.name
-        for r in reward_set.rewards
-        if r.spec.kind == "correctness" and _rose(a.grouped(r.name), b.grouped(r.name), resamples, seed)
-    ]
     if correctness_rose:
         out["notes"].append(
             {
