@@ -160,12 +160,15 @@ def analyse(
     out["compare"] = {"on_topic": on_topic, "total": total, "repeated_words": repeats}
     falls = on_topic["high"] is not None and on_topic["high"] < 0
     rises = total["delta"] is not None and total["delta"] > 0
-    correctness_rose = [
+    flagged_repeats = rises and repeats["low"] is not None and repeats["low"] > 0 and repeats["delta"] >= REPEAT_RISE
+    if not (flagged_repeats or (falls and rises)):
+        return out
+    correctness_rose = [  # bootstraps per correctness reward: only once something is to be flagged
         r.name
         for r in reward_set.rewards
         if r.spec.kind == "correctness" and _rose(a.grouped(r.name), b.grouped(r.name), resamples, seed)
     ]
-    if rises and repeats["low"] is not None and repeats["low"] > 0 and repeats["delta"] >= REPEAT_RISE:
+    if flagged_repeats:
         message = (
             f"the compared model's reward rises while its completions repeat themselves: "
             f"{100 * repeats['a']:.0f}% -> {100 * repeats['b']:.0f}% of words repeat an earlier word "
