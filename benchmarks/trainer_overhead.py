@@ -19,35 +19,24 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.trainer_support import build_tiny_model  # noqa: E402
 
 
 def build_model(kind: str, folder: Path):
     import torch
-    from grpo_rewards.trainer.model import builtin_tokenizer, load_tokenizer, local_folder, resolve_model
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+    from grpo_rewards.trainer.model import load_tokenizer, local_folder, resolve_model
+    from transformers import AutoModelForCausalLM
 
     if kind == "tiny":
-        tokenizer = builtin_tokenizer()
-        config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            tie_word_embeddings=True,
-        )
-        torch.manual_seed(0)
-        LlamaForCausalLM(config).save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
+        build_tiny_model(folder)  # the test suite's tiny random Llama, so both measure the same model
         location = str(folder)
     else:
         location = local_folder(resolve_model("builtin:smollm2"))

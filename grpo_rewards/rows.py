@@ -78,15 +78,21 @@ class _LineProblem(Exception):
     pass
 
 
-def _loads(path: Path, where: str, text: str, raw: bytes) -> Any:
+def _parse_json(text: str, where: str, problem: type[Exception], with_line: bool = False) -> Any:
+    """``json.loads`` with each failure as ``problem`` naming ``where`` (and the line, for a whole file)."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _LineProblem(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        at = f"{where}:{exc.lineno}" if with_line else where
+        raise problem(f"{at}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:
-        raise _LineProblem(f"{where}: JSON nested too deeply") from None
+        raise problem(f"{where}: JSON nested too deeply") from None
     except ValueError as exc:  # an integer with more digits than Python converts
-        raise _LineProblem(f"{where}: not usable JSON ({str(exc)[:120]})") from None
+        raise problem(f"{where}: not usable JSON ({str(exc)[:120]})") from None
+
+
+def _loads(path: Path, where: str, text: str, raw: bytes) -> Any:
+    value = _parse_json(text, where, _LineProblem)
     problem = _shape_problem(value, _SURROGATE_ESCAPE.search(raw) is not None)
     if problem:
         raise _LineProblem(f"{where}: {problem}")
@@ -156,14 +162,7 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
         raise InputError(
             f"{path}:{line}: not UTF-8 text: byte 0x{raw[exc.start : exc.start + 1].hex()}; save the file as UTF-8"
         ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not usable JSON ({str(exc)[:120]})") from None
+    data = _parse_json(text, str(path), InputError, with_line=True)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError(f"{path}: expected a JSON list of objects")
     check = _SURROGATE_ESCAPE.search(raw) is not None

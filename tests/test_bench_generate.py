@@ -269,3 +269,17 @@ def test_held_out_builtin_rows_take_the_training_options_from_the_test_seed(tmp_
     assert SAMPLER.data_options(cfg, "builtin:gym:chain_sum") == {}
     grown, _ = read_prompt_rows("builtin:gym:products?size=9", None, options)
     assert len(grown) == 9
+
+
+def test_a_hub_training_set_is_not_downloaded_to_check_held_out_prompts(tmp_path):
+    from grpo_rewards.trainer.bench_sampling import SAMPLER
+
+    from grpo_rewards.bench.settings import load_bench_config
+
+    config = tmp_path / "train.toml"
+    config.write_text(f'[data]\nsource = "someone/a-large-dataset"\ntemplate = "{{question}}"\n\n{REWARDS}')
+    said = []
+    assert SAMPLER.training_rows(load_bench_config(config), said.append) is None
+    assert said == [
+        "held-out prompts are not checked against the training data: someone/a-large-dataset is a hub dataset (not downloaded for this)"
+    ]

@@ -442,7 +442,9 @@ class TrainerSamplerFactory:
 
     def training_rows(self, cfg: BenchConfig, log: Callable[[str], None]) -> tuple[Any, str] | None:
         """The trainer config's training rows (renamed as the trainer renames them) and their
-        description, or None for a reward-set file or data that cannot be loaded here."""
+        description, or None for a reward-set file, a hub dataset (a bench never downloads a
+        training set) or data that cannot be loaded here."""
+        from grpo_rewards.datasets import is_builtin
         from grpo_rewards.errors import GrpoRewardsError
 
         from .config import validate_trainer_config
@@ -452,6 +454,13 @@ class TrainerSamplerFactory:
             return None
         try:
             trainer = validate_trainer_config(cfg.trainer_raw, cfg.source, cfg.base_dir)
+            source = trainer.data.source
+            local = Path(source).expanduser()
+            if not (is_builtin(source) or local.exists() or (cfg.base_dir / local).exists()):
+                log(
+                    f"held-out prompts are not checked against the training data: {source} is a hub dataset (not downloaded for this)"
+                )
+                return None
             loaded = load_data(trainer.data, cfg.source, cfg.base_dir)
         except GrpoRewardsError as exc:
             log(f"the training data cannot be loaded, so held-out prompts are not checked against it: {exc}")

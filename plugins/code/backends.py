@@ -113,8 +113,24 @@ def remote_job(job: dict[str, Any], limits: Limits) -> str:
     return json.dumps({**job, "limits": limits.as_dict(), "python": None, "prefix": [], "workdir": None, "drop_root": "try"})
 
 
+class RemoteBackend:
+    """A code-execution server: a program runs as it is, and a test job runs as our runner script
+    with the job on its stdin; subclasses say how one program is sent (``_run``)."""
+
+    limits: Limits
+
+    def _run(self, code: str, stdin: str, timeout: float) -> Execution:
+        raise NotImplementedError
+
+    def stdio(self, program: str, stdin: str, timeout: float) -> Execution:
+        return self._run(program, stdin, timeout)
+
+    def job(self, job: dict[str, Any], timeout: float) -> Execution:
+        return self._run(script("runner"), remote_job(job, self.limits), timeout)
+
+
 @dataclass(frozen=True)
-class SandboxFusionBackend:
+class SandboxFusionBackend(RemoteBackend):
     """SandboxFusion (verl): ``POST {url}/run_code`` with code, language, stdin and timeouts."""
 
     settings: HttpSettings
@@ -148,15 +164,9 @@ class SandboxFusionBackend:
             timed_out=result.get("status") == "TimeLimitExceeded",
         )
 
-    def stdio(self, program: str, stdin: str, timeout: float) -> Execution:
-        return self._run(program, stdin, timeout)
-
-    def job(self, job: dict[str, Any], timeout: float) -> Execution:
-        return self._run(script("runner"), remote_job(job, self.limits), timeout)
-
 
 @dataclass(frozen=True)
-class PistonBackend:
+class PistonBackend(RemoteBackend):
     """Piston (open-r1): ``POST {url}/api/v2/execute`` with language, version, files and stdin."""
 
     settings: HttpSettings
@@ -188,12 +198,6 @@ class PistonBackend:
             exit_code=run.get("code"),
             timed_out=run.get("signal") == "SIGKILL",
         )
-
-    def stdio(self, program: str, stdin: str, timeout: float) -> Execution:
-        return self._run(program, stdin, timeout)
-
-    def job(self, job: dict[str, Any], timeout: float) -> Execution:
-        return self._run(script("runner"), remote_job(job, self.limits), timeout)
 
 
 def make_backend(name: str, url: str | None, isolation: str, limits: Limits, settings: dict[str, Any]) -> Backend:
