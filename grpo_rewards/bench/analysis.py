@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import comb
 from typing import Any
 
@@ -30,6 +30,13 @@ def repeated_words(text: str) -> float:
     Grammar ...") show up here, where no length or similarity figure sees them."""
     words = [w.lower() for w in _WORD.findall(text)]
     return 1 - len(set(words)) / len(words) if len(words) > 1 else 0.0
+
+
+# Figures read from a completion's text beside the rewards (in --compare): name -> how.
+TEXT_METRICS: dict[str, Callable[[str], float]] = {
+    "length_chars": lambda text: float(len(text)),
+    "repeated_words": repeated_words,
+}
 
 
 def _present(values: Sequence[float | None]) -> np.ndarray:

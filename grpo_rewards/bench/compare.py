@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-TEXT_METRICS = ("length_chars", "repeated_words")  # read from the completions' text, beside the rewards
-
 
 def prompt_means(groups: Sequence[Sequence[float | None]]) -> np.ndarray:
     """The mean present score of each prompt's completions (NaN when none is present)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import TEXT_METRICS
+from .analysis import TEXT_METRICS
 
 
 def _pyplot() -> Any:

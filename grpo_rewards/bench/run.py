@@ -42,13 +42,12 @@ class Side:
     owner: list[int] = field(default_factory=list)  # row -> group position
 
     def grouped(self, name: str) -> list[list[float | None]]:
-        """A reward's scores (or ``total``, ``length_chars``, ``repeated_words``) per group."""
+        """A reward's scores (or ``total``, or one of the text metrics) per group."""
         if name == "total":
             values = self.totals()
-        elif name == "length_chars":
-            values = [float(len(c.text)) for g in self.groups for c in g.completions]
-        elif name == "repeated_words":
-            values = [analysis.repeated_words(c.text) for g in self.groups for c in g.completions]
+        elif name in analysis.TEXT_METRICS:
+            measure = analysis.TEXT_METRICS[name]
+            values = [measure(c.text) for g in self.groups for c in g.completions]
         else:
             values = self.scores.result.values[name]
         out: list[list[float | None]] = [[] for _ in self.groups]
@@ -141,7 +140,7 @@ def run_bench(
         generation_b = generator.run(compare, groups_b) if generator is not None else None
         side_b = _score_side(cfg, f"B: {compare}", groups_b, generation_b, workers)
         sides.append(side_b)
-        metrics = [*cfg.reward_set.names, "total", *compare_mod.TEXT_METRICS]
+        metrics = [*cfg.reward_set.names, "total", *analysis.TEXT_METRICS]
         a_scores = {m: side_a.grouped(m) for m in metrics}
         b_scores = {m: side_b.grouped(m) for m in metrics}
         compare_report = {
