@@ -154,3 +154,14 @@ def test_keyword_lists_that_hold_similarity_are_a_repetition_weakness():
     assert honest["weaknesses"] == []
     # numbers restated in a calculation are not keywords
     assert analysis.repeated_words("To solve 6 * 9: 6 * 9 = 54, so 6 * 9 is 54") == 0.0
+
+
+def test_a_topic_column_set_by_the_user_wins_over_the_sets_own_content_reward():
+    """The trained similarity reward cannot judge itself: [bench] topic_column asks for an
+    independent on-topic score, here MiniLM against the abstract."""
+    reward_set = parse_reward_set(
+        [*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim", "params": {"reference_column": "summary"}}]
+    )
+    topic = drift.plan(reward_set, "abstract", [], {"abstract", "summary"})
+    assert topic.reward_name is None and topic.columns == ("abstract",) and topic.scorer is not None
+    assert "[bench] topic_column" in topic.reference

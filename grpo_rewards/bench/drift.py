@@ -8,7 +8,8 @@ embedding similarity, so the on-topic score cannot see them).
 
 Where the score comes from, in order (declared metadata only, never a reward's name):
 
-1. a reward of ``kind="content"`` in the set: its own scores are the on-topic score;
+1. a reward of ``kind="content"`` in the set: its own scores are the on-topic score, unless
+   ``[bench] topic_column`` is set (a reward that was trained on is no independent judge of itself);
 2. otherwise the first registered ``kind="content"`` reward that reads a reference column and whose
    requirements are installed (``reward_model.similarity`` with the offline MiniLM, in our plugins),
    built with its defaults and pointed at the reference text.
@@ -73,7 +74,7 @@ def plan(
         return None
     columns = [topic_column] if topic_column else [f for f in template_fields if f in available]
     for entry in reward_set.rewards:
-        if entry.spec.kind == "content":
+        if entry.spec.kind == "content" and not topic_column:  # a topic_column asked for is an independent check
             read = entry.spec.params.columns(entry.params)
             return TopicPlan(
                 reference=f"the reference column(s) {', '.join(map(repr, read)) or '(none)'} of reward {entry.name!r}",
