@@ -144,7 +144,7 @@ def summary_table(result: ScoreResult) -> Table:
 )
 def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
-    from .terminal import console, fail, load_reward_set_or_fail, out
+    from .terminal import console, fail, labelled, load_reward_set_or_fail, out
 
     if output_path.exists() and not force:
         fail(f"{output_path} exists; pass --force to overwrite it")
@@ -183,7 +183,7 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
     for name in result.names:
         stats = result.stats[name]
         if stats.first_error:
-            console.print(f"[yellow]{name}[/]: first error: {stats.first_error}", highlight=False, soft_wrap=True)
+            labelled(name, "yellow", f"first error: {stats.first_error}")
         if stats.oversized:
             console.print(
                 f"[yellow]{name}[/]: {stats.oversized} completion(s) over its max_input_chars were not scored (None)",

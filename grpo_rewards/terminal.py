@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import ConfigError
 from .registry import get_registry
@@ -21,9 +22,15 @@ console = Console(stderr=True)
 out = Console()
 
 
+def labelled(label: str, style: str, message: str) -> None:
+    """``label: message`` on stderr with the label styled and the message as it is: a ``[data]``
+    or ``[train]`` in a message is text, not rich markup."""
+    console.print(f"[{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a clear error and exit (2: usage, config or input error), never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    labelled("error", "bold red", message)
     sys.exit(code)
 
 
@@ -39,7 +46,7 @@ def say(message: str) -> None:
 
 def warn_plugin_problems() -> None:
     for problem in get_registry().problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
+        labelled("warning", "yellow", str(problem))
 
 
 def load_reward_set_or_fail(config: Path) -> RewardSet:

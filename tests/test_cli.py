@@ -158,3 +158,12 @@ def test_score_reads_csv_through_datasets(runner, registry, reward_file, tmp_pat
     result = runner.invoke(main, ["score", str(reward_file), "-i", str(rows), "-o", str(output)])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["reward"] for line in output.read_text().splitlines()] == [2.5, 0.5]
+
+
+def test_brackets_in_an_error_message_are_printed_not_taken_for_markup(tmp_path):
+    """'[bench]' in a config error is text: rich markup would swallow it and leave 'a table ,'."""
+    config = tmp_path / "set.toml"
+    config.write_text('bench = 3\n\n[[rewards]]\nuse = "length.target"\n')
+    result = CliRunner().invoke(main, ["bench", str(config), "--prompts", str(tmp_path / "none.jsonl")])
+    assert result.exit_code == 2
+    assert "expected a table [bench], got int" in result.output

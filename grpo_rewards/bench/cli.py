@@ -92,7 +92,7 @@ def bench(
     within-group spread, agreement with gold labels, advantage shares, group-size guidance,
     hackability probes and (with --compare) before/after deltas. Writes a report folder."""
     from ..errors import ConfigError, GrpoRewardsError
-    from ..terminal import console, fail, fail_config, out, say, warn_plugin_problems
+    from ..terminal import console, fail, fail_config, labelled, out, say, warn_plugin_problems
     from .drift import weaknesses as drift_weaknesses
     from .failon import FailOnError, failures, parse_fail_on
     from .report import choose_report_dir, describe_flag, terminal_tables, write_report
@@ -134,12 +134,12 @@ def bench(
         for table in terminal_tables(result.report):
             out.print(table)
         for note in result.report["notes"]:
-            console.print(f"[cyan]note:[/] {note['message']}", highlight=False, soft_wrap=True)
+            labelled("note", "cyan", note["message"])
         for flag in result.flags:
             if flag["target"] == "total":
-                console.print(f"[bold yellow]weakness:[/] {describe_flag(flag)}", highlight=False, soft_wrap=True)
+                labelled("weakness", "bold yellow", describe_flag(flag))
         for message in drift_weaknesses(result.report):
-            console.print(f"[bold yellow]weakness:[/] {message}", highlight=False, soft_wrap=True)
+            labelled("weakness", "bold yellow", message)
         recommendation = (result.report.get("aggregation") or {}).get("recommendation")
         if recommendation:
             console.print(
