@@ -3,8 +3,9 @@
 The gold answer comes from a dataset column (``answer`` by default) and may be bare, in
 ``$...$``, boxed, a whole GSM8K solution ending in ``#### N`` or a worked solution (read with the
 completion's extractors); None when it is missing or cannot be read (the reward does not apply to
-that row, and TRL leaves it out of the mean). ``after_think`` reads only the text after
-``</think>``.
+that row, and TRL leaves it out of the mean). The answer is read after the last ``</think>``
+when the completion has one (a box inside the reasoning block is a draft); ``after_think`` is the
+strict form: a completion that never closes the block has no answer at all.
 """
 
 from __future__ import annotations
@@ -70,9 +71,9 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
             "after_think",
             bool,
             False,
-            "read the answer only after the closing </think> of a "
-            "reasoning model (TRL's reasoning_accuracy_reward convention): anything inside the "
-            "think block is ignored, and a completion that never closes it scores wrong_score",
+            "require a closed reasoning block (TRL's reasoning_accuracy_reward convention): a "
+            "completion that never closes </think> scores wrong_score. Either way the answer is "
+            "read only after the last </think> when there is one",
         ),
     ],
     value_range=(0.0, 1.0),
@@ -91,9 +92,11 @@ def math_correct(
     gold_value = parse_answer(gold) if gold is not None else None
     if gold_value is None:
         return None
-    completion = after_reasoning(sample.completion) if after_think else sample.completion
-    if completion is None:  # the reasoning block was never closed: no answer was given
-        return wrong_score
+    completion = after_reasoning(sample.completion)
+    if completion is None:  # no closed reasoning block: strict mode has no answer, else read it all
+        if after_think:
+            return wrong_score
+        completion = sample.completion
     predicted = extract_answer(completion, extractors)
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
         return 1.0
