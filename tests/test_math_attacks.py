@@ -215,6 +215,21 @@ def test_the_answer_after_the_think_block_counts():
     assert score("<think>still thinking \\boxed{42}", "42", after_think=True) == 0.0
 
 
+# found here: two final markers that disagree are a hedge across formats
+@refused(
+    ("\\boxed{42} <answer>7</answer>", "42"),
+    ("<answer>7</answer> so \\boxed{42}", "42"),
+    ("\\boxed{42}\n#### 7", "42"),
+)
+def test_two_final_answers_that_disagree_are_no_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_final_markers_that_agree_or_are_overridden():
+    assert score("\\boxed{42} <answer>42</answer>", "42") == 1.0
+    assert score("\\boxed{255}. So she has $10,455. Final Answer: The final answer is $10,455$.", "10455") == 1.0
+
+
 # reverse: correct answers refused
 @pytest.mark.parametrize(
     "completion, gold",

@@ -38,12 +38,11 @@ def check(completion: str, gold: object, expected: float | None, **params) -> No
         ("We need \\boxed{-2 \\le x < 7}.", "x \\in [-2, 7]", 0.0),
         ("So $z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]$.", "1 \\le |z| \\le 3/2", 1.0),
         ("So $z \\in [-2, -1] \\cup [1, 2]$.", "1 \\le |z| \\le 3/2", 0.0),
-        # a pair in round brackets may be a point: against a gold that is certainly a set, the
-        # completion says which (x \in, an inequality); a gold written (0, 1) is read as either
+        # a pair in round brackets may be a point; an inequality or x \\in (..) is a set of numbers
         ("The range of $a$ is \\boxed{(-793, 10)}.", "-793 < a < 10", 0.0),
         ("The range of $a$ is \\boxed{a \\in (-793, 10)}.", "-793 < a < 10", 1.0),
         ("The range is \\boxed{(0, 1)}.", "0 < f(x) < 1", 0.0),
-        ("The range is \\boxed{0 < f(x) < 1}.", "(0, 1)", 1.0),
+        ("The range is \\boxed{0 < f(x) < 1}.", "(0, 1)", 0.0),
         ("The range is \\boxed{(0, 1]}.", "0 < f(x) < 1", 0.0),
         ("so \\boxed{k \\ge 2}", "[2, \\infty)", 1.0),
     ],

@@ -73,21 +73,7 @@ def matches(predicted: str | None, gold_value: Answer, *, rel_tol: float = 1e-6)
     if not isinstance(predicted, str) or not predicted.strip():
         return False
     value = parse_answer(predicted)
-    if value is None or _point_for_interval(value, gold_value):
-        return False
-    return values_equivalent(value, gold_value, rel_tol=rel_tol)
-
-
-def _point_for_interval(predicted: Answer, gold: Answer) -> bool:
-    """``(1, 2)`` written for the gold ``1 < x < 2``: the pair may be a point, the gold is a set of
-    numbers. (A gold written ``(1, 2)`` is read as either, as datasets write open intervals so.)"""
-    return (
-        isinstance(predicted, Bracketed)
-        and isinstance(gold, Bracketed)
-        and gold.interval
-        and not predicted.interval
-        and predicted.left + predicted.right == "()"
-    )
+    return value is not None and values_equivalent(value, gold_value, rel_tol=rel_tol)
 
 
 def values_equivalent(a: Answer, b: Answer, *, rel_tol: float = 1e-6) -> bool:
@@ -135,6 +121,8 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
     if isinstance(a, Collection) and _assignment(a) and isinstance(b, Bracketed) and b.left + b.right == "()":
         return _pairwise(a.items, b.items, rel_tol)  # p = 5, q = 2 is the pair (5, 2)
     if isinstance(a, Bracketed) and isinstance(b, Bracketed):
+        if a.left + a.right == "()" and a.interval != b.interval:
+            return False  # (1, 2) may be a point; 1 < x < 2 and x \in (1, 2) are sets of numbers
         return (a.left, a.right) == (b.left, b.right) and _pairwise(a.items, b.items, rel_tol)
     if isinstance(a, Matrix) and isinstance(b, Matrix):
         return a.shape == b.shape and _pairwise(_cells(a), _cells(b), rel_tol)

@@ -14,8 +14,8 @@ import re
 
 from grpo_rewards import Param, Sample, reward
 
-from .equivalence import matches
-from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed_contents, extract_answer, gold_answer
+from .equivalence import matches, values_equivalent
+from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed, boxed_contents, extract_answer, gold_answer
 from .parse import parse_answer
 from .think import after_reasoning
 from .values import Answer
@@ -99,10 +99,37 @@ def math_correct(
         completion = sample.completion
     predicted = extract_answer(completion, extractors)
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
+        if final_answers_disagree(completion, extractors, predicted, rel_tol):
+            return wrong_score
         return 1.0
     if partial_credit != wrong_score and appears_elsewhere(completion, gold_value, predicted, rel_tol):
         return partial_credit
     return wrong_score
+
+
+FINAL_MARKERS = ("boxed", "answer_tag", "gsm8k")
+
+
+def final_answers_disagree(text: str, extractors: list[str], predicted: str, rel_tol: float) -> bool:
+    """Whether the completion marks another, different final answer (``\\boxed{42}`` and
+    ``<answer>7</answer>``, or a box and ``#### 7``): two final answers are a hedge, not an
+    answer, whichever marker the extractors read first."""
+    value = parse_answer(predicted)
+    if value is None:
+        return False
+    for name in FINAL_MARKERS:
+        if name not in extractors:
+            continue
+        if name == "boxed" and "answer_is" in extractors:  # a final phrase after the box overrides it
+            other = extract_answer(text, ["boxed", "answer_is"]) if boxed(text) is not None else None
+        else:
+            other = extract_answer(text, [name])
+        if other is None or other == predicted:
+            continue
+        other_value = parse_answer(other)
+        if other_value is not None and not values_equivalent(other_value, value, rel_tol=rel_tol):
+            return True
+    return False
 
 
 def appears_elsewhere(text: str, gold_value: Answer, skip: str | None, rel_tol: float) -> bool:
