@@ -78,6 +78,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
     ],
     value_range=(0.0, 1.0),
     isolation="process",
+    gold_reader=gold_answer,
 )
 def math_correct(
     sample: Sample,
