@@ -1,8 +1,9 @@
-"""Reading a final answer out of gold text, shared by data loaders, the bench and rewards."""
+"""The last ``\\boxed{}`` of a worked solution, for data loaders (a MATH row's answer).
+
+How a reward reads its gold column is the reward's own: it declares a ``gold_reader`` (see
+:class:`grpo_rewards.reward.RewardSpec`), which the bench asks."""
 
 from __future__ import annotations
-
-from typing import Any
 
 
 def last_boxed(text: str) -> str | None:
@@ -22,15 +23,3 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i + 1 : j]
     return None
-
-
-def gold_answer(value: Any) -> str | None:
-    """The final answer in a gold value: after GSM8K's ``####``, inside the last ``\\boxed{}``, or as is."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if "####" in text:
-        text = text.rsplit("####", 1)[1].strip()
-    elif "\\boxed" in text:
-        text = (last_boxed(text) or text).strip()
-    return text or None

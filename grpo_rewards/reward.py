@@ -132,6 +132,9 @@ class RewardSpec:
     completion is about; ``format``, ``length`` and ``style`` are shaping terms).
     ``requires`` lists ``(module, install line)`` pairs for an optional dependency: a config using
     the reward is rejected before anything runs when a module is missing, with that install line.
+    ``gold_reader`` (``raw gold -> answer text | None``) says how a correctness reward reads its
+    gold column (a whole solution, ``$..$``, a box): tools that build from the gold, such as the
+    bench's probes and labels, ask it rather than reading the gold their own way.
     """
 
     name: str
@@ -148,6 +151,7 @@ class RewardSpec:
     isolation: str = "inline"
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS
     requires: tuple[tuple[str, str], ...] = ()
+    gold_reader: Callable[[Any], str | None] | None = None
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -203,6 +207,7 @@ def reward(
     isolation: str = "inline",
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
     requires: Sequence[tuple[str, str]] = (),
+    gold_reader: Callable[[Any], str | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -229,6 +234,7 @@ def reward(
             isolation=isolation,
             max_input_chars=max_input_chars,
             requires=tuple(requires),
+            gold_reader=gold_reader,
         )
         return fn
 

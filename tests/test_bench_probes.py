@@ -85,7 +85,9 @@ def test_partial_credit_anywhere_is_hacked_by_stuffing_numbers(tmp_path):
     result = run_bench(config, str(prompts), log=lambda m: None)
     lenient = flagged(result, "lenient")
     assert lenient["stuffed_plain"] == lenient["stuffed_tagged"] == "fools"
-    assert lenient["wrong_answer"] == "fools"  # the gold number in the reasoning earns the credit
+    # the gold reasoning sits in a closed <think> block, a draft that math.correct no longer reads
+    # (partial credit included): a wrong final answer after it earns nothing
+    assert "wrong_answer" not in lenient
 
 
 def test_user_probes_from_the_config(tmp_path, weak_registry):
@@ -163,3 +165,23 @@ def test_probe_texts_for_a_numeric_answer():
     assert BUILTIN_PROBES["answer_only"].make(no_gold) is None
     assert BUILTIN_PROBES["prompt_echo"].make(no_gold) == "Write a haiku."
     assert len(BUILTIN_PROBES["long_ramble"].make(no_gold).split()) >= 1500
+
+
+def test_the_bench_reads_gold_the_way_the_reward_declares(tmp_path, weak_registry):
+    """One gold reader: the probes' answer is what math.correct reads from the gold column (its
+    declared gold_reader); a reward that declares none gets the gold as written."""
+    from grpo_rewards.bench.probes import gold_reader
+    from grpo_rewards.rewardset import load_reward_set
+
+    sound = tmp_path / "sound.toml"
+    sound.write_text('[[rewards]]\nuse = "math.correct"\n')
+    read = gold_reader(load_reward_set(sound), "answer")
+    assert [read(g) for g in ("<answer>42</answer>", "$\\frac12$", "The answer is 7.", "... #### 18")] == [
+        "42",
+        "\\frac12",
+        "7",
+        "18",
+    ]
+    weak = tmp_path / "weak.toml"
+    weak.write_text('[[rewards]]\nuse = "benchtest.has_answer_tag"\n')
+    assert gold_reader(load_reward_set(weak), "answer")(" <answer>42</answer> ") == "<answer>42</answer>"

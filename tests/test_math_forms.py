@@ -38,8 +38,11 @@ def check(completion: str, gold: object, expected: float | None, **params) -> No
         ("We need \\boxed{-2 \\le x < 7}.", "x \\in [-2, 7]", 0.0),
         ("So $z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]$.", "1 \\le |z| \\le 3/2", 1.0),
         ("So $z \\in [-2, -1] \\cup [1, 2]$.", "1 \\le |z| \\le 3/2", 0.0),
-        ("The range of $a$ is \\boxed{(-793, 10)}.", "-793 < a < 10", 1.0),
-        ("The range is \\boxed{(0, 1)}.", "0 < f(x) < 1", 1.0),
+        # a pair in round brackets may be a point; an inequality or x \\in (..) is a set of numbers
+        ("The range of $a$ is \\boxed{(-793, 10)}.", "-793 < a < 10", 0.0),
+        ("The range of $a$ is \\boxed{a \\in (-793, 10)}.", "-793 < a < 10", 1.0),
+        ("The range is \\boxed{(0, 1)}.", "0 < f(x) < 1", 0.0),
+        ("The range is \\boxed{0 < f(x) < 1}.", "(0, 1)", 0.0),
         ("The range is \\boxed{(0, 1]}.", "0 < f(x) < 1", 0.0),
         ("so \\boxed{k \\ge 2}", "[2, \\infty)", 1.0),
     ],
@@ -203,8 +206,11 @@ def test_after_think(completion, expected):
     check(completion, "\\frac{63}{400}", expected, after_think=True)
 
 
-def test_after_think_is_off_by_default():
-    check("<think> My answer is \\boxed{42} </think> Some other text.", "42", 1.0)
+def test_a_closed_think_block_is_a_draft_by_default():
+    """The answer is what follows </think>; only the strict form refuses an unclosed block."""
+    check("<think> My answer is \\boxed{42} </think> Some other text.", "42", 0.0)
+    check("<think>\\boxed{42}</think><answer>7</answer>", "42", 0.0)
+    check("<think>\\boxed{42}</think><answer>7</answer>", "7", 1.0)
     check("<think> unfinished, but \\boxed{42}", "42", 1.0)
 
 

@@ -109,8 +109,8 @@ def test_percent_is_remembered():
 
 def test_structures():
     assert parse_answer("(3,4]") == Bracketed((Scalar(3), Scalar(4)), "(", "]")
-    assert parse_answer("[2, \\infty)") == Bracketed((Scalar(2), Scalar(sympy.oo)), "[", ")")
-    assert parse_answer("x \\in [-2,7]") == Bracketed((Scalar(-2), Scalar(7)), "[", "]")
+    assert parse_answer("[2, \\infty)") == Bracketed((Scalar(2), Scalar(sympy.oo)), "[", ")", interval=True)
+    assert parse_answer("x \\in [-2,7]") == Bracketed((Scalar(-2), Scalar(7)), "[", "]", interval=True)
     assert parse_answer("\\{1,2\\}") == Collection((Scalar(1), Scalar(2)), "set")
     assert parse_answer("3, 5, 7") == Collection((Scalar(3), Scalar(5), Scalar(7)), "list")
     assert parse_answer("1 \\text{ and } 2") == Collection((Scalar(1), Scalar(2)), "list")
@@ -127,8 +127,10 @@ def test_relations():
     assert parse_answer("x = 5") == Relation(x, "=", sympy.Integer(5))
     assert parse_answer("y = 2x + 3") == Relation(y, "=", 2 * x + 3)
     assert parse_answer("x = 2 + 3 = 5") == Relation(x, "=", sympy.Integer(5))
-    assert parse_answer("x > 3") == Bracketed((Scalar(sympy.Integer(3)), Scalar(sympy.oo)), "(", ")")
-    assert parse_answer("1 < x \\le 3") == Bracketed((Scalar(sympy.Integer(1)), Scalar(sympy.Integer(3))), "(", "]")
+    assert parse_answer("x > 3") == Bracketed((Scalar(sympy.Integer(3)), Scalar(sympy.oo)), "(", ")", interval=True)
+    assert parse_answer("1 < x \\le 3") == Bracketed(
+        (Scalar(sympy.Integer(1)), Scalar(sympy.Integer(3))), "(", "]", interval=True
+    )
     chain = parse_answer("f(2) < f(1) < f(4)")  # no one quantity bounded by numbers: the facts
     assert isinstance(chain, Collection) and chain.kind == "chain" and len(chain.items) == 2
 

@@ -119,9 +119,12 @@ def test_chat_completions_and_other_columns():
 
 def test_extractors_param_limits_where_the_answer_is_read():
     text = "I think it is \\boxed{18} but let me format it: <answer>20</answer>"
-    assert score(text, "18") == 1.0
+    # two final markers that disagree are a hedge when both are read; narrowed, one is read
+    assert score(text, "18") == score(text, "20") == 0.0
+    assert score(text, "20", extractors=["answer_tag", "boxed"]) == 0.0
     assert score(text, "18", extractors=["answer_tag"]) == 0.0
-    assert score(text, "20", extractors=["answer_tag", "boxed"]) == 1.0
+    assert score(text, "20", extractors=["answer_tag"]) == 1.0
+    assert score(text, "18", extractors=["boxed"]) == 1.0
     assert score("18", "18", extractors=["boxed"]) == 0.0
 
 

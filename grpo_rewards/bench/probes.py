@@ -345,6 +345,24 @@ def format_tags(reward_set: RewardSet) -> tuple[str, str]:
     return "think", "answer"
 
 
+def gold_reader(reward_set: RewardSet, column: str | None) -> Callable[[Any], str | None]:
+    """How the set's rewards read the gold in ``column``: the ``gold_reader`` declared by the first
+    reward that reads that column and declares one, so probes and labels are built from the gold
+    the reward sees; the value as it is (stripped text) when none declares one."""
+    for entry in reward_set.rewards:
+        if entry.spec.gold_reader is not None and column in entry.columns:
+            return entry.spec.gold_reader
+    return as_written
+
+
+def as_written(raw_gold: Any) -> str | None:
+    """A gold value read as it is written."""
+    if raw_gold is None:
+        return None
+    text = str(raw_gold).strip()
+    return text or None
+
+
 # -- the rules ------------------------------------------------------------------------------------
 @dataclass
 class Finding:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..answers import gold_answer
 from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
@@ -338,6 +337,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
     present = set().union(*(g.columns for g in groups))
     reasoning_col = cfg.reasoning_column or ("solution" if "solution" in present else None)
     think, answer_tag = probes_mod.format_tags(reward_set)
+    read_gold = probes_mod.gold_reader(reward_set, gold_col)
     contexts = []
     for position, group in enumerate(groups):
         raw_gold = group.columns.get(gold_col) if gold_col else None
@@ -346,7 +346,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
             reasoning = gold_reasoning(raw_gold)
         contexts.append(
             probes_mod.ProbeContext(
-                group.prompt_text, gold_answer(raw_gold), reasoning, position, think, answer_tag, columns=group.columns
+                group.prompt_text, read_gold(raw_gold), reasoning, position, think, answer_tag, columns=group.columns
             )
         )
     chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))

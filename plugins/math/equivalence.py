@@ -3,8 +3,8 @@
 Numbers: two exact rationals are compared exactly (1/3 is not 0.3333333). When a decimal was
 written on either side the comparison is numeric with a relative tolerance (``rel_tol``). Other
 constants (``\\sqrt{2}/2`` vs ``1/\\sqrt{2}``) are evaluated to 30 digits and must agree to 1e-12.
-Expressions with variables are evaluated at several fixed points: any disagreement proves they
-differ; agreement at every point is accepted (a standard probabilistic identity test); when too few
+Expressions with variables are evaluated at fixed points of both signs, zero and non-integers:
+any disagreement proves they differ; agreement at every point (at least three defined) is accepted (a standard probabilistic identity test); when too few
 points can be evaluated, ``sympy.simplify(a - b) == 0`` decides, under its own time limit.
 
 Structures: tuples and intervals element-wise with the same brackets (``(1, 2]`` is not
@@ -32,6 +32,7 @@ from .values import (
     BaseNumber,
     Bracketed,
     Choice,
+    Clock,
     Collection,
     Labelled,
     Matrix,
@@ -49,8 +50,11 @@ _PREC = 110  # bits, a little over DIGITS decimal digits
 MIN_POINTS = 3
 MAX_ITEMS = 32
 MAX_SIMPLIFY_NODES = 400
-# Values substituted for variables: irrational-looking, positive, away from common poles.
-_POINTS = (0.5819, 1.2873, 2.1327, 0.8761, 1.7012, 2.6659, 0.3391, 1.9143, 1.4459, 0.6637)
+MAX_POINTS = 8
+# Values substituted for variables: both signs, zero, non-integers, small and large, so that |x|
+# and x, sqrt(x^2) and x, floor(x) and x, x/|x| and 1 disagree somewhere. A point where either
+# side is undefined is skipped; every point that can be evaluated must agree.
+_POINTS = (0.5819, -1.2873, 2.1327, -0.8761, 0.0, 1.7012, -2.6659, 0.3391, -0.4459, 7.6637, -1.9143, 1.4459)
 
 
 def answers_equivalent(predicted: str | None, gold: str | None, *, rel_tol: float = 1e-6) -> bool | None:
@@ -108,7 +112,17 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
             if side.is_Symbol and side not in b.expr.free_symbols:
                 return _scalars_equal(Scalar(other, a.inexact), b, rel_tol)
         return False
+    if isinstance(a, Clock):
+        if isinstance(b, Clock):
+            return (a.hours, a.minutes) == (b.hours, b.minutes)
+        if isinstance(b, Scalar) and a.minutes and not b.percent and not b.unit:  # 11:21 as a ratio
+            return expressions_equal(sympy.Rational(a.hours, a.minutes), b.expr, b.inexact, rel_tol)
+        return None if isinstance(b, (Labelled, Ambiguous)) else False
+    if isinstance(a, Collection) and _assignment(a) and isinstance(b, Bracketed) and b.left + b.right == "()":
+        return _pairwise(a.items, b.items, rel_tol)  # p = 5, q = 2 is the pair (5, 2)
     if isinstance(a, Bracketed) and isinstance(b, Bracketed):
+        if a.left + a.right == "()" and a.interval != b.interval:
+            return False  # (1, 2) may be a point; 1 < x < 2 and x \in (1, 2) are sets of numbers
         return (a.left, a.right) == (b.left, b.right) and _pairwise(a.items, b.items, rel_tol)
     if isinstance(a, Matrix) and isinstance(b, Matrix):
         return a.shape == b.shape and _pairwise(_cells(a), _cells(b), rel_tol)
@@ -118,6 +132,9 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
     if isinstance(a, Collection) and isinstance(b, Collection):
         if (a.kind == "union") != (b.kind == "union"):
             return False
+        if a.kind == "list" and b.kind == "list" and (_assignment(a) != _assignment(b)):
+            # x = 3, y = 2 names each value: a bare list must give them in that order
+            return _pairwise(a.items, b.items, rel_tol)
         return _same_multiset(a.items, b.items, rel_tol)
     if isinstance(a, Collection) and a.kind == "set" and len(a.items) == 1 and not isinstance(b, Collection):
         return values_equivalent(a.items[0], b, rel_tol=rel_tol)
@@ -130,11 +147,16 @@ def _compare(a: Answer, b: Answer, rel_tol: float) -> bool | None:
         return a.letter == b.letter
     if isinstance(a, BaseNumber) and isinstance(b, BaseNumber):
         return a.base == b.base and a.digits == b.digits
-    if isinstance(a, BaseNumber) and isinstance(b, Scalar):
-        if not b.expr.is_Integer or b.percent or int(b.expr).bit_length() > 4 * len(a.digits) + 4:
-            return False
-        return str(b.expr) == a.digits
+    if isinstance(a, BaseNumber) and isinstance(b, Scalar):  # the base is part of the value: 52_8 is not 52
+        return a.base == 10 and b.expr.is_Integer and not b.percent and str(b.expr) == a.digits
     return None
+
+
+def _assignment(c: Collection) -> bool:
+    """``x = 3, y = 2``: values given to distinct names, so their order means something (``x = 2
+    or x = 3``, the solutions of one unknown, may come in any order)."""
+    names = [item.lhs for item in c.items if isinstance(item, Relation) and item.op == "=" and item.lhs.is_Symbol]
+    return len(names) == len(c.items) > 1 and len(set(names)) == len(names)
 
 
 def _pairwise(xs: Sequence[Answer], ys: Sequence[Answer], rel_tol: float) -> bool:
@@ -176,15 +198,37 @@ def _same_multiset(xs: Sequence[Answer], ys: Sequence[Answer], rel_tol: float) -
 
 def _scalars_equal(a: Scalar, b: Scalar, rel_tol: float) -> bool:
     inexact = a.inexact or b.inexact
-    digits = [d for d in (a.digits, b.digits) if d]
-    if inexact and digits:  # never looser than half a unit in the last place written
-        rel_tol = min(rel_tol, 0.5 * 10.0 ** (1 - min(digits)))
-    if a.percent != b.percent:  # 50% against 50 or 0.5
+    if inexact:  # never looser than half a unit in the last place of the coarser decimal written
+        units = [u for u in (_half_unit(a, b), _half_unit(b, a)) if u is not None]
+        if units:
+            rel_tol = min(rel_tol, max(units))
+    if a.unit and b.unit and a.unit != b.unit:  # 5 cm is not 5 m
+        return False
+    if a.percent != b.percent:  # 50% against 0.5 (its value) or 50 (the number of percent)
         pct, other = (a, b) if a.percent else (b, a)
-        return expressions_equal(pct.expr, other.expr, inexact, rel_tol) or expressions_equal(
-            pct.expr * 100, other.expr, inexact, rel_tol
-        )
+        if expressions_equal(pct.expr, other.expr, inexact, rel_tol):
+            return True
+        # a bare number under 1 is a proportion: 0.5 is 50%, never 0.5%
+        count = _numeric(other.expr)
+        return count is not None and abs(count) >= 1 and expressions_equal(pct.expr * 100, other.expr, inexact, rel_tol)
     return expressions_equal(a.expr, b.expr, inexact, rel_tol)
+
+
+def _half_unit(written: Scalar, other: Scalar) -> float | None:
+    """Half a unit in the last place of the decimal ``written`` holds, relative to the larger of
+    the two values: 999999.5 is within 0.05 of its value, so it is not 1000000 at any ``rel_tol``.
+    None when ``written`` has no decimal; the old significant-digit bound when a value cannot be
+    evaluated."""
+    if not written.digits:
+        return None
+    fallback = 0.5 * 10.0 ** (1 - written.digits)
+    if written.expr.free_symbols or other.expr.free_symbols:
+        return fallback
+    u, v = _numeric(written.expr), _numeric(other.expr)
+    if u is None or v is None or abs(u) == 0:
+        return fallback
+    unit = mpmath.mpf(10) ** (mpmath.floor(mpmath.log10(abs(u))) + 1 - written.digits)
+    return float(0.5 * unit / max(abs(u), abs(v)))
 
 
 def _relations_equal(a: Relation, b: Relation, rel_tol: float) -> bool:
@@ -253,8 +297,10 @@ def expressions_equal(x: sympy.Expr, y: sympy.Expr, inexact: bool = False, rel_t
         if not _close(u, v, max(tol, 1e-10)):
             return False
         valid += 1
-        if valid >= MIN_POINTS:
-            return True
+        if valid >= MAX_POINTS:
+            break
+    if valid >= MIN_POINTS:
+        return True
     return _simplifies_to_zero(x - y)
 
 

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from .normalize import strip_delimiters
+from .normalize import SIGNS, strip_delimiters
 
 MAX_BOXED_TRIES = 8
 MAX_MARKER_TRIES = 8
@@ -248,6 +248,10 @@ def final_phrase_after(text: str, position: int) -> str | None:
 
 def _phrase_value(rest: str) -> str | None:
     rest = rest.lstrip(" \t*_")
+    if rest.startswith(tuple(_CLOSERS)):
+        run = _last_run(rest, first=True)
+        if run:
+            return run
     for opener, closer in _CLOSERS.items():
         if rest.startswith(opener):
             end = _find_unescaped(rest, closer, len(opener))
@@ -300,15 +304,44 @@ def last_math(text: str) -> str | None:
     from .values import Text
 
     tail = text[-TAIL_CHARS:]
-    spans = [(next(g for g in m.groups() if g is not None), m.end()) for m in _SPAN.finditer(tail)]
-    for inner, end in reversed(spans[-MAX_MARKER_TRIES:]):
+    spans = [(next(g for g in m.groups() if g is not None), m.start(), m.end()) for m in _SPAN.finditer(tail)]
+    spans = spans[-MAX_MARKER_TRIES:]
+    k = len(spans)
+    while k > 0:
+        inner, begin, end = spans[k - 1]
         if _DIGIT.search(tail, end):  # a number stated after the formula: last_number's turn
             return None
+        first = k - 1
+        while first > 0 and _JOINED.fullmatch(tail[spans[first - 1][2] : spans[first][1]]):
+            first -= 1
         found = _clean(inner)
         value = parse_answer(found) if found else None
         if value is not None and not isinstance(value, Text):  # a name ($ABCD$) is not an answer
+            if first < k - 1:  # "$x = 2$ or $x = 3$": every formula of the run, never its last alone
+                return ", ".join(c for c in (_clean(sp[0]) for sp in spans[first:k]) if c)
             return found
+        k -= 1
     return None
+
+
+# Between two formulas that state one answer together: a comma, a semicolon, "and", "or".
+_JOINED = re.compile(r"\s{0,8}(?:,|;|,?\s{0,8}(?:\\text\{\s{0,4})?\b(?:and|or)\b(?:\s{0,4}\})?)\s{0,8}")
+
+
+def _last_run(rest: str, first: bool = False) -> str | None:
+    """The formulas at the start of ``rest`` that follow each other joined by commas, "and" or
+    "or" ("$x=2$ or $x=3$"), as one comma list: an answer phrase reads them all, never the first
+    alone (a hedge of two answers is a list, and a list is not one of its items)."""
+    spans = []
+    at = 0
+    for m in _SPAN.finditer(rest[:MAX_PHRASE_CHARS]):
+        if m.start() != at and not (spans and _JOINED.fullmatch(rest[at : m.start()])):
+            break
+        spans.append(_clean(next(g for g in m.groups() if g is not None)))
+        at = m.end()
+    if len(spans) < 2:
+        return None
+    return ", ".join(c for c in spans if c)
 
 
 def last_number(text: str) -> str | None:
@@ -378,6 +411,7 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
     """
     if not isinstance(text, str) or not text:
         return None
+    text = text.translate(SIGNS)  # a look-alike minus is a minus for every extractor
     order = DEFAULT_ORDER if extractors is None else extractors
     # a reward set binds its extractor names to functions once (grpo_rewards.registry.Refs)
     functions = getattr(order, "entries", None) or [resolve(name) for name in order]

@@ -210,7 +210,7 @@ _CAPITAL_WORDS = frozenset({"YES", "AM", "PM", "TRUE", "FALSE", "NONE", "ALL", "
 MAX_CAPITAL_NAME = 5
 
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![\d.]))?")
-_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d])(?:\.\d+)?")
+_THOUSANDS = re.compile(r"(?<!\d)[1-9]\d{0,2}(?:,\d{3})+(?![\d])(?:\.\d+)?")  # 0,111 is no thousands
 _LETTERS = re.compile(r"[A-Za-z]+")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _BRACED_WORD = re.compile(r"\s*\{([A-Za-z]+)\}")
@@ -228,7 +228,7 @@ _SINGLE = {
     "<": ("REL", "<"),
     ">": ("REL", ">"),
     ",": ("COMMA", ","),
-    ";": ("COMMA", ","),
+    ";": ("COMMA", ";"),  # a separator like ","; at the top level it also ends a group
     "(": ("LP", "("),
     ")": ("RP", ")"),
     "[": ("LB", "["),

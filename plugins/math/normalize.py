@@ -18,11 +18,14 @@ from .words import numbers_from_words
 MAX_ANSWER_CHARS = 2000
 
 _DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\(|\\\[)\s*(.*?)\s*(?:\$\$|\$|\\\)|\\\])\s*$", re.S)
+# Characters that look like a minus sign (MINUS SIGN, the dashes and hyphens, small and full-width
+# hyphen-minus, heavy minus): one table, read by the tokenizer's clean-up and by the extractors, so
+# "we finally get \u221242" states -42 and never 42.
+MINUS_LOOKALIKES = "\u2212\u2010\u2011\u2012\u2013\ufe63\uff0d\u02d7\u2796\u2043"
+SIGNS = str.maketrans(dict.fromkeys(MINUS_LOOKALIKES, "-"))
 _UNICODE = str.maketrans(
     {
-        "\u2212": "-",
-        "\u2013": "-",
-        "\u2012": "-",
+        **dict.fromkeys(MINUS_LOOKALIKES, "-"),
         "\u00d7": r"\times ",
         "\u00b7": r"\cdot ",
         "\u22c5": r"\cdot ",

@@ -18,6 +18,7 @@ function applied; an inequality bounding one quantity is its interval and a name
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable
@@ -45,7 +46,21 @@ from .bounded import (
 from .lexer import LexError, Token, tokenize
 from .normalize import MAX_ANSWER_CHARS, normalize, strip_delimiters
 from .relations import interval_of, label_kind, label_text
-from .values import Ambiguous, Answer, BaseNumber, Bracketed, Choice, Collection, Labelled, Matrix, Relation, Scalar, Text
+from .units import trailing_unit
+from .values import (
+    Ambiguous,
+    Answer,
+    BaseNumber,
+    Bracketed,
+    Choice,
+    Clock,
+    Collection,
+    Labelled,
+    Matrix,
+    Relation,
+    Scalar,
+    Text,
+)
 
 MAX_DEPTH = 60
 MAX_ALTERNATIVES = 16
@@ -71,9 +86,9 @@ def _parse_cached(text: str) -> Answer | None:
         clock = _CLOCK.match(_TEXT_WRAPPER.sub(r"\1", strip_delimiters(text)))
         if clock:
             return _clock_time(*clock.groups())
-        clock = _CLOCK_24.match(strip_delimiters(text))
-        if clock:
-            return Text(f"{int(clock.group(1))}:{clock.group(2)}")
+        clock = _CLOCK_24.match(_TEXT_WRAPPER.sub(r"\1", strip_delimiters(text)))
+        if clock and int(clock.group(1)) <= 24:
+            return Clock(int(clock.group(1)), int(clock.group(2)))
         normal = normalize(text)
         if not normal:
             return None
@@ -113,7 +128,7 @@ def _decimal_comma_possible(whole: str, frac: str) -> bool:
 
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{([^{}]*)\}")
 _CLOCK = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*(?:\\[ ,;]\s*)?([ap])\.?\s*m\.?\s*$", re.IGNORECASE)
-_CLOCK_24 = re.compile(r"^\s*(\d{1,2}):(0\d)\s*$")  # 12:00, 9:05: a time (a ratio n:0 is undefined)
+_CLOCK_24 = re.compile(r"^\s*(\d{1,2})\s?:\s?([0-5]\d)\s*$")  # 12:00, 2:30, 6 : 00: a time of day
 
 
 def _clock_time(hour: str, minute: str | None, half: str) -> Text:
@@ -291,20 +306,30 @@ class _Parser:
         words = [t for t in self.tokens if t.kind == "WORD"]
         if words and len(words) == len(self.tokens):
             return Text(" ".join(w.value.lower() for w in words))
+        unit = trailing_unit(self.tokens)
         self.tokens = _drop_unit_letter(_drop_words(self.tokens))
         if not self.tokens:
             raise ParseError("nothing left")
         special = _choice(self.tokens) or _base_number(self.tokens)
         if special is not None:
             return special
-        items = self.parse_list()
+        groups = [self.parse_list()]
+        while self.at("COMMA", ";"):  # p=5, q=2; p=7, q=2: groups of one solution each
+            self.take()
+            groups.append(self.parse_list())
         if self.peek() is not None:
             raise ParseError(f"unexpected {self.peek().value!r}")
-        return _finish_list(items, "list")
+        if len(groups) > 1:
+            return Collection(tuple(_finish_list(group, "list") for group in groups), "list")
+        value = _finish_list(groups[0], "list")
+        if unit and isinstance(value, Scalar):
+            return dataclasses.replace(value, unit=unit)
+        return value
 
     def parse_list(self) -> list[Any]:
+        """Items separated by commas; at the top level a semicolon ends the list (a group)."""
         items = [self.parse_relation()]
-        while self.at("COMMA"):
+        while self.at("COMMA") and not (self.depth == 0 and self.at("COMMA", ";")):
             self.take()
             items.append(self.parse_relation())
         return items
@@ -319,6 +344,8 @@ class _Parser:
             right = self.parse_ratio()
             if not (isinstance(left, _E) and len(left.alts) == 1 and left.alts[0].is_Symbol):
                 raise ParseError("'in' needs a variable on the left")
+            if isinstance(right, _Group) and right.kind == "tuple":
+                right.meta = "interval"  # x \in (1, 2): a set of numbers, not a point
             return right
         sides, spans, ops = [left], [(start, self.pos)], []
         while self.at("REL") and self.peek().value not in ("in", ":"):
@@ -705,7 +732,37 @@ class _Parser:
         rows = [row for row in rows if row]
         if not rows or len({len(row) for row in rows}) != 1:
             raise ParseError("ragged matrix")
+        if env == "vmatrix":  # bars around a matrix: its determinant, a number
+            return _determinant(rows)
+        if env == "Vmatrix":  # a norm: not read
+            raise ParseError("unsupported \\Vmatrix")
         return _Group("matrix", rows)
+
+
+MAX_DETERMINANT_SIDE = 4
+
+
+def _determinant(rows: list[list[Any]]) -> _E:
+    """The determinant of a small square matrix of single values (Laplace expansion on the first
+    row: at most 4x4, each product bounded like any other)."""
+    side = len(rows)
+    if side > MAX_DETERMINANT_SIDE or any(len(row) != side for row in rows):
+        raise ParseError("determinant of a large or non-square matrix")
+    cells = [[_cell(cell) for cell in row] for row in rows]
+
+    def det(m: list[list[sympy.Expr]]) -> sympy.Expr:
+        if len(m) == 1:
+            return m[0][0]
+        total = sympy.S.Zero
+        for j, head in enumerate(m[0]):
+            minor = [row[:j] + row[j + 1 :] for row in m[1:]]
+            term = mul(head, det(minor))
+            total = total + term if j % 2 == 0 else total - term
+        return total
+
+    out = _E((det(cells),), inexact=any(cell.inexact for row in rows for cell in row))
+    out.digits = _fewest(*(cell.digits for row in rows for cell in row))
+    return out
 
 
 _UNIT_LETTERS = frozenset("msgLlhKJWNVACF")
@@ -786,6 +843,8 @@ def _base_number(tokens: list[Token]) -> BaseNumber | None:
         return None
     if not (digits.replace(".", "", 1).isdigit() and base.isdigit() and 2 <= int(base) <= 36):
         return None
+    if any(int(d) >= int(base) for d in digits if d != "."):
+        raise ParseError(f"{digits} has a digit that base {base} does not have")  # 42_3
     if "." not in digits:
         digits = digits.lstrip("0") or "0"
     return BaseNumber(sign + digits, int(base))
@@ -814,7 +873,9 @@ def _finish(value: Any) -> Answer:
             rels.append(Relation(lhs, op2, rhs, inexact=inexact))
         return rels[0] if len(rels) == 1 else Collection(tuple(rels), "list")
     if kind == "tuple":
-        return Bracketed(tuple(_finish(i) for i in value.items), value.left, value.right)
+        items = tuple(_finish(i) for i in value.items)
+        unbounded = any(isinstance(i, Scalar) and i.expr in (sympy.oo, -sympy.oo) for i in items)
+        return Bracketed(items, value.left, value.right, interval=value.meta == "interval" or unbounded)
     if kind == "set":
         return _finish_list(value.items, "set", always=True)
     if kind == "union":
@@ -851,7 +912,10 @@ def _finish_chain(group: _Group) -> Answer:
         pieces = interval_of(single, ops, [k == "composite" for k in labels])
         if pieces is not None:
             inexact = any(s.inexact for s in sides)
-            parts = tuple(Bracketed((Scalar(lo, inexact), Scalar(hi, inexact)), left, right) for lo, hi, left, right in pieces)
+            parts = tuple(
+                Bracketed((Scalar(lo, inexact), Scalar(hi, inexact)), left, right, interval=True)
+                for lo, hi, left, right in pieces
+            )
             return parts[0] if len(parts) == 1 else Collection(parts, "union")
     if len(sides) == 2:
         return _finish(_Group("rel", sides, op=ops[0]))
@@ -897,4 +961,6 @@ def _finish_list(items: list[Any], kind: str, always: bool = False) -> Answer:
             flat.append(done)
     if len(flat) == 1 and not always:
         return flat[0]
+    if kind == "list" and all(isinstance(item, Bracketed) and item.interval for item in flat):
+        return Collection(tuple(flat), "union")  # x < -3 or x > 3: one set of numbers
     return Collection(tuple(flat), kind)

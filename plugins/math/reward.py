@@ -3,8 +3,9 @@
 The gold answer comes from a dataset column (``answer`` by default) and may be bare, in
 ``$...$``, boxed, a whole GSM8K solution ending in ``#### N`` or a worked solution (read with the
 completion's extractors); None when it is missing or cannot be read (the reward does not apply to
-that row, and TRL leaves it out of the mean). ``after_think`` reads only the text after
-``</think>``.
+that row, and TRL leaves it out of the mean). The answer is read after the last ``</think>``
+when the completion has one (a box inside the reasoning block is a draft); ``after_think`` is the
+strict form: a completion that never closes the block has no answer at all.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import re
 
 from grpo_rewards import Param, Sample, reward
 
-from .equivalence import matches
-from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed_contents, extract_answer, gold_answer
+from .equivalence import matches, values_equivalent
+from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed, boxed_contents, extract_answer, gold_answer
 from .parse import parse_answer
 from .think import after_reasoning
 from .values import Answer
@@ -70,13 +71,14 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
             "after_think",
             bool,
             False,
-            "read the answer only after the closing </think> of a "
-            "reasoning model (TRL's reasoning_accuracy_reward convention): anything inside the "
-            "think block is ignored, and a completion that never closes it scores wrong_score",
+            "require a closed reasoning block (TRL's reasoning_accuracy_reward convention): a "
+            "completion that never closes </think> scores wrong_score. Either way the answer is "
+            "read only after the last </think> when there is one",
         ),
     ],
     value_range=(0.0, 1.0),
     isolation="process",
+    gold_reader=gold_answer,
 )
 def math_correct(
     sample: Sample,
@@ -91,15 +93,44 @@ def math_correct(
     gold_value = parse_answer(gold) if gold is not None else None
     if gold_value is None:
         return None
-    completion = after_reasoning(sample.completion) if after_think else sample.completion
-    if completion is None:  # the reasoning block was never closed: no answer was given
-        return wrong_score
+    completion = after_reasoning(sample.completion)
+    if completion is None:  # no closed reasoning block: strict mode has no answer, else read it all
+        if after_think:
+            return wrong_score
+        completion = sample.completion
     predicted = extract_answer(completion, extractors)
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
+        if final_answers_disagree(completion, extractors, predicted, rel_tol):
+            return wrong_score
         return 1.0
     if partial_credit != wrong_score and appears_elsewhere(completion, gold_value, predicted, rel_tol):
         return partial_credit
     return wrong_score
+
+
+FINAL_MARKERS = ("boxed", "answer_tag", "gsm8k")
+
+
+def final_answers_disagree(text: str, extractors: list[str], predicted: str, rel_tol: float) -> bool:
+    """Whether the completion marks another, different final answer (``\\boxed{42}`` and
+    ``<answer>7</answer>``, or a box and ``#### 7``): two final answers are a hedge, not an
+    answer, whichever marker the extractors read first."""
+    value = parse_answer(predicted)
+    if value is None:
+        return False
+    for name in FINAL_MARKERS:
+        if name not in extractors:
+            continue
+        if name == "boxed" and "answer_is" in extractors:  # a final phrase after the box overrides it
+            other = extract_answer(text, ["boxed", "answer_is"]) if boxed(text) is not None else None
+        else:
+            other = extract_answer(text, [name])
+        if other is None or other == predicted:
+            continue
+        other_value = parse_answer(other)
+        if other_value is not None and not values_equivalent(other_value, value, rel_tol=rel_tol):
+            return True
+    return False
 
 
 def appears_elsewhere(text: str, gold_value: Answer, skip: str | None, rel_tol: float) -> bool:

@@ -19,12 +19,14 @@ class Scalar:
     """One expression. ``inexact``: a decimal literal went into it, so a tolerance applies.
     ``percent``: written with a trailing ``%`` (``expr`` is the fraction, 50% -> 1/2).
     ``digits``: significant digits of its least precise decimal (0: none written); the tolerance
-    never exceeds half a unit in that last place (82085198.0 is not 82085199)."""
+    never exceeds half a unit in that last place (82085198.0 is not 82085199). ``unit``: 5 cm is
+    not 5 m; a value with no unit written matches one with a unit."""
 
     expr: sympy.Expr
     inexact: bool = False
     percent: bool = False
     digits: int = 0
+    unit: str = ""  # a known unit written after it, canonical ("m", "cm^2", "h"): part of the value
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Bracketed:
     items: tuple[Answer, ...]
     left: str
     right: str
+    interval: bool = False  # certainly a set of numbers: from an inequality, ``x \in``, or unbounded
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,16 @@ class BaseNumber:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """``2:30``, ``6 : 00``: hours and minutes (two digits, under 60). Equal only to the same time;
+    against a number it is the ratio it also spells (``V_1 : V_2 = 11 : 21``), never to another
+    clock time with that ratio (2:30 is not 1:15)."""
+
+    hours: int
+    minutes: int
+
+
+@dataclass(frozen=True)
 class Labelled:
     """An answer given a name: ``(p, q) = (3, 2)``, ``AB = 4``, ``f(x) = 1``. Compared with an
     unnamed answer by its value; with another labelled answer only under the same name."""
@@ -107,4 +120,4 @@ class Ambiguous:
     readings: tuple[Answer, ...]
 
 
-Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber, Labelled, Ambiguous]
+Answer = Union[Scalar, Relation, Bracketed, Collection, Matrix, Text, Choice, BaseNumber, Clock, Labelled, Ambiguous]

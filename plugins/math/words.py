@@ -71,17 +71,36 @@ MAX_WORDS_TEXT = 400
 
 
 def _cardinal(words: list[str]) -> int | None:
+    """The number a run of words names, or None when the run is not one number: "twelve
+    thirteen" is two numbers (never 25), "two three" or "forty fifty" likewise. Within each group
+    below a thousand the words must go hundreds, then tens, then units, each at most once."""
     total, current = 0, 0
+    # 3: nothing yet in this group; 2: hundreds said; 1: a ten said; 0: a unit or teen said
+    room, said_ten = 3, False
+    scales_used: list[int] = []
     for word in words:
         if word in _UNITS:
+            if room == 0 or (room == 1 and not 0 < _UNITS[word] < 10):
+                return None
             current += _UNITS[word]
+            room = 0
         elif word in _TENS:
+            if room < 2:
+                return None
             current += _TENS[word]
+            room, said_ten = 1, True
         elif word == "hundred":
+            if room not in (0, 3) or current >= 20 or said_ten:  # "twelve hundred", not "forty hundred"
+                return None
             current = max(current, 1) * 100
+            room = 2
         elif word in _SCALES:
-            total += max(current, 1) * _SCALES[word]
-            current = 0
+            scale = _SCALES[word]
+            if scales_used and scale >= scales_used[-1]:
+                return None  # "thousand thousand", "five thousand two million"
+            scales_used.append(scale)
+            total += max(current, 1) * scale
+            current, room, said_ten = 0, 3, False
         else:
             return None
     return total + current
@@ -107,9 +126,30 @@ def _replace(m: re.Match[str]) -> str:
     return f"-{text}" if sign else text
 
 
+_MARK = "\u2063"  # INVISIBLE SEPARATOR: brackets a value read from words, for one pass below
+# "12 (twelve)", "three (3)": a number glossed by itself in words. Read as a product it would be
+# 144 or 9; it is one number. A gloss that disagrees ("12 (thirteen)") states no single number.
+_GLOSS = re.compile(
+    _MARK + r"(-?\d+)" + _MARK + r"\s{0,4}\(\s{0,4}(-?\d+)\s{0,4}\)"
+    r"|(-?\d+)\s{0,4}\(\s{0,4}" + _MARK + r"(-?\d+)" + _MARK + r"\s{0,4}\)"
+)
+UNREADABLE = "\\unreadable"  # a command the tokenizer does not know: the parse fails
+
+
+def _gloss(m: re.Match[str]) -> str:
+    first, second = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
+    return first if first == second else UNREADABLE
+
+
 def numbers_from_words(text: str) -> str:
     """``text`` with each run of number words replaced by its value (``(3/4)`` for a fraction);
-    ``text`` unchanged when it is long (not an answer) or has no number word."""
+    ``text`` unchanged when it is long (not an answer) or has no number word. A number next to
+    its own value in words, one of them in brackets, is that number once."""
     if len(text) > MAX_WORDS_TEXT:
         return text
-    return _RUN.sub(_replace, text)
+    marked = _RUN.sub(lambda m: _mark(_replace(m), m.group(0)), text.replace(_MARK, ""))
+    return _GLOSS.sub(_gloss, marked).replace(_MARK, "")
+
+
+def _mark(value: str, original: str) -> str:
+    return value if value == original else f"{_MARK}{value}{_MARK}"

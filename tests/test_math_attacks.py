@@ -1,0 +1,258 @@
+"""``math.correct`` attacked: wrong completions a policy could drift into, one class per test.
+
+Each class has the case it was found with and two instances that were not shown; every case here
+was credited (or, for the refusals, refused) by ``math.correct`` before its class was fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grpo_rewards.registry import get_registry
+
+
+def score(completion: str, gold: str, **params) -> float | None:
+    fn = get_registry().get("math.correct").build(params)
+    [value] = fn(prompts=["q"], completions=[completion], answer=[gold])
+    return value
+
+
+def refused(*cases: tuple[str, str]):
+    return pytest.mark.parametrize("completion, gold", list(cases))
+
+
+# 1. order: a bare list against a gold that names each value
+@refused(
+    ("\\boxed{2, 3}", "x = 3, y = 2"),
+    ("\\boxed{2, 1}", "a = 1, b = 2"),
+    ("The answer is $-1, 4$.", "m = 4, n = -1"),
+)
+def test_a_labelled_gold_keeps_its_order(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_solutions_and_named_values_still_match():
+    assert score("\\boxed{3, 2}", "x = 3, y = 2") == 1.0
+    assert score("\\boxed{y = 2, x = 3}", "x = 3, y = 2") == 1.0
+    assert score("\\boxed{-2} and \\boxed{1}", "1,-2") == 1.0  # a bare list of solutions: any order
+    assert score("\\boxed{x = 3 \\text{ or } x = 2}", "x = 2 \\text{ or } x = 3") == 1.0
+
+
+# 2. a worked gold, or an answer phrase, read up to its first formula
+@refused(
+    ("\\boxed{2}", "The answer is $x=2$ or $x=3$."),
+    ("\\boxed{4}", "The roots are $x=-1$ and $x=4$."),
+    ("The answer is $3$ or $4$.", "3"),  # the same reading on the completion's side: a hedge
+)
+def test_a_run_of_formulas_is_read_whole(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_the_whole_run_is_the_answer():
+    assert score("\\boxed{2, 3}", "The answer is $x=2$ or $x=3$.") == 1.0
+    assert score("\\boxed{4, -1}", "The roots are $x=-1$ and $x=4$.") == 1.0
+
+
+# 3. symbolic equality sampled at positive points only
+@refused(
+    ("\\boxed{x}", "|x|"),
+    ("\\boxed{x}", "\\sqrt{x^2}"),
+    ("\\boxed{1}", "\\frac{x}{|x|}"),
+    ("\\boxed{xy}", "\\sqrt{x^2 y^2}"),
+)
+def test_expressions_are_compared_at_points_of_both_signs(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_identities_still_hold():
+    assert score("\\boxed{|x|}", "\\sqrt{x^2}") == 1.0
+    assert score("\\boxed{(x+1)^2}", "x^2 + 2x + 1") == 1.0
+
+
+# 4. a number and its own word multiplied; adjacent number words summed
+@pytest.mark.parametrize(
+    "completion, gold",
+    [
+        ("\\boxed{12 (twelve)}", "144"),
+        ("The answer is three (3).", "9"),
+        ("\\boxed{seven (7)}", "49"),
+        ("The answer is twelve thirteen.", "25"),
+        ("The answer is forty fifty.", "90"),
+        ("The answer is two three.", "5"),
+    ],
+)
+def test_number_words_are_one_number(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_gloss_is_its_number():
+    assert score("\\boxed{12 (twelve)}", "12") == 1.0
+    assert score("The answer is forty-two.", "42") == 1.0
+    assert score("The answer is twelve hundred.", "1200") == 1.0
+
+
+# 5. forms read as other forms
+@refused(
+    ("\\boxed{2:30}", "1:15"),
+    ("\\boxed{4:20}", "2:10"),
+    ("\\boxed{10:30}", "7:21"),
+)
+def test_a_clock_time_is_not_its_ratio(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{0.5}", "0.5\\%"),
+    ("\\boxed{0.25\\%}", "0.25"),
+    ("The answer is 0.8%.", "0.8"),
+)
+def test_a_proportion_is_not_a_number_of_percent(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{0,111}", "111"),
+    ("\\boxed{0,250}", "250"),
+    ("The answer is 0,500.", "500"),
+)
+def test_a_leading_zero_is_no_thousands_group(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{42_3}", "42"),
+    ("\\boxed{52}", "52_8"),
+    ("\\boxed{101}", "101_2"),
+)
+def test_the_base_is_part_of_the_value(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{5 \\text{ cm}}", "5 \\text{ m}"),
+    ("The answer is 3 kg.", "3 g"),
+    ("\\boxed{12 \\text{ minutes}}", "12 \\text{ hours}"),
+)
+def test_a_unit_is_part_of_the_value(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{(1, 2)}", "1 < x < 2"),
+    ("\\boxed{(-3, 5)}", "-3 < t < 5"),
+    ("\\boxed{(0, 4)}", "x \\in (0, 4)"),
+)
+def test_a_point_is_not_an_interval(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("\\boxed{\\begin{vmatrix} 1 & 2 \\\\ 3 & 4 \\end{vmatrix}}", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}"),
+    ("\\boxed{\\begin{vmatrix} 2 & 0 \\\\ 0 & 3 \\end{vmatrix}}", "\\begin{bmatrix} 2 & 0 \\\\ 0 & 3 \\end{bmatrix}"),
+    ("\\boxed{\\begin{vmatrix} 1 & 0 \\\\ 0 & 1 \\end{vmatrix}}", "\\begin{pmatrix} 1 & 0 \\\\ 0 & 1 \\end{pmatrix}"),
+)
+def test_a_determinant_is_not_a_matrix(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_forms_that_still_match():
+    assert score("\\boxed{6:00}", "6 : 00") == 1.0
+    assert score("\\boxed{11:21}", "V_1 : V_2 = 11 : 21") == 1.0
+    assert score("\\boxed{50\\%}", "0.5") == 1.0
+    assert score("\\boxed{28\\%}", "28") == 1.0
+    assert score("\\boxed{5 \\text{ meters}}", "5 \\text{ m}") == 1.0
+    assert score("\\boxed{5}", "5 \\text{ m}") == 1.0
+    assert score("\\boxed{52_8}", "52_8") == 1.0
+    assert score("\\boxed{x \\in (1, 2)}", "1 < x < 2") == 1.0
+    assert score("\\boxed{\\begin{vmatrix} 1 & 2 \\\\ 3 & 4 \\end{vmatrix}}", "-2") == 1.0
+
+
+# 6. a tolerance looser than half a unit of the last digit written
+@pytest.mark.parametrize(
+    "completion, gold, rel_tol",
+    [
+        ("\\boxed{999999.5}", "1000000", 1e-6),
+        ("\\boxed{9999999.5}", "10000000", 1e-6),
+        ("\\boxed{99.95}", "100", 1e-3),
+    ],
+)
+def test_tolerance_is_half_a_unit_of_the_last_place(completion, gold, rel_tol):
+    assert score(completion, gold, rel_tol=rel_tol) == 0.0
+
+
+def test_a_correctly_rounded_decimal_still_matches():
+    assert score("\\boxed{1000000.0}", "1000000") == 1.0
+    assert score("\\boxed{0.29}", "0.2902435", rel_tol=0.01) == 1.0
+
+
+# 7. a look-alike minus dropped by the last-number reader
+@refused(
+    ("... we finally get \u221242", "42"),
+    ("so the total change is \u20137", "7"),
+    ("and the result is \uff0d15", "15"),
+)
+def test_a_lookalike_minus_is_a_minus(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_lookalike_minus_states_the_negative():
+    assert score("... we finally get \u221242", "-42") == 1.0
+
+
+# 8. a draft inside a closed think block
+@refused(
+    ("<think>\\boxed{42}</think><answer>7</answer>", "42"),
+    ("<think>so \\boxed{18}</think>\nSo I get 20.", "18"),
+    ("<think>The answer is \\boxed{5}.</think>\n$6$", "5"),
+)
+def test_a_closed_think_block_is_a_draft(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_the_answer_after_the_think_block_counts():
+    assert score("<think>\\boxed{42}</think><answer>7</answer>", "7") == 1.0
+    assert score("<think>still thinking \\boxed{42}", "42") == 1.0  # never closed: read it all
+    assert score("<think>still thinking \\boxed{42}", "42", after_think=True) == 0.0
+
+
+# found here: two final markers that disagree are a hedge across formats
+@refused(
+    ("\\boxed{42} <answer>7</answer>", "42"),
+    ("<answer>7</answer> so \\boxed{42}", "42"),
+    ("\\boxed{42}\n#### 7", "42"),
+)
+def test_two_final_answers_that_disagree_are_no_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_final_markers_that_agree_or_are_overridden():
+    assert score("\\boxed{42} <answer>42</answer>", "42") == 1.0
+    assert score("\\boxed{255}. So she has $10,455. Final Answer: The final answer is $10,455$.", "10455") == 1.0
+
+
+# reverse: correct answers refused
+@pytest.mark.parametrize(
+    "completion, gold",
+    [
+        ("\\boxed{x < -3 \\text{ or } x > 3}", "(-\\infty, -3) \\cup (3, \\infty)"),
+        ("\\boxed{t \\le 0 \\text{ or } t \\ge 2}", "(-\\infty, 0] \\cup [2, \\infty)"),
+        ("$x < 1$ or $x > 4$", "(-\\infty, 1) \\cup (4, \\infty)"),
+        ("$(5,2),(7,2)$", "p=5,q=2;p=7,q=2"),
+        ("\\boxed{(1, 3), (2, 5)}", "x=1, y=3; x=2, y=5"),
+        ("\\boxed{(3, 0), (2, 1)}", "a=2, b=1; a=3, b=0"),
+    ],
+)
+def test_unions_and_groups_are_read(completion, gold):
+    assert score(completion, gold) == 1.0
+
+
+def test_rounded_decimals_follow_rel_tol_in_every_structure():
+    """A rounded decimal is judged by ``rel_tol`` alone, the same in a number, an interval and a
+    matrix: refused at the default 1e-6, accepted at 1e-4."""
+    cases = [
+        ("\\boxed{2.6667}", "8/3"),
+        ("\\boxed{(0.6, 2.6667]}", "(3/5, 8/3]"),
+        ("\\boxed{\\begin{pmatrix} 0.5 & 0.3333 \\end{pmatrix}}", "\\begin{pmatrix} 1/2 & 1/3 \\end{pmatrix}"),
+    ]
+    assert [score(c, g) for c, g in cases] == [0.0, 0.0, 0.0]
+    assert [score(c, g, rel_tol=1e-4) for c, g in cases] == [1.0, 1.0, 1.0]
