@@ -322,6 +322,18 @@ def test_completion_ids_must_be_token_ids(registry, tmp_path, ids, problem):
     assert result.exit_code == 2 and f"in.jsonl:1: {problem}" in result.output
 
 
+@pytest.mark.parametrize("ids", ["abc", [0.5, 1.0], [True, False]])
+def test_the_bench_reads_completion_ids_the_same_way(ids):
+    from grpo_rewards.bench.data import group_rows
+
+    rows = [
+        {"prompt": "p", "completion": "abc", "completion_ids": [1, 2, 3]},
+        {"prompt": "p", "completion": "abc", "completion_ids": ids},
+    ]
+    with pytest.raises(InputError, match="held.jsonl:2: 'completion_ids'"):
+        group_rows([{**row, "__line__": i + 1} for i, row in enumerate(rows)], "held.jsonl")
+
+
 # ---- 24: a schedule longer than max_steps is a warning -------------------------------------------
 @pytest.mark.parametrize(
     "weight, steps, last",
