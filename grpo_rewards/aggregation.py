@@ -112,14 +112,17 @@ def _weights(weights: Sequence[float] | np.ndarray, shape: tuple[int, int]) -> n
 
 
 def weighted_total(matrix: np.ndarray, weights: Sequence[float] | np.ndarray) -> np.ndarray:
-    """``nansum_k(w_k r_k)`` per row, NaN for a row where every reward is None (TRL leaves it out).
+    """``nansum_k(w_k r_k)`` per row, NaN for a row where every reward is None (TRL leaves it out)
+    and for a row whose sum overflows a float (huge scores times a large weight): no total, never
+    an infinite one.
 
     ``weights`` is K, or N x K when rows were scored at different weights (a schedule).
     """
     matrix = np.asarray(matrix, dtype=float)
-    weighted = matrix * _weights(weights, matrix.shape)
-    total = np.nansum(weighted, axis=1)
-    total[np.isnan(matrix).all(axis=1)] = np.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        weighted = matrix * _weights(weights, matrix.shape)
+        total = np.nansum(weighted, axis=1)
+    total[np.isnan(matrix).all(axis=1) | ~np.isfinite(total)] = np.nan
     return np.asarray(total)
 
 

@@ -163,7 +163,8 @@ def check(config: Path) -> None:
     """Validate a reward-set config (or a trainer/bench config with a rewards section)."""
     reward_set = load_reward_set_or_fail(config)
     table = Table(title=f"reward set from {config}")
-    for column in ("name", "reward", "weight", "columns", "params"):
+    gated = reward_set.has_gates
+    for column in ("name", "reward", "weight", "columns", "params", *(("gate", "closed gate gives") if gated else ())):
         table.add_column(column)
     for entry in reward_set.rewards:
         table.add_row(
@@ -172,8 +173,18 @@ def check(config: Path) -> None:
             f"{entry.weight:g}",
             ", ".join(entry.columns),
             ", ".join(f"{k}={v!r}" for k, v in entry.params.items()),
+            *((entry.when or "", entry.describe_closed()) if gated else ()),
         )
     out.print(table)
+    for entry in reward_set.rewards:
+        if entry.gate is not None:
+            out.print(
+                f"gate: {entry.name} counts when `{entry.when}`; where closed it gives {entry.describe_closed()}, "
+                "so failing the gate never pays more than passing it",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     out.print("[green]ok[/]: the reward set is valid")
 
 

@@ -27,6 +27,9 @@ SUFFIXES = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_VALUES = 100_000
 MAX_CONFIG_DEPTH = 32
+# Integers a config may hold: what a C long (TRL's steps and seeds, torch) takes. Beyond it an
+# integer is a typo or an attack (10**400 overflows every float conversion).
+MAX_CONFIG_INT = 2**63 - 1
 
 _brief = reprlib.Repr()
 _brief.maxlevel, _brief.maxlist, _brief.maxtuple, _brief.maxdict = 2, 4, 4, 4
@@ -79,8 +82,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def check_shape(data: Any, source: str) -> None:
-    """Raise ConfigError if ``data`` is too big or deep to be a config, or has a non-string key."""
+def check_shape(data: Any, source: str, where: str = "") -> None:
+    """Raise ConfigError if ``data`` is too big or deep to be a config, has a non-string key, a
+    string with a NUL character or an integer beyond 64 bits: before anything reads a value."""
     budget = [MAX_CONFIG_VALUES]
 
     def walk(value: Any, where: str, depth: int) -> None:
@@ -100,19 +104,39 @@ def check_shape(data: Any, source: str) -> None:
                     raise ConfigError.single(
                         source, where, None, f"has a key {brief(key)} of type {type(key).__name__}; keys must be strings"
                     )
+                if "\0" in key:
+                    raise ConfigError.single(source, where, brief(key), "a key holds a NUL character; expected plain text")
                 walk(item, f"{where}.{key}" if where else key, depth + 1)
         elif isinstance(value, (list, tuple)):
             for index, item in enumerate(value):
                 walk(item, f"{where}[{index}]", depth + 1)
+        elif isinstance(value, str) and "\0" in value:
+            raise ConfigError.single(source, *_entry_key(where), f"holds a NUL character ({brief(value)}); expected plain text")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_CONFIG_INT:
+            digits = len(str(abs(value))) if abs(value) < 10**4000 else "over 4000"
+            raise ConfigError.single(
+                source,
+                *_entry_key(where),
+                f"is an integer of {digits} digits; expected a whole number of at most 64 bits (|n| <= {MAX_CONFIG_INT})",
+            )
 
-    walk(data, "", 0)
+    walk(data, where, 0)
+
+
+def _entry_key(where: str) -> tuple[str, str | None]:
+    """``rewards[0].weight`` -> (``rewards[0]``, ``weight``): the entry and the key a problem names."""
+    entry, dot, key = where.rpartition(".")
+    return (entry, key) if dot and not key.endswith("]") else (where, None)
 
 
 def as_finite_number(value: Any) -> float | None:
     """The value as a float if it is a finite real number (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the range of a float (10**400)
+        return None
     return value if math.isfinite(value) else None
 
 
@@ -125,6 +149,7 @@ def set_dotted(config: dict[str, Any], assignment: str, source: str = "--set") -
     if not keys:
         raise ConfigError.single(source, "", None, f"{assignment!r} has an empty key")
     value = parse_scalar(raw.strip())
+    check_shape(value, source, ".".join(keys))
     node = config
     for key in keys[:-1]:
         child = node.get(key)

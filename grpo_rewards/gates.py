@@ -6,12 +6,19 @@ read by a hand-written tokenizer and recursive-descent parser (never ``eval``), 
 and nesting. A None score makes its comparison unknown; unknown propagates as in three-valued
 logic (``False and unknown`` is False, ``True or unknown`` is True) and a gate that ends unknown is
 closed: a reward never contributes on the strength of a score that is missing.
+
+What a closed gate gives is decided here, once, for score, bench and trainer and under every
+aggregation mode: the smaller of the reward's own score and its *closed value* (the entry's
+``closed = ...``, else the reward's lowest declared value). So failing a gate never pays more
+than passing it would: a gate can withhold credit, never a penalty. A None score stays None.
+A reward with no finite lowest value needs ``closed`` declared (see rewardset).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -139,7 +146,10 @@ class _Parser:
     def operand(self) -> str | float:
         kind, text = self.take()
         if kind == "number":
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise GateSyntaxError(f"{text!r} is not a finite number: expected a number such as 0.5 or 1e3")
+            return number
         if kind == "name":
             return text
         raise GateSyntaxError(f"expected a reward name or a number, got {text!r}")
@@ -226,3 +236,44 @@ def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def close(matrix: np.ndarray, open_: np.ndarray | None, closed: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    """``matrix`` (N x K raw scores, NaN for None) with every closed gate applied: where ``open_``
+    is False the score becomes ``min(score, closed[k])`` (NaN stays NaN). ``closed`` is K values
+    (NaN for an ungated reward, never read); ``open_`` None: no gates."""
+    matrix = np.asarray(matrix, dtype=float)
+    if open_ is None:
+        return matrix
+    if closed is None:
+        if not np.all(open_):
+            raise ValueError("closed gates need the closed values (RewardSet.closed_values)")
+        return matrix
+    bound = np.broadcast_to(np.asarray(closed, dtype=float).reshape(1, -1), matrix.shape)
+    return np.where(open_, matrix, np.minimum(matrix, bound))
+
+
+@dataclass(frozen=True)
+class GateTable:
+    """The gates of a reward set: where each is open, and the scores once they are applied.
+
+    Calling it gives the N x K open mask (True everywhere for ungated rewards)."""
+
+    names: tuple[str, ...]
+    gates: tuple[Node | None, ...]
+    closed: tuple[float, ...]  # what a closed gate gives at most, per reward (NaN: ungated)
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.names))
+        columns = {name: matrix[:, i] for i, name in enumerate(self.names)}
+        open_ = np.ones(matrix.shape, dtype=bool)
+        for i, gate in enumerate(self.gates):
+            if gate is not None:
+                open_[:, i] = evaluate(gate, columns, matrix.shape[0])
+        return open_
+
+    def apply(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores with closed gates applied, open mask) for raw N x K scores."""
+        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.names))
+        open_ = self(matrix)
+        return close(matrix, open_, list(self.closed)), open_

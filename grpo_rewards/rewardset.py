@@ -16,6 +16,7 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     use = "length.target"
     weight = { schedule = "linear", start = 0.0, end = 0.5, steps = 200 }  # see schedules.py
     when = "correct >= 1"     # a gate over other rewards' raw values (see gates.py)
+    closed = -1.0             # optional: what a closed gate gives at most (default: the lowest value)
 
     [[rewards]]
     use = "reward_model.similarity"
@@ -43,11 +44,9 @@ from .config import as_finite_number, brief, check_keys, load_config_file
 from .errors import ConfigError, ConfigProblem, ParamErrors, UnknownNameError, UnknownRewardError
 from .registry import Registry, get_registry, load_plugin_files
 from .reward import ISOLATIONS, RewardFunction, RewardSpec
-from .schedules import Schedule, ScheduleError, parse_schedule
+from .schedules import Schedule, ScheduleError, parse_schedule, weight_problem
 
-ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "eval_only", "isolation", "max_input_chars")
-# |weight| at most this: with scores of any real size the weighted total stays a finite float.
-MAX_WEIGHT = 1e6
+ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "closed", "eval_only", "isolation", "max_input_chars")
 MAX_INCLUDE_DEPTH = 8
 # Plugin files named in a config are Python code run on load: only from the config's own folder
 # (or below it) unless the user sets this variable to 1.
@@ -69,6 +68,24 @@ class WeightedReward:
     when: str | None = None  # the gate's text, as written
     gate: gates_mod.Node | None = field(default=None, repr=False)
     eval_only: bool = False
+    closed: float | None = None  # the entry's ``closed``, as written
+
+    @property
+    def closed_value(self) -> float | None:
+        """What a closed gate gives at most: the declared ``closed``, else the reward's lowest
+        declared value when it is finite, else None (a gate then needs ``closed``)."""
+        if self.closed is not None:
+            return self.closed
+        low = self.spec.value_range[0] if self.spec.value_range else None
+        return float(low) if low is not None and np.isfinite(low) else None
+
+    def describe_closed(self) -> str:
+        """What a closed gate gives, in words (for ``check``); empty for an ungated reward."""
+        if self.gate is None:
+            return ""
+        if self.closed is not None:
+            return f"min(score, {self.closed:g}) (closed = {self.closed:g})"
+        return f"{self.closed_value:g} (its lowest value)"
 
     def weight_at(self, step: int | None) -> float:
         """The effective weight at global step ``step`` (None: the end of the schedule)."""
@@ -152,29 +169,29 @@ class RewardSet:
         return RewardSet([r for r in self.rewards if not r.eval_only], self.source)
 
     @property
-    def gate(self) -> Any:
-        """:meth:`gate_open` when any reward has a gate, else None (what a ScoreResult keeps)."""
-        return self.gate_open if self.has_gates else None
+    def gate(self) -> gates_mod.GateTable | None:
+        """The set's gates when any reward has one, else None (what a ScoreResult keeps)."""
+        return self.gate_table() if self.has_gates else None
+
+    def gate_table(self) -> gates_mod.GateTable:
+        return gates_mod.GateTable(tuple(self.names), tuple(r.gate for r in self.rewards), tuple(self.closed_values))
+
+    @property
+    def closed_values(self) -> list[float]:
+        """Per reward, what a closed gate gives at most (NaN for an ungated reward)."""
+        return [float("nan") if r.gate is None or r.closed_value is None else float(r.closed_value) for r in self.rewards]
 
     def gate_open(self, matrix: np.ndarray) -> np.ndarray:
-        """N x K bool: where each reward may contribute (True everywhere for ungated rewards).
+        """N x K bool: where each reward's gate is open (True everywhere for ungated rewards).
 
         ``matrix`` is N x K raw scores in the order of :attr:`names`, NaN for None.
         """
-        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.rewards))
-        columns = {name: matrix[:, i] for i, name in enumerate(self.names)}
-        open_ = np.ones(matrix.shape, dtype=bool)
-        for i, entry in enumerate(self.rewards):
-            if entry.gate is not None:
-                open_[:, i] = gates_mod.evaluate(entry.gate, columns, matrix.shape[0])
-        return open_
+        return self.gate_table()(matrix)
 
     def apply_gates(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(gated matrix, gate_open): a gated-off score becomes NaN, so it adds nothing to the total
-        and, under GDPO, stays out of its reward's group statistics, exactly like a None."""
-        matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.rewards))
-        open_ = self.gate_open(matrix)
-        return np.where(open_, matrix, np.nan), open_
+        """(gated matrix, gate_open): where a gate is closed the score becomes ``min(score, closed
+        value)`` (gates.close), the same values under every aggregation mode."""
+        return self.gate_table().apply(matrix)
 
     def required_columns(self) -> dict[str, list[str]]:
         """Columns each reward needs from the data, by reward name."""
@@ -255,20 +272,10 @@ def parse_reward_set(
                 problems.append(ConfigProblem(source, entry, f"weight.{exc.key}", exc.message))
                 weight = None
         else:
-            weight = as_finite_number(raw_weight)
-            if weight is None:
-                problems.append(ConfigProblem(source, entry, "weight", f"expected a finite number, got {brief(raw_weight)}"))
-            elif abs(weight) > MAX_WEIGHT:
-                problems.append(
-                    ConfigProblem(
-                        source,
-                        entry,
-                        "weight",
-                        f"expected a weight between {-MAX_WEIGHT:g} and "
-                        f"{MAX_WEIGHT:g} (so that weighted totals stay finite), got {weight:g}",
-                    )
-                )
-                weight = None
+            problem = weight_problem(raw_weight)
+            weight = None if problem else as_finite_number(raw_weight)
+            if problem:
+                problems.append(ConfigProblem(source, entry, "weight", problem))
         if eval_only and (schedule is not None or (weight is not None and weight != 0)):
             problems.append(
                 ConfigProblem(
@@ -281,6 +288,15 @@ def parse_reward_set(
                 gate = gates_mod.parse_gate(when)
             except gates_mod.GateSyntaxError as exc:
                 problems.append(ConfigProblem(source, entry, "when", f"{exc} in {when!r}"))
+        closed = None
+        if "closed" in raw:
+            closed = as_finite_number(raw["closed"])
+            if closed is None:
+                problems.append(ConfigProblem(source, entry, "closed", f"expected a finite number, got {brief(raw['closed'])}"))
+            elif when is None:
+                problems.append(
+                    ConfigProblem(source, entry, "closed", "says what a closed gate gives, but the entry has no gate ('when')")
+                )
         name = raw.get("name", use)
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             problems.append(
@@ -357,6 +373,7 @@ def parse_reward_set(
                 when=when if gate is not None else None,
                 gate=gate,
                 eval_only=eval_only,
+                closed=closed,
             )
         )
     problems += _gate_problems(rewards, entries, source, where)
@@ -390,6 +407,20 @@ def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: st
                 problems.append(
                     ConfigProblem(source, entry, "when", f"reads {name!r}, which is eval_only and so not scored during training")
                 )
+    for reward in rewards:
+        if reward.gate is not None and reward.closed_value is None:
+            low = reward.spec.value_range[0] if reward.spec.value_range else None
+            problems.append(
+                ConfigProblem(
+                    source,
+                    f"{where}[{index.get(reward.name, '?')}] (use = {reward.spec.name!r})",
+                    "when",
+                    f"{reward.spec.name!r} has {'no declared value range' if low is None else f'no lowest value ({low:g})'}, "
+                    "so a closed gate has no worst score to give and failing the gate could pay more than passing "
+                    "it: declare `closed = <number>` (a closed gate then gives the smaller of the score and that number), "
+                    "or use a bounded form of the reward",
+                )
+            )
     cycle = gates_mod.find_cycle(graph)
     if cycle:
         first = by_name[cycle[0]]
@@ -418,12 +449,13 @@ def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Regis
     return problems
 
 
-def plugin_paths(plugin_files: Any, source: str, base_dir: Path) -> list[Path]:
-    """The config's local plugin files, checked: they exist and lie inside the config's folder
-    (unless ``GRPO_REWARDS_ALLOW_PLUGIN_PATHS=1``), before any of them is run."""
+def plugin_paths(plugin_files: Any, source: str, base_dir: Path, root: Path | None = None) -> list[Path]:
+    """The config's local plugin files, checked: they exist and lie inside ``root`` (default the
+    config's folder; for a reward-set file that another config includes, the folder of the config
+    the user named) unless ``GRPO_REWARDS_ALLOW_PLUGIN_PATHS=1``, before any of them is run."""
     if not isinstance(plugin_files, list) or not all(isinstance(p, str) and p for p in plugin_files):
         raise ConfigError.single(source, "plugins", None, "expected a list of paths to local plugin files")
-    root = base_dir.resolve()
+    root = (root or base_dir).resolve()
     allow_outside = os.environ.get(ALLOW_PLUGIN_PATHS_ENV, "") == "1"
     problems = []
     paths = []
@@ -454,13 +486,15 @@ def reward_set_from_config(
     """The reward set of a config mapping: inline ``rewards`` list, or a path to a reward-set file.
 
     ``plugins = ["my_rewards.py"]`` in the config loads local plugin files first (paths relative
-    to the config file, inside its folder). A ``rewards`` path that leads back to a file already
-    being read is reported as a cycle.
+    to the config file, inside the folder of the config the user named: an included reward-set
+    file elsewhere may not bring code from its own folder). A ``rewards`` path that leads back to a
+    file already being read is reported as a cycle.
     """
     base_dir = base_dir or Path(source).parent
     plugin_files = config.get("plugins", [])
     if plugin_files:
-        load_plugin_files(plugin_paths(plugin_files, source, base_dir))
+        root = _including[0].parent if _including else base_dir
+        load_plugin_files(plugin_paths(plugin_files, source, base_dir, root))
     rewards = config.get("rewards")
     if rewards is None:
         raise ConfigError.single(

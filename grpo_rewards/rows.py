@@ -8,8 +8,10 @@ CSV and parquet go through ``datasets``; its failures become an :class:`InputErr
 
 Writing (:func:`write_atomically`): a temporary file in the target's folder, flushed to disk and
 renamed over the target only when complete, with the permissions a plain ``open`` would give
-(the umask), removed on any failure, Ctrl-C or SIGTERM. :func:`check_writable` tries the same
-folder before any work starts, so an unwritable target fails in a second, not after scoring.
+(the umask), removed on any failure, Ctrl-C or SIGTERM. A target that is a symbolic link, a FIFO,
+a device or a socket is refused, never replaced (:func:`check_target`). :func:`check_writable`
+tries the same folder before any work starts, so an unwritable target fails in a second, not after
+scoring.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -28,6 +31,7 @@ from typing import Any
 from .errors import InputError
 
 MAX_REPORTED = 20
+LINE_KEY = "__line__"  # where the reader keeps a JSONL row's line number; a user column of that name is refused
 MAX_DEPTH = 64  # nesting a row may have; deeper is certainly not a dataset row
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 _BOMS = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
@@ -41,7 +45,10 @@ def summarise(problems: list[str]) -> str:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL/JSON file (with ``__line__`` for JSONL) or CSV/parquet (via ``datasets``)."""
+    """Rows of a JSONL/JSON file (with ``__line__`` for JSONL) or CSV/parquet (via ``datasets``).
+
+    A row that brings its own ``__line__`` column is refused: it would be overwritten by, or
+    taken for, the reader's line number."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
@@ -49,10 +56,33 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(path)
     if suffix == ".json":
-        return _read_json(path)
-    if suffix in (".csv", ".parquet"):
-        return _read_table(path, suffix)
-    raise InputError(f"{path}: unsupported input format {suffix!r}; use .jsonl, .json, .csv or .parquet")
+        rows = _read_json(path)
+    elif suffix in (".csv", ".parquet"):
+        rows = _read_table(path, suffix)
+    else:
+        raise InputError(f"{path}: unsupported input format {suffix!r}; use .jsonl, .json, .csv or .parquet")
+    clashes = [f"{path}: row {i + 1}: {_line_key_clash()}" for i, row in enumerate(rows) if LINE_KEY in row]
+    if clashes:
+        raise InputError(summarise(clashes))
+    return rows
+
+
+def _line_key_clash() -> str:
+    return f"has a column {LINE_KEY!r}, a name the reader keeps for line numbers; rename the column"
+
+
+def completion_ids_problem(value: Any) -> str | None:
+    """Why ``value`` is not usable as ``completion_ids`` (a list of token ids: whole numbers), or None.
+
+    A string would be counted character by character, a float or a bool taken for a token."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return f"'completion_ids' must be a list of token ids (integers), got {type(value).__name__}"
+    for index, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            return f"'completion_ids'[{index}] must be a token id (an integer >= 0), got {type(item).__name__} {str(item)[:20]}"
+    return None
 
 
 def _check_encoding_start(path: Path, head: bytes) -> None:
@@ -78,10 +108,22 @@ class _LineProblem(Exception):
     pass
 
 
+class _NonFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python's json reads ``NaN`` and ``Infinity``, which JSON has not: they would be written
+    back as invalid JSON, so they are refused at reading."""
+    raise _NonFinite(name)
+
+
 def _parse_json(text: str, where: str, problem: type[Exception], with_line: bool = False) -> Any:
     """``json.loads`` with each failure as ``problem`` naming ``where`` (and the line, for a whole file)."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
+    except _NonFinite as exc:
+        raise problem(f"{where}: holds {exc}, which is not JSON (a number must be finite)") from None
     except json.JSONDecodeError as exc:
         at = f"{where}:{exc.lineno}" if with_line else where
         raise problem(f"{at}: not valid JSON ({exc.msg} at column {exc.colno})") from None
@@ -143,7 +185,10 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
             if not isinstance(row, dict):
                 problems.append(f"{where}: expected a JSON object, got {type(row).__name__}")
                 continue
-            row["__line__"] = number
+            if LINE_KEY in row:
+                problems.append(f"{where}: {_line_key_clash()}")
+                continue
+            row[LINE_KEY] = number
             rows.append(row)
     if problems:
         raise InputError(summarise(problems))
@@ -203,12 +248,42 @@ def _umask() -> int:
     return mask
 
 
+def check_target(path: Path) -> None:
+    """Raise InputError unless ``path`` is absent or a regular file: the rename of an atomic write
+    would replace a symbolic link, a FIFO, a device or a socket with a regular file, so those are
+    refused whatever ``--force`` says (write to the file a link points to by its own name)."""
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there to replace; creating it is check_writable's question
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(mode):
+        raise InputError(
+            f"{path}: is a symbolic link; refusing to replace it with a file (name the file it points to, "
+            f"{os.path.realpath(path)}, or remove the link)"
+        )
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a folder; give a file name for the output")
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise InputError(f"{path}: is {kind}, not a regular file; outputs are only ever written as regular files")
+
+
 def check_writable(path: Path) -> None:
     """Raise InputError unless ``path`` can be written (its folder created if missing): before any
     work starts, so an output problem never costs a scoring run."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for the output")
+    check_target(path)
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -243,8 +318,10 @@ def _terminate_as_exit() -> Iterator[None]:
 
 def write_atomically(path: Path, content: str | Iterable[str]) -> None:
     """Write ``content`` (a string or lines) to a temporary file beside ``path``, flush it to disk
-    and rename it over ``path``; nothing is left behind on failure, Ctrl-C or SIGTERM."""
+    and rename it over ``path``; nothing is left behind on failure, Ctrl-C or SIGTERM. A ``path``
+    that is a symbolic link or not a regular file is refused (InputError), never replaced."""
     path = Path(path)
+    check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _terminate_as_exit():
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -258,6 +335,7 @@ def write_atomically(path: Path, content: str | Iterable[str]) -> None:
                         handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
+            check_target(path)  # again: the target may have changed while the content was written
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -19,8 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import as_finite_number
+from .config import as_finite_number, brief
 
+# |weight| at most this, at every step of a schedule too: with scores of any real size the
+# weighted total stays a finite float.
+MAX_WEIGHT = 1e6
 KINDS = ("linear", "cosine", "warmup", "piecewise")
 _KEYS = {
     "linear": ("schedule", "start", "end", "steps"),
@@ -75,6 +78,18 @@ class Schedule:
         return f"{self.kind} {w0:g} -> {w1:g} over {s1 - s0} steps"
 
 
+def weight_problem(value: Any) -> str | None:
+    """Why ``value`` is not a usable weight (a finite number within +-MAX_WEIGHT), or None."""
+    number = as_finite_number(value)
+    if number is None:
+        return f"expected a finite number, got {brief(value)}"
+    if abs(number) > MAX_WEIGHT:
+        return (
+            f"expected a weight between {-MAX_WEIGHT:g} and {MAX_WEIGHT:g} (so that weighted totals stay finite), got {number:g}"
+        )
+    return None
+
+
 def parse_schedule(raw: Mapping[str, Any]) -> Schedule:
     """A Schedule from a ``weight = {...}`` table, or ScheduleError naming the key at fault."""
     kind = raw.get("schedule")
@@ -95,10 +110,10 @@ def parse_schedule(raw: Mapping[str, Any]) -> Schedule:
             continue
         if key not in raw:
             raise ScheduleError(key, f"missing: a {kind} schedule needs {', '.join(_KEYS[kind][1:])}")
-        number = as_finite_number(raw[key])
-        if number is None:
-            raise ScheduleError(key, f"expected a finite number, got {raw[key]!r}")
-        values[key] = float(number)
+        problem = weight_problem(raw[key])
+        if problem:
+            raise ScheduleError(key, problem)
+        values[key] = float(raw[key])
     return Schedule(
         "cosine" if kind == "cosine" else "linear" if kind == "linear" else "warmup",
         ((0, values["start"]), (steps, values["end"])),
@@ -115,10 +130,10 @@ def _points(raw: Any) -> tuple[tuple[int, float], ...]:
         step, weight = pair
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ScheduleError(f"points[{i}]", f"expected a whole step number >= 0, got {step!r}")
-        number = as_finite_number(weight)
-        if number is None:
-            raise ScheduleError(f"points[{i}]", f"expected a finite weight, got {weight!r}")
+        problem = weight_problem(weight)
+        if problem:
+            raise ScheduleError(f"points[{i}]", problem)
         if points and step <= points[-1][0]:
             raise ScheduleError(f"points[{i}]", f"steps must increase: {step} follows {points[-1][0]}")
-        points.append((step, float(number)))
+        points.append((step, float(weight)))
     return tuple(points)

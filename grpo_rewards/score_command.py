@@ -19,10 +19,12 @@ from rich.table import Table
 
 from .errors import InputError
 from .rewardset import RewardSet
-from .rows import check_writable, read_rows, summarise, write_atomically
+from .rows import LINE_KEY, check_writable, completion_ids_problem, read_rows, summarise, write_atomically
 from .scoring import Row, ScoreResult, score_rows
 
 __all__ = ["read_rows", "rows_for_scoring", "score", "summary_table", "write_atomically"]
+
+OUTPUT_COLUMNS = ("reward", "rewards")  # what score adds to each row: an input column of that name is refused
 
 
 def message_problem(value: Any, key: str) -> str | None:
@@ -56,7 +58,7 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
     problems = []
     out = []
     for index, row in enumerate(rows):
-        where = f"{source}:{row.get('__line__', index + 1)}"
+        where = f"{source}:{row.get(LINE_KEY, index + 1)}"
         if "completion" not in row:
             problems.append(f"{where}: no 'completion' field")
             continue
@@ -64,13 +66,22 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
             problem = message_problem(row[key], key) if key in row else None
             if problem:
                 problems.append(f"{where}: {problem}")
+        problem = completion_ids_problem(row.get("completion_ids"))
+        if problem:
+            problems.append(f"{where}: {problem}")
+        taken = [c for c in OUTPUT_COLUMNS if c in row]
+        if taken:
+            problems.append(
+                f"{where}: has column(s) {', '.join(map(repr, taken))}, where score writes its results; "
+                "rename or drop them (a scored file's old scores, for instance) so nothing you wrote is overwritten"
+            )
         for name, wanted in needed.items():
             missing = [c for c in wanted if c not in row]
             if missing:
                 problems.append(
                     f"{where}: reward {name!r} needs column(s) {', '.join(map(repr, missing))}, missing from this row"
                 )
-        columns = {k: v for k, v in row.items() if k not in ("prompt", "completion", "completion_ids", "__line__")}
+        columns = {k: v for k, v in row.items() if k not in ("prompt", "completion", "completion_ids", LINE_KEY)}
         out.append(Row(row["completion"], row.get("prompt", ""), columns, row.get("completion_ids")))
     if problems:
         raise InputError(summarise(problems))
@@ -146,12 +157,12 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
     """Score pre-generated completions with the reward set in CONFIG."""
     from .terminal import console, fail, labelled, load_reward_set_or_fail, out
 
-    if output_path.exists() and not force:
-        fail(f"{output_path} exists; pass --force to overwrite it")
     try:
-        check_writable(output_path)
+        check_writable(output_path)  # a link, FIFO or device is refused even with --force
     except InputError as exc:
         fail(str(exc))
+    if output_path.exists() and not force:
+        fail(f"{output_path} exists; pass --force to overwrite it")
     reward_set = load_reward_set_or_fail(config)
     reward_set.step = step  # weights of every schedule at this step; gates always apply
     try:
@@ -171,12 +182,14 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         task = bar.add_task("score", total=len(rows))
         result = score_rows(reward_set, rows, workers=workers, progress=lambda n: bar.advance(task, n))
 
+    totals = result.total  # None where every reward is None, or where the weighted sum overflows a float
+
     def lines() -> Iterator[str]:
         for i, row in enumerate(raw_rows):
-            row = {k: v for k, v in row.items() if k != "__line__"}
+            row = {k: v for k, v in row.items() if k != LINE_KEY}
             row["rewards"] = result.row(i)
-            row["reward"] = result.total[i]
-            yield json.dumps(row, ensure_ascii=False) + "\n"
+            row["reward"] = totals[i]
+            yield json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"  # never Infinity/NaN
 
     write_atomically(output_path, lines())
     out.print(summary_table(result))

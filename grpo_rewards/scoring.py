@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .aggregation import weighted_total
+from .gates import GateTable
 from .reward import CallStats, RewardFunction, Sample, message_text
 from .rewardset import RewardSet
 
@@ -54,7 +55,7 @@ class ScoreResult:
     weights: list[float]
     values: dict[str, list[float | None]]
     stats: dict[str, CallStats]
-    gate: Callable[[np.ndarray], np.ndarray] | None = None  # RewardSet.gate: raw N x K -> where gates are open
+    gate: GateTable | None = None  # RewardSet.gate: where gates are open, and what a closed one gives
 
     @property
     def gate_open(self) -> np.ndarray | None:
@@ -62,18 +63,19 @@ class ScoreResult:
         return None if self.gate is None else self.gate(self.matrix(gated=False))
 
     def matrix(self, gated: bool = True) -> np.ndarray:
-        """N x K scores, NaN for None (and, with ``gated``, where the reward's gate is closed)."""
+        """N x K scores, NaN for None (and, with ``gated``, closed gates applied: gates.close)."""
         matrix = np.array(
             [[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names], dtype=float
         ).T.reshape(-1, len(self.names))
         if gated and self.gate is not None:
-            matrix = np.where(self.gate(matrix), matrix, np.nan)
+            matrix = self.gate.apply(matrix)[0]
         return matrix
 
     @property
     def total(self) -> list[float | None]:
-        """The weighted total per row, as TRL forms it (aggregation.weighted_total): Nones and
-        closed gates add nothing, and a row where every reward is None has no total."""
+        """The weighted total per row, as TRL forms it (aggregation.weighted_total): Nones add
+        nothing, a closed gate adds what gates.close gives, and a row where every reward is None
+        (or whose sum overflows) has no total."""
         return [None if np.isnan(t) else float(t) for t in weighted_total(self.matrix(), self.weights)]
 
     def row(self, i: int) -> dict[str, float | None]:

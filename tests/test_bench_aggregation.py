@@ -131,7 +131,8 @@ use = "length.target"
 name = "short"
 weight = 0.01
 when = "correct >= 1"
-params = { target = 20 }
+closed = 0.0  # the lowest score of the positive form: a closed gate gives 0
+params = { target = 20, form = "positive" }
 """
 
 

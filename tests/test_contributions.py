@@ -91,11 +91,13 @@ def test_gdpo_shares_decompose_the_standardised_sum_and_flag_amplified_rewards()
     assert plain.share["tiny"] < 1e-3 and plain.amplified == {}
 
 
-def test_a_closed_gate_removes_the_reward_and_is_counted():
-    # short is gated on correct >= 1: open in rows 0 and 2 only.
+def test_a_closed_gate_gives_the_closed_value_and_is_counted():
+    # short (in [0, 1]) is gated on correct >= 1: open in rows 0 and 2 only; closed, it gives min(score, 0) = 0.
     values = [[1.0, 0.2], [0.0, 0.9], [1.0, 0.6], [0.0, 0.1]]
     gate_open = np.array([[True, True], [True, False], [True, True], [True, False]])
-    c = compute_contributions(values, [1.0, 1.0], 2, ["correct", "short"], UNSCALED, gate_open, gated=["short"])
+    c = compute_contributions(
+        values, [1.0, 1.0], 2, ["correct", "short"], UNSCALED, gate_open, gated=["short"], closed_values=[float("nan"), 0.0]
+    )
     # totals [1.2, 0 | 1.6, 0]: per group Cov(short, r) = .01 (g1: .2 vs 0), .04 (g2); Var(r) .36 and .64
     assert c.share["short"] == pytest.approx((0.2 * 1.2 / 4 + 0.6 * 1.6 / 4) / (1.2**2 / 4 + 1.6**2 / 4))
     assert sum(c.share.values()) == pytest.approx(1.0)

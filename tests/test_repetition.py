@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from grpo_rewards.plugins.repetition import repeated_fraction
+from grpo_rewards.plugins.repetition import repeated_fraction, words
 
 from grpo_rewards import Sample
 from grpo_rewards.registry import get_registry
@@ -74,3 +74,53 @@ def test_trl_convention_with_chat_completions_and_token_ids():
     assert out == [pytest.approx(-(1 - 2 / 3)), 0.0]
     words = get_registry().get("repetition.ngram").build({"n": 1})
     assert words(prompts=["p"], completions=[[{"role": "assistant", "content": "no no no no"}]]) == [-0.75]
+
+
+def _brute_force(items, n):
+    grams = [tuple(items[i : i + n]) for i in range(len(items) - n + 1)]
+    return 1.0 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+@pytest.mark.parametrize("small", [0, 1 << 16])  # 0: every input goes through the ranking
+def test_the_ranked_count_is_exact_against_a_brute_force_count(monkeypatch, small):
+    import random
+
+    from grpo_rewards.plugins import repetition
+
+    monkeypatch.setattr(repetition, "SMALL", small)
+    rng = random.Random(7)
+    for _ in range(300):
+        alphabet = rng.randint(1, 6)
+        items = [rng.randrange(alphabet) for _ in range(rng.randint(0, 90))]
+        n = rng.randint(1, 64)
+        assert repeated_fraction(items, n) == pytest.approx(_brute_force(items, n), abs=1e-12), (items, n)
+
+
+def _distinct_words(count: int) -> str:
+    return " ".join(f"w{i}" for i in range(count))
+
+
+@pytest.mark.parametrize(
+    "n, unit",
+    [(64, "words"), (16, "words"), (64, "tokens")],  # the issue's case (n = 64 on a long completion), and two more
+)
+def test_memory_per_ngram_stays_small_whatever_n(n, unit):
+    """Memory, not time: tracemalloc's peak is deterministic for a given input. A set of n-tuples
+    took ~650 bytes per 64-gram (713 MB on a 2 MB completion); the ranking takes under 100."""
+    import random
+    import tracemalloc
+
+    count = 50_000
+    if unit == "words":
+        items = None
+        text = _distinct_words(count)
+    else:
+        rng = random.Random(3)
+        items = [rng.randrange(1_000_000) for _ in range(count)]
+    tracemalloc.start()
+    try:
+        repeated_fraction(words(text) if items is None else items, n)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (count - n + 1) < 120, f"{peak / (count - n + 1):.0f} bytes per {n}-gram"

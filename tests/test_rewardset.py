@@ -110,7 +110,7 @@ def test_every_mistake_is_reported_with_file_entry_and_key(registry, tmp_path):
     src = str(path)
     assert problems_of(path) == [
         f"{src}: rewards[0] (use = 'test.chras'): key 'use': unknown reward 'test.chras'; did you mean 'test.chars'?",
-        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of eval_only, isolation, max_input_chars, name, params, timeout, use, weight, when",
+        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of closed, eval_only, isolation, max_input_chars, name, params, timeout, use, weight, when",
         f"{src}: rewards[1] (use = 'test.chars'): key 'params.scael': unknown parameter; did you mean 'scale'?",
         f"{src}: rewards[2] (use = 'test.chars'): key 'weight': expected a finite number, got nan",
         f"{src}: rewards[2] (use = 'test.chars'): key 'name': duplicate reward name 'test.chars' (also rewards[1]); give one of them a distinct 'name'",
@@ -254,6 +254,7 @@ def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_p
         name = "short"
         weight = { schedule = "linear", start = 0.0, end = 0.5, steps = 200 }
         when = "correct >= 1"
+        closed = 0.0
 
         [[rewards]]
         use = "test.chars"
@@ -275,7 +276,7 @@ def test_schedules_gates_and_eval_only_parse_into_one_weights_at(registry, tmp_p
     assert reward_set.to_trl()[1] == [1.0, 0.0, 0.0, 0.0]
     gated, open_ = reward_set.apply_gates([[1.0, 3.0, 1.0, 1.0], [0.0, 3.0, 1.0, 1.0], [None, 3.0, 1.0, 1.0]])
     assert open_[:, 1].tolist() == [True, False, False]  # a None closes the gate
-    assert gated[0, 1] == 3.0 and all(v != v for v in gated[1:, 1])  # closed -> NaN, like a None
+    assert gated[0, 1] == 3.0 and gated[1:, 1].tolist() == [0.0, 0.0]  # closed -> min(score, closed)
     assert open_[:, [0, 2, 3]].all()
     pickle.loads(pickle.dumps(reward_set))  # still crosses to worker processes
 
@@ -290,11 +291,13 @@ def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, 
         name = "a"
         weight = { schedule = "linear", start = 0.0, steps = 10 }
         when = "b > 0"
+        closed = 0
 
         [[rewards]]
         use = "test.chars"
         name = "b"
         when = "a > 0 and corect >= 1"
+        closed = 0
 
         [[rewards]]
         use = "test.chars"
@@ -311,6 +314,7 @@ def test_schedule_gate_and_eval_only_mistakes_name_file_entry_and_key(registry, 
         use = "test.chars"
         name = "e"
         when = "d > 0"
+        closed = 0
         weight = { schedule = "cosine", start = 1, end = 0, steps = 5, extra = 1 }
     """,
     )

@@ -111,6 +111,7 @@ use = "tiny.label"
 name = "label"
 weight = 0.5
 when = "chars >= 3"
+closed = 0.0
 
 [[rewards]]
 use = "tiny.rank"
@@ -142,12 +143,12 @@ def test_a_run_applies_schedules_and_gates_and_logs_them(tiny_model, tmp_path):
         assert record["rewards/label/weight"] == 0.5 and record["rewards/watch/weight"] == 0.0
         table = pd.read_parquet(out / "completions" / f"completions_{step:05d}.parquet")
         chars = table["chars"].to_numpy(dtype=float)
-        label = table["label"].to_numpy(dtype=float)  # what TRL received: NaN where the gate was closed
+        label = table["label"].to_numpy(dtype=float)  # what TRL received: min(label, 0) where the gate was closed
         closed = ~(chars >= 3)
-        assert np.all(np.isnan(label[closed]))
+        assert np.all(np.isnan(label[closed]) | (label[closed] == 0.0))  # a None stays None
         assert record["rewards/label/gated_rate"] == pytest.approx(closed.mean())
         assert "rewards/chars/gated_rate" not in record
-        # TRL's total used the scheduled weight and left gated-off label scores out
+        # TRL's total used the scheduled weight and the closed gates' values
         expected_total = np.nanmean(weight * chars + 0.5 * np.nan_to_num(label))
         assert record["reward"] == pytest.approx(expected_total, rel=1e-5, abs=1e-6)
         # the shares decompose GDPO's advantage of the values TRL used
@@ -170,15 +171,15 @@ def test_a_run_applies_schedules_and_gates_and_logs_them(tiny_model, tmp_path):
     assert "normalize_then_sum" in report and "gated" in report and "weights.png" in report
 
 
-def test_a_schedule_longer_than_max_steps_fails_before_any_model_loads(tmp_path):
-    from grpo_rewards.errors import ConfigError
+def test_a_schedule_longer_than_max_steps_is_a_warning_not_an_error(tmp_path):
+    from grpo_rewards.trainer.config import load_trainer_config
 
     config = write_run_files(tmp_path, tmp_path / "no-model-here", rewards=SCHEDULED_AND_GATED.replace("steps = 2", "steps = 50"))
-    with pytest.raises(ConfigError) as info:
-        train(config)
-    assert "rewards[0] (use = 'tiny.chars'): key 'weight.steps': the schedule runs to step 50 but grpo.max_steps is 3" in str(
-        info.value
-    )
+    loaded = load_trainer_config(config)  # grpo.max_steps = 3: a smoke run of a longer schedule
+    assert loaded.warnings == [
+        f"{config}: rewards[0] (use = 'tiny.chars'): the weight schedule runs to step 50 but grpo.max_steps is 3: "
+        "it will not finish (the last weight used is 0.04, not 1)"
+    ]
 
 
 def test_scheduled_weights_continue_where_they_were_after_resume(tiny_model, tmp_path):

@@ -125,6 +125,7 @@ class TrainerConfig:
     reward_set: RewardSet
     grpo: dict[str, Any]
     output: OutputSettings
+    warnings: list[str] = field(default_factory=list)  # printed before training starts
 
     @property
     def output_dir(self) -> Path:
@@ -246,8 +247,10 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         problems += exc.problems
 
     grpo = _grpo_kwargs(grpo_raw, model, source, problems)
+    warnings: list[str] = []
     if reward_set is not None:
-        problems += schedule_problems(reward_set, grpo.get("max_steps"))
+        problems += schedule_problems(reward_set)
+        warnings += schedule_warnings(reward_set, grpo.get("max_steps"))
     if grpo.get("eval_strategy", "no") != "no" and not (data.eval_split or data.eval_fraction):
         problems.append(
             ConfigProblem(
@@ -256,12 +259,11 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         )
     if problems:
         raise ConfigError(problems)
-    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output)
+    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output, warnings)
 
 
-def schedule_problems(reward_set: RewardSet, max_steps: Any) -> list[ConfigProblem]:
-    """A weight schedule that would still be changing when training stops is a mistake, and so is
-    a set with nothing to train on."""
+def schedule_problems(reward_set: RewardSet) -> list[ConfigProblem]:
+    """A set with nothing to train on is a mistake."""
     if all(r.eval_only for r in reward_set.rewards):
         return [
             ConfigProblem(
@@ -271,15 +273,18 @@ def schedule_problems(reward_set: RewardSet, max_steps: Any) -> list[ConfigProbl
                 "every reward is eval_only: training needs at least one reward it scores",
             )
         ]
+    return []
+
+
+def schedule_warnings(reward_set: RewardSet, max_steps: Any) -> list[str]:
+    """A weight schedule still changing when training stops: worth saying, not refusing, since a
+    short smoke run (``--set grpo.max_steps=3``) of a real config is exactly that."""
     if not isinstance(max_steps, int) or max_steps <= 0:
         return []
     return [
-        ConfigProblem(
-            reward_set.source,
-            f"rewards[{i}] (use = {r.spec.name!r})",
-            "weight.points" if r.schedule.kind == "piecewise" else "weight.steps",
-            f"the schedule runs to step {r.schedule.end_step} but grpo.max_steps is {max_steps}",
-        )
+        f"{reward_set.source}: rewards[{i}] (use = {r.spec.name!r}): the weight schedule runs to step "
+        f"{r.schedule.end_step} but grpo.max_steps is {max_steps}: it will not finish (the last weight used is "
+        f"{r.schedule.at(max_steps - 1):g}, not {r.schedule.final:g})"
         for i, r in enumerate(reward_set.rewards)
         if r.schedule and r.schedule.end_step > max_steps
     ]

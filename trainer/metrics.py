@@ -19,7 +19,7 @@ whole batch's scores and the global step are known: the weights of ``RewardSet.w
 go into ``self.reward_weights``, which TRL reads right after ``_calculate_rewards`` returns to form
 the total (so a schedule is applied at the step the batch is scored, and is the same after
 ``--resume``, where the global step is restored); a closed gate turns the score TRL receives into
-NaN, which TRL's nansum leaves out of the total and GDPO out of that reward's group statistics.
+``min(score, closed value)`` (``gates.close``), the same value under every aggregation mode.
 TRL's own ``rewards/<name>/mean`` and ``/std`` of a gated reward are put back to the raw values.
 """
 
@@ -49,8 +49,10 @@ class RewardMetrics:
         correlation_steps: int = 10,
         aggregation: Aggregation = Aggregation(),
         gated: Sequence[str] = (),
+        closed: Sequence[float] | None = None,  # what a closed gate gives (RewardSet.closed_values)
     ) -> None:
         self.names = list(names)
+        self.closed = list(closed) if closed is not None else None
         self.weights = [float(w) for w in weights]
         self.group_size = group_size
         self.correlation_steps = correlation_steps
@@ -104,6 +106,7 @@ class RewardMetrics:
             np.concatenate(self._open),
             self.gated,
             batch_size=sizes.pop() if len(sizes) == 1 else None,
+            closed_values=self.closed if self.closed is not None else [float("nan")] * len(self.names),
         )
         out = contributions.as_metrics()
         for name, weight in zip(self.names, self.weights):  # the weights of the window's last batch
@@ -166,12 +169,13 @@ def make_trainer_class():
             self.aggregation = Aggregation(self.multi_objective_aggregation, self.scale_rewards)
             weights = self.reward_weights.tolist()
             gated = [r.name for r in reward_set.rewards if r.gate is not None] if reward_set is not None else []
+            closed = reward_set.closed_values if reward_set is not None else None
             self.reward_metrics = {
                 "train": RewardMetrics(
-                    self.reward_func_names, weights, self.num_generations, correlation_steps, self.aggregation, gated
+                    self.reward_func_names, weights, self.num_generations, correlation_steps, self.aggregation, gated, closed
                 ),
                 "eval": RewardMetrics(
-                    self.reward_func_names, weights, self.num_generations_eval, correlation_steps, self.aggregation, gated
+                    self.reward_func_names, weights, self.num_generations_eval, correlation_steps, self.aggregation, gated, closed
                 ),
             }
             self.raw_reward_stats: dict[str, dict[str, list[float]]] = {"train": {}, "eval": {}}

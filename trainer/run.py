@@ -143,6 +143,8 @@ def train(
     state = PartialState()
     is_main = state.is_main_process
     say = log if is_main else (lambda message: None)
+    for warning in config.warnings:
+        say(f"warning: {warning}")
     try:
         source = resolve_model(config.model.name, config.base_dir)
     except ModelSourceError as exc:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.rows import check_target, write_atomically
+
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_FILE = "samples.jsonl"
 RUN_CONFIG_FILE = "run_config.json"
@@ -41,6 +43,7 @@ def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     records = list(records)
     if not records:
         return
+    check_target(path)  # never append through a symbolic link or into a FIFO
     with path.open("a", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(_clean(record), ensure_ascii=False) + "\n")
@@ -64,12 +67,12 @@ def truncate_after_step(path: Path, step: int) -> int:
     records = read_jsonl(path)
     kept = [r for r in records if int(r.get("step", 0)) <= step]
     if len(kept) != len(records) or (path.is_file() and len(records) != len(path.read_text(encoding="utf-8").splitlines())):
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
+        write_atomically(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     return len(records) - len(kept)
 
 
 def write_run_config(output_dir: Path, config: dict[str, Any]) -> None:
-    (output_dir / RUN_CONFIG_FILE).write_text(json.dumps(_clean(config), indent=2, ensure_ascii=False), encoding="utf-8")
+    write_atomically(output_dir / RUN_CONFIG_FILE, json.dumps(_clean(config), indent=2, ensure_ascii=False))
 
 
 def read_run_config(output_dir: Path) -> dict[str, Any] | None:

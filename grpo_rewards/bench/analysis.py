@@ -230,9 +230,11 @@ def contributions(
     aggregation: Aggregation = Aggregation(),
     open_groups: Sequence[Sequence[Sequence[bool]]] | None = None,
     gated: Sequence[str] = (),
+    closed: Sequence[float] | None = None,
 ) -> dict[str, Any] | None:
     """Shares of the advantage (of ``aggregation``), zero-spread and gated rates and correlations
-    via compute_contributions; ``open_groups`` says per row where each reward's gate was open.
+    via compute_contributions; ``open_groups`` says per row where each reward's gate was open,
+    ``closed`` what a closed gate gives (RewardSet.closed_values).
 
     ``groups[i]`` is rows x rewards for prompt i. Groups must be of one size there; with uneven
     groups the most common size is used (and said so in ``groups_used``).
@@ -243,7 +245,7 @@ def contributions(
     size, used = common
     matrix = [row for i in used for row in groups[i]]
     gate_open = np.array([row for i in used for row in open_groups[i]], dtype=bool) if open_groups is not None else None
-    result = compute_contributions(matrix, weights, size, names, aggregation, gate_open, gated)
+    result = compute_contributions(matrix, weights, size, names, aggregation, gate_open, gated, closed_values=closed)
     return {
         "group_size": size,
         "groups_used": len(used),

@@ -19,7 +19,7 @@ from typing import Any
 from ..datasets import is_builtin, load_builtin
 from ..errors import InputError
 from ..reward import message_text
-from ..rows import read_rows
+from ..rows import completion_ids_problem, read_rows
 
 RESERVED = ("prompt", "completion", "completion_ids", "__line__")
 # Columns the built-in datasets hold the question in, for a plain ``prompt``.
@@ -109,6 +109,10 @@ def group_rows(
             group = groups[identity] = PromptGroup(len(groups), row.get("prompt", ""), columns, where=where)
         if "completion" in row:
             ids = row.get("completion_ids")
+            problem = completion_ids_problem(ids)
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
             group.completions.append(
                 Completion(message_text(row["completion"]), columns, list(ids) if isinstance(ids, list) else None)
             )

@@ -258,7 +258,8 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
     open_by_group = aggregation_mod.open_by_group(result.gate_open, side.owner, len(side.groups), len(names))
     mode = aggregation_mod.configured(cfg.raw)
     gated = [r.name for r in reward_set.rewards if r.gate is not None]
-    contributions = analysis.contributions(rows_by_group, reward_set.weights, names, mode, open_by_group, gated)
+    closed = reward_set.closed_values
+    contributions = analysis.contributions(rows_by_group, reward_set.weights, names, mode, open_by_group, gated, closed)
     if contributions:
         for name in names:
             per_reward[name]["share"] = contributions["share"][name]
@@ -278,7 +279,7 @@ def _analyse(cfg: BenchConfig, side: Side, variants: bool = True) -> dict[str, A
         "contributions": contributions,
         "correlation": {"names": names, "matrix": contributions["correlation"] if contributions else None},
         "group_size": analysis.group_size_guidance([[t for t in g if t is not None] for g in grouped["total"]]),
-        "aggregation": aggregation_mod.from_groups(rows_by_group, open_by_group, reward_set.weights, names),
+        "aggregation": aggregation_mod.from_groups(rows_by_group, open_by_group, reward_set.weights, names, closed),
         "agreement": agreement,
         "per_prompt": _per_prompt(side, grouped, names),
         "examples": _examples(side, totals, names),
