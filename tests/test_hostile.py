@@ -578,6 +578,17 @@ def test_a_401_comes_from_the_headers_and_closes_with_the_body_unread(guarded_se
     assert elapsed < 2.0  # closed at once, not after the 4 s body deadline spent reading 10 MB
 
 
+def test_expect_continue_is_answered_once_the_request_is_accepted(guarded_server):
+    sock = socket.create_connection(guarded_server.server_address[:2], timeout=5)
+    try:
+        sock.sendall(_announce(len(GOOD), b"Expect: 100-continue\r\n" + AUTH))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(GOOD)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        sock.close()
+
+
 def test_health_answers_while_20_unauthenticated_clients_announce_10_mb(guarded_server):
     attackers = [socket.create_connection(guarded_server.server_address[:2]) for _ in range(20)]
     try:
@@ -626,7 +637,7 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
 
     reward_set = load_reward_set(hostile_set("hostile.isolated"))
     score_rows(reward_set, [Row("warm")])  # the hard-limit worker started
-    completions = ["a", "ab", "abc", "abcd", "ignore_alarm", "ignore_alarm"]
+    completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm"]  # chunks of 1, 2, then 4 rows
     with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
         connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
         start = time.monotonic()
@@ -636,8 +647,8 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
         elapsed = time.monotonic() - start
         connection.close()
         assert response.status == 200 and elapsed < 4.0  # two rows of 2 s each were still running
-        assert body["rewards"]["hostile.isolated"] == [1.0, 2.0, 3.0, 4.0, None, None]
-        assert body["unfinished"] == 2 and body["scores"][4:] == [None, None]
+        assert body["rewards"]["hostile.isolated"] == [1.0, 2.0, 3.0, None, None]
+        assert body["unfinished"] == 2 and body["scores"][3:] == [None, None]
         assert server.unfinished == 2
         status, waited = _health_within(server, 1.0)
         assert status == 200, waited

@@ -81,7 +81,7 @@ DEFAULT_REQUEST_TIMEOUT = 25.0  # under reward_model.remote's request_timeout (3
 TOKEN_ENV = "GRPO_REWARDS_SERVE_TOKEN"
 RETRY_AFTER_SECONDS = 1
 MAX_HEADER_BYTES = 64 * 1024
-FIRST_CHUNK_ROWS, MAX_CHUNK_ROWS = 4, 64  # rows scored between two looks at the request deadline
+FIRST_CHUNK_ROWS, MAX_CHUNK_ROWS = 1, 64  # rows scored between two looks at the request deadline
 JSON_TYPES = ("application/json", "text/json")
 # A refused connection is read (and dropped) for a moment before it is closed: closing a socket
 # the client is still writing to resets it, and the client sees a broken pipe instead of the answer.
