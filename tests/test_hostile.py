@@ -685,8 +685,10 @@ def _body_is_second(request_line: bytes) -> bytes:
         (_score_then_second(b"Content-Length: {N}\r\nContent-Length: 0\r\n"), 400),
         (_body_is_second(b"GET /health HTTP/1.1"), 400),
         (_body_is_second(b"POST /nowhere HTTP/1.1"), 404),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Transfer-Encoding : chunked\r\n\r\n" + SECOND, 400),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Transfer-Encoding\r\n : chunked\r\n\r\n" + SECOND, 400),
     ],
-    ids=["CL+TE", "TE+CL", "CL+TE-identity", "two-CL", "GET-with-body", "404-with-body"],
+    ids=["CL+TE", "TE+CL", "CL+TE-identity", "two-CL", "GET-with-body", "404-with-body", "TE-space-colon", "TE-folded"],
 )
 def test_ambiguous_framing_is_refused_and_no_body_is_read_as_a_request(guarded_server, data, status):
     """Each request is followed by a second one that a proxy may have read as part of its body:

@@ -68,7 +68,7 @@ from grpo_rewards.rewardset import RewardSet
 from grpo_rewards.scoring import Row, score_rows
 
 from .protocol import HEALTH_PATH, PROTOCOL_VERSION, SCORE_PATH, ProtocolError, ScoreRequest, decode_request, encode_response
-from .wire import DeadlineReader, FramingError, HeadersTooLarge, body_length
+from .wire import DeadlineReader, FramingError, HeadersTooLarge, body_length, check_headers
 
 DEFAULT_MAX_ROWS = 8192
 DEFAULT_MAX_BODY_MB = 16
@@ -153,6 +153,7 @@ class RewardServer(ThreadingHTTPServer):
         self.token = token.encode("utf-8") if token else None
         self.rejected = 0  # connections answered 503 because every connection thread was taken
         self.unfinished = 0  # rows answered null because their request's deadline passed
+        self._count_lock = threading.Lock()
         self._connections = threading.BoundedSemaphore(max_connections)
         self._connection_pool = ThreadPoolExecutor(max_connections, thread_name_prefix="grpo-rewards-conn")
         self._waiting = threading.BoundedSemaphore(queue)  # requests waiting for a scoring place
@@ -344,7 +345,8 @@ class RewardServer(ThreadingHTTPServer):
             job.stop.set()
         names = [job.reward] if job.reward is not None else self.reward_set.names
         values, totals, missing = job.snapshot(names)
-        self.unfinished += missing
+        with self._count_lock:
+            self.unfinished += missing
         scores = values[job.reward] if job.reward is not None else totals
         return encode_response(scores, values if per_reward else None, unfinished=missing)
 
@@ -398,6 +400,10 @@ class RewardRequestHandler(BaseHTTPRequestHandler):
         return True
 
     def _dispatch(self, started: float) -> None:
+        try:
+            check_headers(self.headers)  # first: a malformed line may have hidden the Authorization after it
+        except FramingError as exc:
+            return self._refuse(exc.status, str(exc))
         if not self.server.authorized(self.headers.get_all("Authorization")):
             return self._refuse(401, "missing or wrong bearer token", extra={"WWW-Authenticate": "Bearer"})
         try:

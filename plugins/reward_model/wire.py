@@ -7,7 +7,7 @@ adds what it leaves out:
   request's start (a per-read timeout lets a client trickling a byte every few seconds keep a
   connection for ever), and the request line plus headers may take at most ``header_budget``
   bytes from the socket (the standard library alone allows 100 lines of 64 KiB each);
-- :func:`body_length`: the body's framing, strictly. A request that carries both
+- :func:`check_headers` and :func:`body_length`: the header block and the body's framing, strictly. A request that carries both
   ``Content-Length`` and ``Transfer-Encoding``, two lengths, or a length that is not plain digits
   is refused: a proxy in front may read the framing differently from us, and the part it thinks
   is body we would read as the next request (request smuggling). RFC 9112 sections 6.1 and 6.3.
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import socket
 import time
 from email.message import Message
 from typing import Any
 
 MAX_LENGTH_DIGITS = 18  # a Content-Length past 10**18 bytes is no honest body
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 5.6.2: what a header name may hold
 
 
 class HeadersTooLarge(http.client.HTTPException):
@@ -64,6 +66,18 @@ class DeadlineReader(io.RawIOBase):
         if self.header_budget is not None:
             self.header_budget -= received
         return received
+
+
+def check_headers(headers: Message) -> None:
+    """FramingError for a header block a proxy may read differently from us: a line the parser could
+    not read as ``name: value`` (``Transfer-Encoding : chunked`` ends Python's header parsing there,
+    silently dropping it and every later header), a name that is not an HTTP token, or a value
+    holding a line break (a folded line) or a NUL."""
+    if headers.defects:
+        raise FramingError("a header line is not 'name: value' (no space before the colon, no line starting with a space)")
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\x00"):
+            raise FramingError(f"malformed header {name[:40]!r}")
 
 
 def body_length(headers: Message) -> int | None:
