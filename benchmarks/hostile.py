@@ -38,7 +38,8 @@ attack in a fresh process against a server with its default limits and a token (
   10 s request deadline; the request's answer time, its rows accounted for, and the slowest
   ``/health`` meanwhile (target: within 3 s);
 - *framing*: requests whose framing a proxy may read differently (``Content-Length`` with
-  ``Transfer-Encoding``, two lengths, a body on a ``GET``), each followed by a second request on
+  ``Transfer-Encoding``, two lengths, a body on a ``GET``, ``Transfer-Encoding : chunked`` that
+  Python's header parser drops with every header after it), each followed by a second request on
   the same connection: the statuses answered (target: one 4xx, then the close);
 - *malformed*: bodies nested 100,000 deep, with a 5,000-digit integer, with NaN, as text/plain:
   the statuses (target: 4xx, never 500).
@@ -420,6 +421,7 @@ def attack_framing(address: tuple[str, int], server) -> dict:
         "two CL": then_second(b"Content-Length: " + n + b"\r\nContent-Length: 0\r\n"),
         "CL 2_3": then_second(b"Content-Length: " + n[:1] + b"_" + n[1:] + b"\r\n"),
         "GET+body": b"GET /health HTTP/1.1\r\n" + auth + b"Content-Length: %d\r\n\r\n" % len(SECOND) + SECOND,
+        "TE : chunked": b"GET /health HTTP/1.1\r\n" + auth + b"Transfer-Encoding : chunked\r\n\r\n" + SECOND,
     }
     return {name: _exchange(address, data) for name, data in cases.items()}
 
