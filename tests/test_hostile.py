@@ -630,7 +630,8 @@ def test_slow_header_clients_are_cut_off_counted_from_their_accept(guarded_serve
 
 
 def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
-    """Rows not scored by the request deadline are null and counted; /health is not held up."""
+    """Rows not scored by the request deadline are null and counted, by the server and as errors by
+    reward_model.remote; /health is not held up meanwhile."""
     from grpo_rewards.plugins.reward_model.server import make_server
 
     from .reward_model_support import running
@@ -639,16 +640,13 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
     score_rows(reward_set, [Row("warm")])  # the hard-limit worker started
     completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm"]  # chunks of 1, 2, then 4 rows
     with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
-        connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
+        remote = get_registry().get("reward_model.remote").build({"url": server.url, "reward": "hostile.isolated", "retries": 0})
         start = time.monotonic()
-        connection.request("POST", "/score", body=json.dumps({"completions": completions, "per_reward": True}))
-        response = connection.getresponse()
-        body = json.loads(response.read())
+        values = remote.score(completions=completions)
         elapsed = time.monotonic() - start
-        connection.close()
-        assert response.status == 200 and elapsed < 4.0  # two rows of 2 s each were still running
-        assert body["rewards"]["hostile.isolated"] == [1.0, 2.0, 3.0, None, None]
-        assert body["unfinished"] == 2 and body["scores"][3:] == [None, None]
+        assert values == [1.0, 2.0, 3.0, None, None] and elapsed < 4.0  # two rows of 2 s each were still running
+        stats = remote.last_stats
+        assert stats.errors == 2 and "request deadline passed" in stats.first_error
         assert server.unfinished == 2
         status, waited = _health_within(server, 1.0)
         assert status == 200, waited

@@ -12,7 +12,7 @@ server's weighted total per row, or, when the request names a ``reward``, that r
 (unweighted) values. ``"per_reward": true`` adds ``"rewards": {name: [float | null, ...]}``. null
 means "no score for this row" (the reward does not apply, or it failed on that row). A server
 that stops scoring at its request deadline answers the rows it finished, null for the rest, and
-``"unfinished": n``, the number of rows it did not score. Errors come back as a 4xx/5xx status
+``"unfinished": n``: the last n rows were not scored (the client counts them as failures). Errors come back as a 4xx/5xx status
 with ``{"error": "message"}``. ``GET /health`` describes the reward set.
 Scoring must be idempotent: the client retries a request that failed in transit.
 """
@@ -183,8 +183,14 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def decode_response(body: bytes, rows: int) -> list[float | None]:
-    """The scores of a response body; ProtocolError when it is not what the protocol promises."""
+class Unfinished(ProtocolError):
+    """A row the server did not score by its request deadline: a counted failure on that row."""
+
+
+def decode_response(body: bytes, rows: int) -> list[float | None | ProtocolError]:
+    """The scores of a response body (an :class:`Unfinished` in place of each row the server did not
+    score in time: the last ``"unfinished"`` ones); ProtocolError when it is not what the protocol
+    promises."""
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -195,7 +201,10 @@ def decode_response(body: bytes, rows: int) -> list[float | None]:
         raise ProtocolError("malformed response: expected an object with a 'scores' list")
     if len(scores) != rows:
         raise ProtocolError(f"malformed response: {len(scores)} scores for {rows} rows")
-    out: list[float | None] = []
+    unfinished = payload.get("unfinished", 0)
+    if not isinstance(unfinished, int) or isinstance(unfinished, bool) or not 0 <= unfinished <= rows:
+        raise ProtocolError(f"malformed response: 'unfinished' {unfinished!r} is not a number of rows up to {rows}")
+    out: list[float | None | ProtocolError] = []
     for value in scores:
         if value is None:
             out.append(None)
@@ -203,4 +212,6 @@ def decode_response(body: bytes, rows: int) -> list[float | None]:
             out.append(float(value))
         else:
             raise ProtocolError(f"malformed response: score {value!r} is not a number or null")
+    for i in range(rows - unfinished, rows):
+        out[i] = Unfinished("the server's request deadline passed before this row was scored")
     return out
