@@ -23,6 +23,29 @@ None. Targets: <= 2 x the limit per row, <= 500 MB per worker process, every row
 
 ``--isolation-cost N`` also prints the cost per row of the hard limit: a cheap reward over N rows
 in-process against the same reward with ``isolation = "process"`` (both warm).
+
+``--attacks all`` (or a comma-separated list) attacks ``serve-rewards`` itself on loopback, each
+attack in a fresh process against a server with its default limits and a token (issue 20, 16-17):
+
+- *unauth_10mb*: 20 connections without the token announce a 10 MB body and send none of it; how
+  long an authorised ``GET /health`` takes to get a 200 (retrying a 503 every 0.1 s, as a client
+  does). Target: within 3 s;
+- *slow_headers*: 20 connections trickle their headers (a byte a second); the same ``/health``
+  (target: within header_timeout + 3 s), and when the last of them was cut off, from its connect
+  (seen within a second: target header_timeout + 1.5 s);
+- *costly_rows*: one request of 8 rows that each run a hard-limited reward to its time limit
+  (``--limit``; the test suite's ``hostile.isolated``), on a server with one scoring thread and a
+  10 s request deadline; the request's answer time, its rows accounted for, and the slowest
+  ``/health`` meanwhile (target: within 3 s);
+- *framing*: requests whose framing a proxy may read differently (``Content-Length`` with
+  ``Transfer-Encoding``, two lengths, a body on a ``GET``, ``Transfer-Encoding : chunked`` that
+  Python's header parser drops with every header after it), each followed by a second request on
+  the same connection: the statuses answered (target: one 4xx, then the close);
+- *malformed*: bodies nested 100,000 deep, with a 5,000-digit integer, with NaN, as text/plain:
+  the statuses (target: 4xx, never 500).
+
+``--baseline DIR`` runs the same attacks against another ``server.py`` and ``protocol.py`` (for
+instance main's, from ``git show``) and prints both side by side.
 """
 
 from __future__ import annotations
@@ -213,6 +236,308 @@ def run_one(name: str, mode: str, limit: float, copies: int) -> dict:
     }
 
 
+TOKEN = "bench-token"
+ATTACKERS = 20
+
+
+def server_module(baseline: str | None):
+    """This branch's serve-rewards, or the ``server.py`` + ``protocol.py`` in folder ``baseline``."""
+    if not baseline:
+        from grpo_rewards.plugins.reward_model import server
+
+        return server
+    import importlib
+    import types
+
+    package = types.ModuleType("baseline_reward_model")
+    package.__path__ = [str(Path(baseline).resolve())]
+    sys.modules[package.__name__] = package
+    return importlib.import_module("baseline_reward_model.server")
+
+
+def _health_until_200(address: tuple[str, int], cap: float) -> tuple[float, int | None]:
+    """Seconds until an authorised GET /health got a 200 (503s and resets retried every 0.1 s)."""
+    import http.client
+
+    start, status = time.perf_counter(), None
+    while time.perf_counter() - start < cap:
+        connection = http.client.HTTPConnection(*address, timeout=max(0.5, cap - (time.perf_counter() - start)))
+        try:
+            connection.request("GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
+            status = connection.getresponse().status
+        except OSError:
+            status = None
+        finally:
+            connection.close()
+        if status == 200:
+            break
+        time.sleep(0.1)
+    return time.perf_counter() - start, status
+
+
+def _exchange(address: tuple[str, int], data: bytes, wait: float = 5.0) -> list[int]:
+    """Statuses answered to raw bytes, read until the server closes or ``wait`` passes."""
+    import re
+    import socket
+
+    sock = socket.create_connection(address, timeout=wait)
+    start, raw = time.monotonic(), b""
+    try:
+        sock.sendall(data)
+        while time.monotonic() - start < wait:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) ", raw)]
+
+
+def attack_unauth_10mb(address: tuple[str, int], server) -> dict:
+    import socket
+
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n"
+    attackers = [socket.create_connection(address) for _ in range(ATTACKERS)]
+    for sock in attackers:
+        sock.sendall(head)
+    seconds, status = _health_until_200(address, 90.0)
+    for sock in attackers:
+        sock.close()
+    return {"health_s": round(seconds, 2), "health_status": status}
+
+
+def attack_slow_headers(address: tuple[str, int], server) -> dict:
+    import socket
+    import threading
+
+    attackers = []
+    for _ in range(ATTACKERS):
+        sock = socket.create_connection(address)
+        sock.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
+        attackers.append([sock, time.perf_counter(), None])
+    cap = 90.0
+
+    def trickle() -> None:  # a byte a second on each open connection, until the server closes it
+        while any(a[2] is None for a in attackers) and time.perf_counter() - attackers[0][1] < cap:
+            for attacker in attackers:
+                if attacker[2] is not None:
+                    continue
+                sock = attacker[0]
+                try:
+                    sock.sendall(b"a")
+                    if sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b"":
+                        attacker[2] = time.perf_counter() - attacker[1]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    attacker[2] = time.perf_counter() - attacker[1]
+            time.sleep(1.0)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    seconds, status = _health_until_200(address, cap)
+    thread.join()
+    for sock, _, _ in attackers:
+        sock.close()
+    cut = [a[2] for a in attackers]
+    return {
+        "health_s": round(seconds, 2),
+        "health_status": status,
+        "cut_off_max_s": None if None in cut else round(max(cut), 1),
+        "header_timeout": server.header_timeout,
+    }
+
+
+def costly_reward_set(limit: float):
+    """``hostile.isolated`` from the test suite's hostile plugin: the row ``ignore_alarm`` ignores
+    SIGALRM and sleeps, so it runs to its limit and is killed (the built-in rewards no longer have
+    a payload that costly)."""
+    import shutil
+    import tempfile
+
+    from grpo_rewards.rewardset import load_reward_set
+
+    folder = Path(tempfile.mkdtemp(prefix="hostile-bench-"))
+    shutil.copy(Path(__file__).resolve().parent.parent / "tests" / "hostile_rewards.py", folder)
+    config = folder / "costly.toml"
+    config.write_text(f'plugins = ["hostile_rewards.py"]\n[[rewards]]\nuse = "hostile.isolated"\ntimeout = {limit}\n')
+    return load_reward_set(config)
+
+
+def attack_costly_rows(address: tuple[str, int], server) -> dict:
+    import http.client
+    import threading
+
+    def post(completions: list[str]) -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(*address, timeout=300)
+        body = json.dumps({"completions": completions})
+        connection.request("POST", "/score", body=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        data = json.loads(response.read())
+        connection.close()
+        return response.status, data
+
+    post(["warm"])  # the hard-limit worker started
+    costly = ["ignore_alarm"] * 8
+    outcome: dict = {}
+
+    def run() -> None:
+        start = time.perf_counter()
+        status, data = post(costly)
+        scores = data.get("scores", [])
+        outcome.update(
+            request_s=round(time.perf_counter() - start, 2),
+            status=status,
+            accounted=len(scores) == len(costly) and all(v is None or isinstance(v, float) for v in scores),
+            unfinished=data.get("unfinished", 0),
+        )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    slowest = 0.0
+    while thread.is_alive():
+        seconds, _ = _health_until_200(address, 300.0)
+        slowest = max(slowest, seconds)
+        time.sleep(0.2)
+    return {**outcome, "health_max_s": round(slowest, 2)}
+
+
+SECOND = f"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+GOOD_BODY = b'{"completions": ["ab"]}'
+
+
+def attack_framing(address: tuple[str, int], server) -> dict:
+    auth = f"Authorization: Bearer {TOKEN}\r\n".encode()
+
+    def then_second(headers: bytes) -> bytes:
+        return b"POST /score HTTP/1.1\r\nHost: x\r\n" + auth + headers + b"\r\n" + GOOD_BODY + SECOND
+
+    n = b"%d" % len(GOOD_BODY)
+    cases = {
+        "CL+TE": then_second(b"Content-Length: " + n + b"\r\nTransfer-Encoding: chunked\r\n"),
+        "two CL": then_second(b"Content-Length: " + n + b"\r\nContent-Length: 0\r\n"),
+        "CL 2_3": then_second(b"Content-Length: " + n[:1] + b"_" + n[1:] + b"\r\n"),
+        "GET+body": b"GET /health HTTP/1.1\r\n" + auth + b"Content-Length: %d\r\n\r\n" % len(SECOND) + SECOND,
+        "TE : chunked": b"GET /health HTTP/1.1\r\n" + auth + b"Transfer-Encoding : chunked\r\n\r\n" + SECOND,
+    }
+    return {name: _exchange(address, data) for name, data in cases.items()}
+
+
+def attack_malformed(address: tuple[str, int], server) -> dict:
+    import http.client
+
+    cases = {
+        "nested 1e5": (b'{"completions": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json"),
+        "5000 digits": (b'{"completions": ["ab"], "columns": {"n": [' + b"9" * 5000 + b"]}}", "application/json"),
+        "NaN": (b'{"completions": ["ab"], "columns": {"n": [NaN]}}', "application/json"),
+        "text/plain": (GOOD_BODY, "text/plain"),
+    }
+    out = {}
+    for name, (body, kind) in cases.items():
+        connection = http.client.HTTPConnection(*address, timeout=60)
+        connection.request("POST", "/score", body=body, headers={"Content-Type": kind, "Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        out[name] = [response.status]
+    return out
+
+
+ATTACKS = {
+    "unauth_10mb": attack_unauth_10mb,
+    "slow_headers": attack_slow_headers,
+    "costly_rows": attack_costly_rows,
+    "framing": attack_framing,
+    "malformed": attack_malformed,
+}
+
+
+def run_attack(name: str, baseline: str | None, limit: float) -> dict:
+    """One attack against a fresh server (the baseline's or ours) in this process."""
+    import inspect
+    import threading
+
+    from grpo_rewards import parse_reward_set
+
+    module = server_module(baseline)
+    if name == "costly_rows":
+        reward_set = costly_reward_set(limit)
+        options = {"threads": 1, "request_timeout": 10.0}
+    else:
+        reward_set = parse_reward_set([{"use": "length.target", "params": {"target": 2}}])
+        options = {}
+    accepted = inspect.signature(module.RewardServer.__init__).parameters
+    options = {k: v for k, v in {**options, "token": TOKEN}.items() if k in accepted}
+    server = module.make_server(reward_set, **options)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        return ATTACKS[name](server.server_address[:2], server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def print_attacks(names: list[str], baseline: str | None, limit: float) -> int:
+    """Each attack on the baseline (if any) and on this branch, side by side; returns the misses."""
+    sides = ([("baseline", baseline)] if baseline else []) + [("this branch", None)]
+    print(f"\nserve-rewards under attack ({ATTACKERS} attackers, a token set, default limits unless said)")
+    header = f"{'attack':<13} {'measure':<26} " + " ".join(f"{label:>22}" for label, _ in sides) + "  target"
+    print(header)
+    print("-" * len(header))
+    misses = 0
+    for name in names:
+        results = []
+        for _, folder in sides:
+            command = [sys.executable, __file__, "--attack-one", name, "--limit", str(limit)]
+            if folder:
+                command += ["--baseline", folder]
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            if proc.returncode != 0:
+                results.append({"failed": (proc.stderr.strip().splitlines() or ["?"])[-1][:60]})
+            else:
+                results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        for measure, target, met in _attack_rows(name, results[-1]):
+            cells = " ".join(f"{_cell(r, measure):>22}" for r in results)
+            print(f"{name:<13} {measure:<26} {cells}  {target}{'' if met else '  MISSED'}", flush=True)
+            misses += not met
+    return misses
+
+
+def _cell(result: dict, measure: str) -> str:
+    if "failed" in result:
+        return "FAILED " + result["failed"][:14]
+    value = result.get(measure)
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "(none)"
+    return "n/a" if value is None else str(value)
+
+
+def _attack_rows(name: str, r: dict) -> list[tuple[str, str, bool]]:
+    """(measure, target, met on this branch) for one attack's result."""
+    if "failed" in r:
+        return [("failed", "runs", False)]
+    if name == "unauth_10mb":
+        return [("health_s", "<= 3 s", r["health_status"] == 200 and r["health_s"] <= 3), ("health_status", "200", True)]
+    if name == "slow_headers":
+        bound = r["header_timeout"]
+        return [
+            ("health_s", f"<= {bound + 3:g} s", r["health_status"] == 200 and r["health_s"] <= bound + 3),
+            ("cut_off_max_s", f"<= {bound + 1.5:g} s", r["cut_off_max_s"] is not None and r["cut_off_max_s"] <= bound + 1.5),
+        ]
+    if name == "costly_rows":
+        return [
+            ("request_s", "<= 11 s", r["request_s"] <= 11),
+            ("accounted", "True", bool(r["accounted"])),
+            ("unfinished", "counted", True),
+            ("health_max_s", "<= 3 s", r["health_max_s"] <= 3),
+        ]
+    return [(case, "one 4xx", len(s) == 1 and 400 <= s[0] < 500) for case, s in r.items()]
+
+
 def isolation_cost(rows: int) -> tuple[float, float]:
     """Microseconds per row of a cheap reward, in-process and hard-limited (both warm)."""
     from grpo_rewards import Row, parse_reward_set, score_rows
@@ -238,10 +563,16 @@ def main() -> None:
     parser.add_argument("--modes", default="inprocess,workers2,serve")
     parser.add_argument("--classes", default=",".join(payloads()), help="comma-separated, or 'none'")
     parser.add_argument("--isolation-cost", type=int, default=2000)
+    parser.add_argument("--attacks", default="", help=f"'all' or some of {','.join(ATTACKS)}: attack serve-rewards")
+    parser.add_argument("--baseline", default=None, help="a folder with another server.py and protocol.py to attack too")
     parser.add_argument("--one", nargs=2, metavar=("CLASS", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--attack-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], args.limit, args.rows)))
+        return
+    if args.attack_one:
+        print(json.dumps(run_attack(args.attack_one, args.baseline, args.limit)))
         return
     print(
         f"limit {args.limit:g} s per reward per row; target <= {2 * args.limit:g} s per row, <= 500 MB per "
@@ -282,7 +613,9 @@ def main() -> None:
             f"in-process {inline:.1f} us/row, in a worker process {isolated:.1f} us/row "
             f"(+{isolated - inline:.1f} us/row)"
         )
-    print(f"\n{'all classes within target' if not failures else f'{failures} class/mode result(s) missed the target'}")
+    if args.attacks:
+        failures += print_attacks(list(ATTACKS) if args.attacks == "all" else args.attacks.split(","), args.baseline, args.limit)
+    print(f"\n{'all within target' if not failures else f'{failures} result(s) missed the target'}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -450,12 +451,25 @@ def test_an_oversized_body_gets_a_413_the_client_can_read(small_server):
     assert status == 413 and "over this server's limit" in body["error"]
 
 
-def test_a_full_server_answers_503_with_retry_after_and_a_trickle_is_cut_off(small_server):
-    assert small_server.request_queue_size == 2  # the listen backlog matches threads + queue
+def test_a_full_server_answers_503_with_retry_after_and_a_trickle_is_cut_off(registry):
+    from grpo_rewards.plugins.reward_model.server import make_server
+
+    from grpo_rewards import parse_reward_set
+
+    from .reward_model_support import running
+
+    reward_set = parse_reward_set([{"use": "length.target", "params": {"target": 2}}])
+    options = {"max_connections": 2, "header_timeout": 0.5, "body_timeout": 2.0, "token": "s3cret"}
+    with running(make_server(reward_set, **options)) as small_server:
+        _full_server_answers_503_and_cuts_a_trickle_off(small_server)
+
+
+def _full_server_answers_503_and_cuts_a_trickle_off(small_server) -> None:
+    assert small_server.request_queue_size == 2  # the listen backlog matches the connection threads
     address = small_server.server_address[:2]
     holder = socket.create_connection(address)
-    holder.sendall(b"POST /score HTTP/1.1\r\n")  # takes the only thread, then trickles
-    waiting = socket.create_connection(address)  # takes the only place in the queue
+    holder.sendall(b"POST /score HTTP/1.1\r\n")  # takes a connection thread, then trickles
+    waiting = socket.create_connection(address)  # takes the other one
     time.sleep(0.1)
     status, headers, _ = _post(small_server, GOOD)
     assert status == 503 and headers["Retry-After"] == "1"
@@ -481,3 +495,243 @@ def test_a_full_server_answers_503_with_retry_after_and_a_trickle_is_cut_off(sma
         time.sleep(0.2)
     else:
         pytest.fail("the server never recovered")
+
+
+# ---- issue 20, 16: clients without the token hold nothing; deadlines from accept; a request deadline
+AUTH = b"Authorization: Bearer s3cret\r\n"
+
+
+@pytest.fixture
+def guarded_server(registry):
+    """Two scoring threads and four waiting places (the old pool and queue), a token, short deadlines."""
+    from grpo_rewards.plugins.reward_model.server import make_server
+
+    from grpo_rewards import parse_reward_set
+
+    from .reward_model_support import running
+
+    reward_set = parse_reward_set([{"use": "length.target", "params": {"target": 2}}])
+    options = {"threads": 2, "queue": 4, "header_timeout": 1.0, "body_timeout": 4.0, "token": "s3cret"}
+    with running(make_server(reward_set, **options)) as server:
+        yield server
+
+
+def _exchange(server, data: bytes, wait: float = 3.0) -> tuple[list[int], bytes, float]:
+    """Send raw bytes, read until the server closes (or ``wait`` passes): the statuses, the bytes
+    and the seconds until the close."""
+    sock = socket.create_connection(server.server_address[:2], timeout=wait)
+    start = time.monotonic()
+    chunks = []
+    try:
+        sock.sendall(data)
+        while time.monotonic() - start < wait:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:  # a timeout (the server kept it open) or a reset
+        pass
+    finally:
+        elapsed = time.monotonic() - start
+        sock.close()
+    raw = b"".join(chunks)
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) ", raw)], raw, elapsed
+
+
+def _health_within(server, seconds: float) -> tuple[int | None, float]:
+    """GET /health with the token, retried (as reward_model.remote retries a 503) until a 200 or
+    ``seconds``: the last status and when it came."""
+    start, status = time.monotonic(), None
+    while time.monotonic() - start < seconds:
+        connection = http.client.HTTPConnection(
+            *server.server_address[:2], timeout=max(0.2, seconds - (time.monotonic() - start))
+        )
+        try:
+            connection.request("GET", "/health", headers={"Authorization": "Bearer s3cret"})
+            status = connection.getresponse().status
+        except OSError:
+            status = None
+        finally:
+            connection.close()
+        if status == 200:
+            break
+        time.sleep(0.05)
+    return status, time.monotonic() - start
+
+
+def _announce(length: int, extra: bytes = b"") -> bytes:
+    return b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" % (length, extra)
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        _announce(10 * 1024 * 1024),  # the issue's case
+        _announce(10 * 1024 * 1024, b"Expect: 100-continue\r\n"),  # no 100 Continue for a stranger
+        _announce(10 * 1024 * 1024, b"Authorization: Bearer guess\r\n"),  # a wrong token
+    ],
+    ids=["no-token", "expect-100", "wrong-token"],
+)
+def test_a_401_comes_from_the_headers_and_closes_with_the_body_unread(guarded_server, request_head):
+    statuses, raw, elapsed = _exchange(guarded_server, request_head)
+    assert statuses == [401] and b"100 Continue" not in raw
+    assert elapsed < 2.0  # closed at once, not after the 4 s body deadline spent reading 10 MB
+
+
+def test_expect_continue_is_answered_once_the_request_is_accepted(guarded_server):
+    sock = socket.create_connection(guarded_server.server_address[:2], timeout=5)
+    try:
+        sock.sendall(_announce(len(GOOD), b"Expect: 100-continue\r\n" + AUTH))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(GOOD)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        sock.close()
+
+
+def test_health_answers_while_20_unauthenticated_clients_announce_10_mb(guarded_server):
+    attackers = [socket.create_connection(guarded_server.server_address[:2]) for _ in range(20)]
+    try:
+        for sock in attackers:
+            sock.sendall(_announce(10 * 1024 * 1024))
+        status, elapsed = _health_within(guarded_server, 3.0)
+        assert status == 200, f"/health answered {status} after {elapsed:.1f} s"
+    finally:
+        for sock in attackers:
+            sock.close()
+
+
+def test_slow_header_clients_are_cut_off_counted_from_their_accept(guarded_server):
+    """20 clients trickling their headers: each is cut off header_timeout after its accept (not
+    after it leaves a queue), and an authorised /health answers meanwhile."""
+    address = guarded_server.server_address[:2]
+    attackers = []
+    for _ in range(20):
+        sock = socket.create_connection(address)
+        sock.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
+        attackers.append((sock, time.monotonic()))
+    status, elapsed = _health_within(guarded_server, guarded_server.header_timeout + 3.0)
+    closed_after = []
+    for sock, opened in attackers:
+        sock.settimeout(0.3)
+        while time.monotonic() - opened < 6.0:  # a byte every 0.3 s: each read is quick, the deadline ends it
+            try:
+                sock.sendall(b"a")
+                if sock.recv(65536) == b"":
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        closed_after.append(time.monotonic() - opened)
+        sock.close()
+    assert status == 200, f"/health answered {status} after {elapsed:.1f} s"
+    assert max(closed_after) < guarded_server.header_timeout + 1.5, closed_after
+
+
+def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
+    """Rows not scored by the request deadline are null and counted, by the server and as errors by
+    reward_model.remote; /health is not held up meanwhile."""
+    from grpo_rewards.plugins.reward_model.server import make_server
+
+    from .reward_model_support import running
+
+    reward_set = load_reward_set(hostile_set("hostile.isolated"))
+    score_rows(reward_set, [Row("warm")])  # the hard-limit worker started
+    completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm"]  # chunks of 1, 2, then 4 rows
+    with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
+        remote = get_registry().get("reward_model.remote").build({"url": server.url, "reward": "hostile.isolated", "retries": 0})
+        start = time.monotonic()
+        values = remote.score(completions=completions)
+        elapsed = time.monotonic() - start
+        assert values == [1.0, 2.0, 3.0, None, None] and elapsed < 4.0  # two rows of 2 s each were still running
+        stats = remote.last_stats
+        assert stats.errors == 2 and "request deadline passed" in stats.first_error
+        assert server.unfinished == 2
+        status, waited = _health_within(server, 1.0)
+        assert status == 200, waited
+        # The only scoring thread still ends its chunk: the next request waits for it until its own
+        # deadline, then is told to come back.
+        connection = http.client.HTTPConnection(*server.server_address[:2], timeout=10)
+        connection.request("POST", "/score", body=json.dumps({"completions": ["a"]}))
+        response = connection.getresponse()
+        assert response.status == 503 and response.getheader("Retry-After") == "1"
+        connection.close()
+
+
+# ---- issue 20, 17: framing that a proxy could read differently, bodies that are not our JSON --------
+SECOND = b"GET /health HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n"
+
+
+def _score_then_second(headers: bytes) -> bytes:
+    """A scoring request (its body valid JSON when read by Content-Length), then a second request."""
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\n" + AUTH + headers.replace(b"{N}", b"%d" % len(GOOD))
+    return head + b"\r\n" + GOOD + SECOND
+
+
+def _body_is_second(request_line: bytes) -> bytes:
+    """A request with a body it should not have, that body being a whole second request."""
+    return request_line + b"\r\nHost: x\r\n" + AUTH + b"Content-Length: %d\r\n\r\n" % len(SECOND) + SECOND
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        (_score_then_second(b"Content-Length: {N}\r\nTransfer-Encoding: chunked\r\n"), 400),
+        (_score_then_second(b"Transfer-Encoding: chunked\r\nContent-Length: {N}\r\n"), 400),
+        (_score_then_second(b"Content-Length: {N}\r\nTransfer-Encoding: identity\r\n"), 400),
+        (_score_then_second(b"Content-Length: {N}\r\nContent-Length: 0\r\n"), 400),
+        (_body_is_second(b"GET /health HTTP/1.1"), 400),
+        (_body_is_second(b"POST /nowhere HTTP/1.1"), 404),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Transfer-Encoding : chunked\r\n\r\n" + SECOND, 400),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + AUTH + b"Transfer-Encoding\r\n : chunked\r\n\r\n" + SECOND, 400),
+    ],
+    ids=["CL+TE", "TE+CL", "CL+TE-identity", "two-CL", "GET-with-body", "404-with-body", "TE-space-colon", "TE-folded"],
+)
+def test_ambiguous_framing_is_refused_and_no_body_is_read_as_a_request(guarded_server, data, status):
+    """Each request is followed by a second one that a proxy may have read as part of its body:
+    one answer, then the connection closes."""
+    statuses, raw, _ = _exchange(guarded_server, data)
+    assert statuses == [status], raw[:300]
+
+
+def test_length_notations_python_reads_but_http_does_not_are_refused(guarded_server):
+    n = b"%d" % len(GOOD)
+    for length, status in ((n[:1] + b"_" + n[1:], 400), (b"+" + n, 400), (b" " + n + b" ", 200)):  # int() reads each as n
+        statuses, raw, _ = _exchange(
+            guarded_server, b"POST /score HTTP/1.1\r\n" + AUTH + b"Content-Length: " + length + b"\r\n\r\n" + GOOD
+        )
+        assert statuses[:1] == [status], (length, raw[:200])
+
+
+def test_headers_are_bounded_in_bytes_not_only_in_lines(guarded_server):
+    many_long_lines = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(90))  # 90 KB, 90 lines
+    statuses, raw, _ = _exchange(guarded_server, b"GET /health HTTP/1.1\r\n" + AUTH + many_long_lines + b"\r\n")
+    assert statuses == [431] and raw.rstrip().endswith(b"}")  # a JSON error, then the close
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status, message",
+    [
+        (b'{"completions": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", 400, "nests more than 64"),
+        (
+            b'{"completions": ["ab"], "columns": {"n": [' + b"[" * 80 + b"]" * 80 + b"]}}",
+            "application/json",
+            400,
+            "nests more than 64",
+        ),
+        (b'{"completions": ["ab"], "columns": {"n": [' + b"9" * 5000 + b"]}}", "application/json", 400, "5000 digits"),
+        (b'{"completions": ["ab"], "columns": {"n": [NaN]}}', "application/json", 400, "NaN, which is not JSON"),
+        (GOOD, "text/plain", 415, "is not JSON"),
+        (GOOD, "application/x-www-form-urlencoded", 415, "is not JSON"),
+    ],
+)
+def test_malformed_bodies_get_a_4xx_never_a_500(guarded_server, body, content_type, status, message):
+    connection = http.client.HTTPConnection(*guarded_server.server_address[:2], timeout=10)
+    try:
+        connection.request("POST", "/score", body=body, headers={"Content-Type": content_type, "Authorization": "Bearer s3cret"})
+        response = connection.getresponse()
+        got = (response.status, json.loads(response.read())["error"])
+    finally:
+        connection.close()
+    assert got[0] == status and message in got[1], got

@@ -57,8 +57,9 @@ def post_batch(
     request_timeout: float,
     retries: int,
     backoff: float,
-) -> list[float | None]:
-    """POST one batch with retries; its scores, or RemoteError saying why not."""
+) -> list[float | None | ProtocolError]:
+    """POST one batch with retries; its scores (a failure in place of each row the server did not
+    score in time), or RemoteError saying why not."""
     import urllib3
 
     retry = urllib3.Retry(
