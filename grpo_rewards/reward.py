@@ -132,6 +132,11 @@ class RewardSpec:
     completion is about; ``format``, ``length`` and ``style`` are shaping terms).
     ``requires`` lists ``(module, install line)`` pairs for an optional dependency: a config using
     the reward is rejected before anything runs when a module is missing, with that install line.
+    ``answer_domain`` (correctness rewards) says what a plausible wrong answer looks like, for
+    ``grpo-rewards attack`` and the bench's probes: a domain name registered through the
+    ``register_attacks`` hook (``choices``, ``integer``, ``number``, ``text``, ``code``, a plugin's),
+    an :class:`~grpo_rewards.attack.AnswerDomain`, or a function ``(gold, columns) -> {class: [wrong
+    answers]}``; None reads it off each row's gold.
     """
 
     name: str
@@ -148,6 +153,7 @@ class RewardSpec:
     isolation: str = "inline"
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS
     requires: tuple[tuple[str, str], ...] = ()
+    answer_domain: Any = None
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -203,6 +209,7 @@ def reward(
     isolation: str = "inline",
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
     requires: Sequence[tuple[str, str]] = (),
+    answer_domain: Any = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -229,6 +236,7 @@ def reward(
             isolation=isolation,
             max_input_chars=max_input_chars,
             requires=tuple(requires),
+            answer_domain=answer_domain,
         )
         return fn
 

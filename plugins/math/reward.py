@@ -65,7 +65,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
             min=0.0,
             max=1.0,
         ),
-        Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
+        Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0, role="wrong_score"),
         Param(
             "after_think",
             bool,
@@ -77,6 +77,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
     ],
     value_range=(0.0, 1.0),
     isolation="process",
+    answer_domain="math",
 )
 def math_correct(
     sample: Sample,
