@@ -3,7 +3,8 @@
 Each class is a way a policy's answer can be almost right and still wrong, built from the gold's
 text: its sign, order (a labelled answer or a tuple), a dropped or extra element, off by one, a
 unit, a percent sign, a clock time, a base, a closed interval for an open one, a determinant for a
-matrix, a tolerance of half a unit, a number and its own word, digits split by a separator. Every
+matrix, a decimal inside a relative tolerance but off in its own last digit, the absolute value of
+an odd monomial, a number and its own word, digits split by a separator. Every
 answer here is wrong for the gold it was built from; where a form could be right (a bare list in
 another order, a unit dropped) no answer is made. ``grpo-rewards attack`` writes each in the answer
 forms the reward reads.
@@ -48,6 +49,7 @@ _UNIT_SWAP = {
     "units": "square units",
     "degrees": "radians",
 }
+_ODD_MONOMIAL = re.compile(r"^-?\d*\s*[a-df-z](\^\{?[13579]\}?)?$")  # |g| differs from g wherever g < 0 (not e: a constant)
 _WORDS = [
     "zero",
     "one",
@@ -123,7 +125,7 @@ def near_misses(gold: str, columns: Mapping[str, Any]) -> dict[str, list[str]]:
     if _INT.match(text):
         value = int(text)
         if abs(value) >= 2:
-            add("tolerance", f"{value - 0.5}")
+            add("tolerance", f"{value - 0.5}", _within_tolerance(value))
         if 100 <= value <= 999:
             add("separator", f"0,{value}")
         digits = set(text.lstrip("-"))
@@ -182,9 +184,18 @@ def near_misses(gold: str, columns: Mapping[str, Any]) -> dict[str, list[str]]:
     matrix = _MATRIX.search(text)
     if matrix:
         add("determinant", text.replace("pmatrix", "vmatrix").replace("bmatrix", "vmatrix"))
-    if re.fullmatch(r"[a-z]", text):
-        add("absolute_value", f"|{text}|", f"\\sqrt{{{text}^2}}")
+    if _ODD_MONOMIAL.match(text):
+        add("absolute_value", f"|{text}|", f"\\sqrt{{({text})^2}}")
     return out
+
+
+def _within_tolerance(value: int) -> str:
+    """A decimal a millionth of the gold away, written to the digit that differs: inside a relative
+    tolerance of 1e-6 but more than half a unit of its own last place from the gold."""
+    places = 1
+    while 10.0**-places >= abs(value) * 1e-6:
+        places += 1
+    return f"{value - 10.0**-places:.{places}f}"
 
 
 def _extra(items: list[str]) -> str:
