@@ -13,6 +13,7 @@ from typing import Any
 
 from ..answers import gold_answer
 from ..registry import Registry, get_registry
+from ..reward import message_text
 from ..rewardset import RewardSet, WeightedReward
 from .domains import CORE_DOMAINS, resolve_domain
 from .forms import format_tags, reader_chain, split_forms
@@ -159,7 +160,7 @@ def build_plan(
             if any(c not in row for c in target.entry.columns):
                 continue
             gold = gold_answer(row.get(target.gold_column)) if target.gold_column else None
-            prompt = str(row.get("prompt", ""))
+            prompt = message_text(row.get("prompt", ""))
 
             def context(name: str, forms: Sequence[AnswerForm] = (), unread: Sequence[AnswerForm] = ()) -> AttackContext:
                 return AttackContext(

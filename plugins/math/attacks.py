@@ -49,7 +49,8 @@ _UNIT_SWAP = {
     "units": "square units",
     "degrees": "radians",
 }
-_ODD_MONOMIAL = re.compile(r"^-?\d*\s*[a-df-z](\^\{?[13579]\}?)?$")  # |g| differs from g wherever g < 0 (not e: a constant)
+# |g| differs from g wherever g < 0; not e or i, which are constants
+_ODD_MONOMIAL = re.compile(r"^-?\d*\s*[a-df-hj-z](\^\{?[13579]\}?)?$")
 _WORDS = [
     "zero",
     "one",
@@ -83,7 +84,7 @@ def _split_top(text: str) -> list[str]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif ch == "," and depth == 0 and not text[:i].endswith("\\"):  # "\," is a thin space
             items.append(text[start:i].strip())
             start = i + 1
     items.append(text[start:].strip())
