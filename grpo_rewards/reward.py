@@ -134,7 +134,7 @@ class RewardSpec:
     the reward is rejected before anything runs when a module is missing, with that install line.
     ``answer_domain`` (correctness rewards) says what a plausible wrong answer looks like, for
     ``grpo-rewards attack`` and the bench's probes: a domain name registered through the
-    ``register_attacks`` hook (``choices``, ``integer``, ``number``, ``text``, ``code``, a plugin's),
+    ``register_attacks`` hook (the core's ``choices``, ``integer``, ``number``, ``text``; a plugin's),
     an :class:`~grpo_rewards.attack.AnswerDomain`, or a function ``(gold, columns) -> {class: [wrong
     answers]}``; None reads it off each row's gold.
     """
