@@ -23,3 +23,11 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i + 1 : j]
     return None
+
+
+def as_written(raw_gold: object) -> str | None:
+    """A gold value read as it is written (stripped text): for rewards that declare no reader."""
+    if raw_gold is None:
+        return None
+    text = str(raw_gold).strip()
+    return text or None

@@ -65,6 +65,7 @@ def plugins(as_json: bool) -> None:
             *(f"extractor:{n}" for n in info.extractors),
             *(f"dataset:{n}" for n in info.datasets),
             *(f"probe:{n}" for n in info.probes),
+            *(f"attack:{n}" for n in info.attacks),
             *(f"command:{n}" for n in info.commands),
         ]
         table.add_row(info.name, info.distribution or info.source, info.version or "", ", ".join(info.hooks), ", ".join(provides))
@@ -188,8 +189,10 @@ def check(config: Path) -> None:
     out.print("[green]ok[/]: the reward set is valid")
 
 
+from .attack.cli import attack  # noqa: E402
 from .bench.cli import bench  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 
 main.add_command(score)
 main.add_command(bench)
+main.add_command(attack)

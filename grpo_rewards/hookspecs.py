@@ -16,6 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from .attack.model import AnswerDomain, Attack
     from .reward import RewardSpec
 
 PROJECT = "grpo_rewards"
@@ -43,6 +44,10 @@ class RegisterProbe(Protocol):
     def __call__(self, probe: Any, /) -> None: ...
 
 
+class RegisterAttack(Protocol):
+    def __call__(self, item: Attack | AnswerDomain, /) -> None: ...
+
+
 @hookspec
 def register_rewards(register: RegisterReward) -> None:
     """Register reward functions: call ``register(spec)`` with a :class:`RewardSpec` (or a
@@ -67,6 +72,15 @@ def register_datasets(register: RegisterDataset) -> None:
 def register_probes(register: RegisterProbe) -> None:
     """Register hackability probes for ``grpo-rewards bench``: ``register(probe)`` with a
     :class:`grpo_rewards.bench.probes.Probe` (a degenerate completion built per prompt)."""
+
+
+@hookspec
+def register_attacks(register: RegisterAttack) -> None:
+    """Register attack classes and answer domains for ``grpo-rewards attack`` and the bench:
+    ``register(attack)`` with a :class:`grpo_rewards.attack.Attack` (completions a reward of the
+    kinds and domains it names must not pay for, built per row), ``register(domain)`` with an
+    :class:`grpo_rewards.attack.AnswerDomain` (plausible wrong answers for a gold answer), which a
+    reward names in ``@reward(..., answer_domain=NAME)``."""
 
 
 @hookspec

@@ -28,7 +28,8 @@ class Param:
     registry: a config naming an unknown one is rejected with a suggestion before any scoring.
     ``role`` tells tools what the value means without matching parameter names: ``"think_tag"``
     and ``"answer_tag"`` (the tags a reward expects), or ``"tags"`` (a list of elements, the
-    reasoning first and the answer last); the bench's probes write completions in those tags.
+    reasoning first and the answer last); the bench's probes write completions in those tags;
+    ``"wrong_score"``: the score of a wrong answer (``grpo-rewards attack`` counts an attack scored above it as paid).
     """
 
     name: str

@@ -26,6 +26,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .attack.model import AnswerDomain, Attack
 from .errors import UnknownNameError, UnknownRewardError
 from .reward import RewardSpec
 
@@ -48,6 +49,7 @@ class PluginInfo:
     extractors: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     probes: list[str] = field(default_factory=list)
+    attacks: list[str] = field(default_factory=list)  # attack classes and answer domains
     commands: list[str] = field(default_factory=list)
     source: str = "entry point"  # or "local file"
 
@@ -89,6 +91,8 @@ class Registry:
         self.extractors: dict[str, Callable[[str], str | None]] = {}
         self.datasets: dict[str, DatasetSpec] = {}
         self.probes: dict[str, Any] = {}  # name -> grpo_rewards.bench.probes.Probe
+        self.attacks: dict[str, Attack] = {}
+        self.domains: dict[str, AnswerDomain] = {}
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
         self._command_groups: set[int] = set()
 
@@ -213,11 +217,23 @@ class Registry:
         def register_probe(probe: Any) -> None:
             add_probe(probe.name, probe)
 
+        add_attack = named("attack", self.attacks, self._owners.setdefault("attack", {}), info.attacks)
+        add_domain = named("answer domain", self.domains, self._owners.setdefault("domain", {}), info.attacks)
+
+        def register_attack(item: Attack | AnswerDomain) -> None:
+            if isinstance(item, Attack):
+                add_attack(item.name, item)
+            elif isinstance(item, AnswerDomain):
+                add_domain(item.name, item)
+            else:
+                raise TypeError(f"register() takes an Attack or an AnswerDomain, got {item!r}")
+
         for caller, register in (
             (self.pm.hook.register_rewards, register_reward),
             (self.pm.hook.register_extractors, register_extractor),
             (self.pm.hook.register_datasets, register_dataset),
             (self.pm.hook.register_probes, register_probe),
+            (self.pm.hook.register_attacks, register_attack),
         ):
             for impl in caller.get_hookimpls():
                 if impl.plugin_name != plugin_name:
@@ -292,7 +308,7 @@ class Registry:
         return Refs(kind, names, [_lookup(kind, name, self.table(kind)) for name in names])
 
     def owner_of(self, kind: str) -> dict[str, str]:
-        """Name -> registering plugin, for ``extractor``, ``dataset`` or ``probe`` entries."""
+        """Name -> registering plugin, for ``extractor``, ``dataset``, ``probe``, ``attack`` or ``domain`` entries."""
         return dict(self._owners.get(kind, {}))
 
     def extractor(self, name: str) -> Callable[[str], str | None]:

@@ -135,6 +135,11 @@ class RewardSpec:
     ``gold_reader`` (``raw gold -> answer text | None``) says how a correctness reward reads its
     gold column (a whole solution, ``$..$``, a box): tools that build from the gold, such as the
     bench's probes and labels, ask it rather than reading the gold their own way.
+    ``answer_domain`` (correctness rewards) says what a plausible wrong answer looks like, for
+    ``grpo-rewards attack`` and the bench's probes: a domain name registered through the
+    ``register_attacks`` hook (the core's ``choices``, ``integer``, ``number``, ``text``; a plugin's),
+    an :class:`~grpo_rewards.attack.AnswerDomain`, or a function ``(gold, columns) -> {class: [wrong
+    answers]}``; None reads it off each row's gold.
     """
 
     name: str
@@ -152,6 +157,7 @@ class RewardSpec:
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS
     requires: tuple[tuple[str, str], ...] = ()
     gold_reader: Callable[[Any], str | None] | None = None
+    answer_domain: Any = None
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -208,6 +214,7 @@ def reward(
     max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
     requires: Sequence[tuple[str, str]] = (),
     gold_reader: Callable[[Any], str | None] | None = None,
+    answer_domain: Any = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -235,6 +242,7 @@ def reward(
             max_input_chars=max_input_chars,
             requires=tuple(requires),
             gold_reader=gold_reader,
+            answer_domain=answer_domain,
         )
         return fn
 

@@ -68,7 +68,7 @@ import click
     default=None,
     metavar="RULES",
     help="Exit non-zero, one line per failure, for CI: probes (a probe beats the real completions on the "
-    "total), zero-spread=F (a reward has no spread in more than F of groups), none-rate=F (a reward "
+    "total), attacks (a correctness reward pays an attack class, see grpo-rewards attack), zero-spread=F (a reward has no spread in more than F of groups), none-rate=F (a reward "
     "returns None on more than F of rows). E.g. --fail-on probes,zero-spread=0.5,none-rate=0.2",
 )
 def bench(
@@ -140,6 +140,8 @@ def bench(
                 labelled("weakness", "bold yellow", describe_flag(flag))
         for message in drift_weaknesses(result.report):
             labelled("weakness", "bold yellow", message)
+        for message in result.report["attacks"]["findings"]:
+            labelled("weakness", "bold yellow", f"attack {message}")
         recommendation = (result.report.get("aggregation") or {}).get("recommendation")
         if recommendation:
             console.print(

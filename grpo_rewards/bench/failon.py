@@ -5,6 +5,7 @@ per failure when:
 
 - ``probes``: a hackability probe scores as high as the real completions (or the gold reference)
   on the weighted total, i.e. a flag training could exploit;
+- ``attacks``: a correctness reward pays an attack class of ``grpo-rewards attack`` (quick set);
 - ``zero-spread=F``: a reward has no spread in more than the fraction F of the groups;
 - ``none-rate=F``: a reward returns None (or fails) on more than the fraction F of the rows.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-RULES = ("probes", "zero-spread", "none-rate")
+RULES = ("probes", "attacks", "zero-spread", "none-rate")
 
 
 class FailOnError(ValueError):
@@ -30,9 +31,9 @@ def parse_fail_on(text: str) -> dict[str, float | None]:
         name = name.strip()
         if name not in RULES:
             raise FailOnError(f"unknown rule {name!r}; expected {', '.join(RULES)} (e.g. probes,zero-spread=0.5,none-rate=0.2)")
-        if name == "probes":
+        if name in ("probes", "attacks"):
             if value:
-                raise FailOnError("probes takes no value")
+                raise FailOnError(f"{name} takes no value")
             rules[name] = None
             continue
         try:
@@ -62,6 +63,8 @@ def failures(report: dict[str, Any], rules: dict[str, float | None]) -> list[str
                     f"probes: the weighted total scores the {flag['kind']} probe {flag['probe']!r} as high as "
                     f"{yardstick} on {flag['rate']:.0%} of {flag['evaluated']} prompts"
                 )
+    if "attacks" in rules:
+        out += [f"attacks: {line}" for line in (report.get("attacks") or {}).get("findings", [])]
     for name, figures in report["per_reward"].items():
         limit = rules.get("zero-spread")
         if "zero-spread" in rules and figures.get("spread") is not None and 1 - figures["spread"] > limit:

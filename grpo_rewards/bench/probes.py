@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from ..answers import as_written
+from ..attack.forms import format_tags as format_tags  # the tags the probes write: one reader, shared
 from ..config import check_keys
 from ..errors import ConfigProblem
 from ..params import did_you_mean
@@ -83,6 +85,7 @@ class ProbeContext:
     think: str = "think"
     answer_tag: str = "answer"
     columns: Mapping[str, Any] = field(default_factory=dict)  # the row's columns (tests, entry point, ...)
+    wrong: str | None = None  # a plausible wrong answer from the reward's answer domain (grpo_rewards.attack)
 
     @property
     def numeric(self) -> float | None:
@@ -98,6 +101,8 @@ class ProbeContext:
     def wrong_answer(self) -> str | None:
         if self.answer is None:
             return None
+        if self.wrong is not None:
+            return self.wrong
         if self.integer is not None:
             return str(self.integer + 1)
         if self.numeric is not None:
@@ -330,21 +335,6 @@ def parse_user_probes(entries: Any, source: str) -> tuple[list[Probe], list[Conf
     return probes, problems
 
 
-def format_tags(reward_set: RewardSet) -> tuple[str, str]:
-    """(reasoning tag, answer tag) the set expects, from the parameters its rewards declare with a
-    tag ``role``: a list of elements first (reasoning first, answer last), then a think/answer pair;
-    else think/answer."""
-    declared = [{p.role: entry.params.get(p.name) for p in entry.spec.params if p.role} for entry in reward_set.rewards]
-    for roles in declared:
-        tags = roles.get("tags")
-        if isinstance(tags, list) and tags:
-            return (str(tags[0]) if len(tags) > 1 else "think"), str(tags[-1])
-    for roles in declared:
-        if roles.get("think_tag") and roles.get("answer_tag"):
-            return str(roles["think_tag"]), str(roles["answer_tag"])
-    return "think", "answer"
-
-
 def gold_reader(reward_set: RewardSet, column: str | None) -> Callable[[Any], str | None]:
     """How the set's rewards read the gold in ``column``: the ``gold_reader`` declared by the first
     reward that reads that column and declares one, so probes and labels are built from the gold
@@ -353,14 +343,6 @@ def gold_reader(reward_set: RewardSet, column: str | None) -> Callable[[Any], st
         if entry.spec.gold_reader is not None and column in entry.columns:
             return entry.spec.gold_reader
     return as_written
-
-
-def as_written(raw_gold: Any) -> str | None:
-    """A gold value read as it is written."""
-    if raw_gold is None:
-        return None
-    text = str(raw_gold).strip()
-    return text or None
 
 
 # -- the rules ------------------------------------------------------------------------------------

@@ -310,6 +310,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     else:
         out.append("No probe fooled any reward or the weighted total.")
     out += ["", f"Rules: {report['probes']['rule']}.", ""]
+    attack_findings = (report.get("attacks") or {}).get("findings", [])
+    if attack_findings:
+        out += ["Attacks (`grpo-rewards attack`, quick set, on these prompts):", ""]
+        out += [f"- **attack {line}**" for line in attack_findings] + [""]
     out += [f"- **weakness: {message}.**" for message in drift.weaknesses(report)]
     if drift.weaknesses(report):
         out.append("")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..attack.plan import first_wrong_answer
+from ..attack.run import bench_section
 from ..errors import RunError
 from ..registry import Registry, get_registry
 from ..scoring import score_rows
@@ -184,6 +186,7 @@ def run_bench(
         "generation": generation,
         **figures,
         "probes": probe_report,
+        "attacks": bench_section(cfg.reward_set, [{**g.columns, "prompt": g.prompt} for g in groups], seed, workers),
         "compare": compare_report,
     }
     report["drift"] = drift.analyse(topic, cfg.reward_set, sides, cfg.bootstrap, seed)
@@ -345,10 +348,10 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
         reasoning = gold_reasoning(group.columns.get(reasoning_col)) if reasoning_col else None
         if reasoning is None and isinstance(raw_gold, str) and "####" in raw_gold:
             reasoning = gold_reasoning(raw_gold)
+        gold = read_gold(raw_gold)
+        wrong = first_wrong_answer(reward_set, gold, group.columns)
         contexts.append(
-            probes_mod.ProbeContext(
-                group.prompt_text, read_gold(raw_gold), reasoning, position, think, answer_tag, columns=group.columns
-            )
+            probes_mod.ProbeContext(group.prompt_text, gold, reasoning, position, think, answer_tag, group.columns, wrong)
         )
     chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))
     texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)

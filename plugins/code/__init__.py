@@ -34,6 +34,15 @@ def register_datasets(register):
 
 
 @hookimpl
+def register_attacks(register):
+    from .attacks import CODE_ATTACKS, CODE_DOMAIN
+
+    register(CODE_DOMAIN)
+    for attack in CODE_ATTACKS.values():
+        register(attack)
+
+
+@hookimpl
 def register_probes(register):
     from .probes import CODE_PROBES
 

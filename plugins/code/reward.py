@@ -97,6 +97,7 @@ EXTRACT_PARAMS = [
     concurrent=True,
     timeout=None,  # bounded by total_timeout
     kind="correctness",
+    answer_domain="code",
 )
 def code_tests(
     samples: list[Sample],

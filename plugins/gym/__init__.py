@@ -43,6 +43,13 @@ def register_datasets(register):
 
 
 @hookimpl
+def register_attacks(register):
+    from .attacks import GYM_DOMAIN
+
+    register(GYM_DOMAIN)
+
+
+@hookimpl
 def register_commands(cli):
     from .commands import gym_group
 

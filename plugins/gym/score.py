@@ -87,6 +87,7 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     ],
     value_range=(0.0, 1.0),
     kind="correctness",
+    answer_domain="gym",
     requires=((PACKAGE, INSTALL),),
     batched=True,  # so that reasoning-gym is imported once, outside the per-completion time limit
     timeout=None,

@@ -41,6 +41,13 @@ def register_rewards(register):
 
 
 @hookimpl
+def register_attacks(register):
+    from .attacks import MATH_DOMAIN
+
+    register(MATH_DOMAIN)
+
+
+@hookimpl
 def register_extractors(register):
     for name, fn in EXTRACTORS.items():
         register(name, fn)

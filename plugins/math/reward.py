@@ -66,7 +66,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
             min=0.0,
             max=1.0,
         ),
-        Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0),
+        Param("wrong_score", float, 0.0, "score for a wrong or missing answer", min=0.0, max=1.0, role="wrong_score"),
         Param(
             "after_think",
             bool,
@@ -79,6 +79,7 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
     value_range=(0.0, 1.0),
     isolation="process",
     gold_reader=gold_answer,
+    answer_domain="math",
 )
 def math_correct(
     sample: Sample,
