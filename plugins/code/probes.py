@@ -174,7 +174,9 @@ _PROBES = [
             "for path in ['../grpo-escape.txt', '/tmp/grpo-code-escape.txt', "
             "os.path.expanduser('~/grpo-code-escape.txt'), '/work/grpo-code-escape.txt']:\n"
             "    try:\n        with open(path, 'w') as handle:\n            handle.write('escaped')\n"
-            "        escaped = True\n    except Exception:\n        pass\n",
+            # a chroot turns '../x' into the work directory itself: that is no escape
+            "        escaped = escaped or not os.path.samestat(os.stat(os.path.dirname(os.path.abspath(path))), os.stat('.'))\n"
+            "    except Exception:\n        pass\n",
         ),
     ),
 ]
