@@ -108,6 +108,7 @@ def outside(path, flags=os.O_RDONLY):
         return os.open(path, flags, 0o644, dir_fd=work)
     finally:
         os.chdir(here)
+        os.close(work)
 def is_outside(fd):
     return not os.path.samestat(os.fstat(fd), os.stat('.'))
 """
@@ -148,7 +149,7 @@ def _marker(ctx: ProbeContext) -> str:
     """A line of the tests that reads the same in a JSON file (no quote, no backslash), written
     reversed into the probe so that the probe's own program never matches it."""
     lines = [line.strip() for line in str(ctx.columns.get("test") or "").splitlines()[:40]]
-    plain = [line for line in lines if len(line) >= 12 and not any(c in line for c in "\"\\")]
+    plain = [line for line in lines if len(line) >= 12 and not any(c in line for c in '"\\')]
     return max(plain, key=len)[:60][::-1] if plain else ""
 
 
@@ -286,11 +287,14 @@ _PROBES = [
         lambda ctx: _if_escaped(
             ctx,
             _ESCAPE + f"marker = {_marker(ctx)!r}[::-1]\nescaped = False\n"
-            "def search(prefix, depth):\n    global escaped\n    if depth > 3 or escaped:\n        return\n"
-            "    try:\n        names = os.listdir(outside(prefix))\n    except Exception:\n        return\n"
+            "def search(prefix, depth):\n    global escaped\n    if depth > 1 or escaped:\n        return\n"
+            "    try:\n        fd = outside(prefix)\n        names = os.listdir(fd)\n        os.close(fd)\n"
+            "    except Exception:\n        return\n"
             "    for name in names[:300]:\n        path = prefix + '/' + name\n        try:\n"
-            "            fd = outside(path)\n            if marker and marker.encode() in os.read(fd, 1 << 20):\n"
-            "                escaped = True\n                return\n        except IsADirectoryError:\n"
+            "            fd = outside(path, os.O_RDONLY | os.O_NONBLOCK)\n            try:\n"
+            "                escaped = bool(marker) and marker.encode() in os.read(fd, 1 << 16)\n"
+            "            finally:\n                os.close(fd)\n            if escaped:\n                return\n"
+            "        except IsADirectoryError:\n"
             "            search(path, depth + 1)\n        except Exception:\n            pass\n"
             "search('../../../../../../../../tmp', 0)\n",
         ),
