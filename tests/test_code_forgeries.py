@@ -327,3 +327,14 @@ def test_a_program_cannot_fill_memory_backed_folders(level):
 def test_a_program_that_writes_within_its_quota_still_passes(level):
     tests, program = _writes_then_passes("with open('scratch', 'wb') as h:\n    h.write(b'x' * (4 << 20))\n")
     assert run_assert(level, tests, program, disk_mb=32) == 1.0
+
+
+def test_the_start_up_line_says_which_promises_hold_only_under_bwrap():
+    assert "each run as its own user, chrooted into its work directory" in sandbox.rlimits_detail(True, True)
+    assert "only bwrap keeps them out" in sandbox.rlimits_detail(True, False)
+    not_root = sandbox.rlimits_detail(False, False)
+    assert "NOT root" in not_root and "only bwrap keeps them out" in not_root
+    for detail in (sandbox.rlimits_detail(True, True), not_root):
+        assert "the network is refused only by the guard" in detail
+    if os.getuid() == 0:  # as CI runs: the line printed here is the strong one
+        assert "chrooted" in sandbox.isolation("rlimits").detail

@@ -158,7 +158,7 @@ class Stub:
         if type(reply) is dict and "ok" in reply:
             try:
                 return wire_decode(reply["ok"])  # noqa: F821
-            except ValueError as exc:
+            except Exception as exc:  # ValueError, or TypeError for an unhashable member: never the test's to catch
                 raise CandidateError("returned a value that is not plain data: " + str(exc)) from None
         if type(reply) is dict and type(reply.get("raised")) is str:
             text = reply["raised"]
