@@ -99,6 +99,11 @@ def humaneval(rows: list[dict], isolation: str) -> None:
     print()
 
 
+ESCAPE_FILES = [
+    os.path.join(tempfile.gettempdir(), "grpo-code-escape.txt"),
+    os.path.expanduser("~/grpo-code-escape.txt"),
+    "/work/grpo-code-escape.txt",
+]
 MBPP_2 = {  # MBPP task 2: its tests as MBPP writes them; the solution is ours
     "task_id": "MBPP/2",
     "entry_point": "similar_elements",
@@ -163,6 +168,10 @@ def forgeries(rows: list[dict], isolation: str) -> int:
             print(f"{name:<24} {forged:>6} {sum(v is None for v in scores):>4}  {shown}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for leftover in ESCAPE_FILES:  # what an escape that worked left behind
+            if os.path.exists(leftover):
+                print(f"escaped: {leftover} was written (removed)")
+                os.remove(leftover)
     total += siblings(isolation)
     print(f"forgeries: {total}")
     return total
