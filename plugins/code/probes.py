@@ -319,8 +319,10 @@ _PROBES = [
             "while _signal and not escaped and time.monotonic() < end:\n    try:\n        pids = os.listdir('/proc')\n"
             "    except Exception:\n        break\n    for pid in pids:\n"
             "        if pid.isdigit() and int(pid) not in mine:\n            try:\n"
-            "                _signal.pidfd_send_signal(os.pidfd_open(int(pid)), 0)\n                escaped = True\n"
-            "                break\n            except Exception:\n                pass\n    time.sleep(0.05)\n",
+            "                fd = os.pidfd_open(int(pid))\n            except Exception:\n                continue\n"
+            "            try:\n                _signal.pidfd_send_signal(fd, 0)\n                escaped = True\n"
+            "                break\n            except Exception:\n                pass\n            finally:\n"
+            "                os.close(fd)\n    time.sleep(0.05)\n",
         ),
     ),
     _probe(

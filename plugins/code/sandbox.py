@@ -280,7 +280,7 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def workspace(isolation: Isolation, uid: int | None) -> Iterator[tuple[str, str]]:
+def workspace(uid: int | None) -> Iterator[tuple[str, str]]:
     """(base, work): ``base`` is this process's alone (0700), ``work`` inside it the program's (its
     uid's, 0700); both removed afterwards, whatever the program left."""
     base = tempfile.mkdtemp(prefix="grpo-code-")
@@ -339,7 +339,7 @@ def run_stdio(program: str, stdin: str, timeout: float, limits: Limits, level: I
 
     RunError when the sandbox itself did not start (the program's own failures are results)."""
     python = base_python()
-    with fresh_uid(level) as uid, workspace(level, uid) as (base, work):
+    with fresh_uid(level) as uid, workspace(uid) as (base, work):
         _write_program(work, program)
         stdin_path = os.path.join(base, "stdin.txt")  # out of the program's reach: it gets a read-only descriptor
         Path(stdin_path).write_text(stdin, encoding="utf-8")
@@ -401,7 +401,7 @@ def run_job(job: dict, timeout: float, level: Isolation) -> Execution:
     python = base_python()
     limits = job.get("limits") or {}
     disk_bytes, disk_files = int(limits.get("disk_bytes", Limits.disk_bytes)), int(limits.get("disk_files", Limits.disk_files))
-    with fresh_uid(level) as uid, workspace(level, uid) as (_, work):
+    with fresh_uid(level) as uid, workspace(uid) as (_, work):
         job = {
             **job,
             "workdir": work,
