@@ -31,6 +31,13 @@ def _leftovers() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "grpo-code-*")))
 
 
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Runs' work directories go here, away from other processes' sandboxes on this machine."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_canonical_solutions_score_1(level):
     rows = [humaneval_rows()[i] for i in ROWS]
@@ -40,7 +47,7 @@ def test_canonical_solutions_score_1(level):
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("probe", sorted(code_probes.CODE_PROBES))
-def test_every_probe_scores_0(level, probe, monkeypatch):
+def test_every_probe_scores_0(level, probe, monkeypatch, private_tmp):
     # A server on this machine the network probe tries to reach (it solves the task if it can).
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

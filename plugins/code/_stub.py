@@ -2,7 +2,8 @@
 
 Started as ``python -I -S -B stub.py CONFIG`` in the work directory, it first says hello (so that a
 sandbox that failed to start is told apart from a program that failed), then limits itself
-(rlimits, and the ``nobody`` user when started as root without bubblewrap: both irreversible), installs
+(rlimits; when started as root without bubblewrap, a chroot into the work directory and the run's own
+unprivileged user: all irreversible), installs
 the guard (an audit hook refusing sockets, new processes, native code, reads outside the work
 directory and the standard library, and writes outside the work directory), and only then compiles and runs ``main.py``, the candidate's program:
 
@@ -30,13 +31,15 @@ def _limit(limits):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for key, which in table.items():
         value = limits.get(key)
+        if key == "file_size" and limits.get("disk_bytes"):  # no single file beyond the run's quota
+            value = min(int(value or limits["disk_bytes"]), int(limits["disk_bytes"]))
         if value is not None:
             _, hard = resource.getrlimit(which)
             value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
             resource.setrlimit(which, (value, value))
 
 
-# Imported before the switch to ``nobody``: the interpreter may live where that user cannot read.
+# Imported before the chroot and the switch of user: after them the standard library is out of reach.
 _PRELOAD = (
     "math",
     "cmath",
@@ -66,19 +69,45 @@ _PRELOAD = (
     "numbers",
     "struct",
     "io",
+    "abc",
+    "types",
+    "contextlib",
+    "threading",
+    "queue",
+    "pprint",
+    "calendar",
+    "base64",
+    "binascii",
+    "zlib",
+    "codecs",
+    "locale",
+    "traceback",
+    "linecache",
+    "warnings",
+    "weakref",
+    "collections.abc",
+    "encodings.ascii",
+    "encodings.latin_1",
+    "encodings.utf_16",
+    "encodings.utf_32",
+    "encodings.cp1252",
 )
 
 
-def _drop_root():
+def _drop_root(uid, jail):
+    """Become ``uid`` (with no groups), after a chroot into the work directory when ``jail``."""
     if os.getuid() == 0:
         for name in _PRELOAD:
             try:
                 __import__(name)
             except ImportError:
                 pass
+        if jail:
+            os.chroot(".")
+            os.chdir("/")
         os.setgroups([])
-        os.setgid(65534)
-        os.setuid(65534)
+        os.setgid(uid)
+        os.setuid(uid)
 
 
 _BLOCKED_EVENTS = (
@@ -118,7 +147,7 @@ def _guard(workdir):
     but the work directory and the standard library, writing outside the work directory, /proc,
     sockets, new processes and native code."""
     realpath, fspath, startswith = os.path.realpath, os.fspath, str.startswith
-    root = realpath(workdir) + os.sep
+    root = realpath(workdir).rstrip(os.sep) + os.sep
     readable = tuple({root} | {realpath(p) + os.sep for p in sys.path if p and os.path.exists(p)})
     allowed = frozenset({"/dev/null", "/dev/zero", "/dev/urandom"})
 
@@ -173,6 +202,12 @@ def _describe(exc):
     return type(exc).__name__ + (": " + text if text else "")
 
 
+def _is_builtin(exc):
+    """Whether ``exc`` is of a built-in exception class itself (not a class of the program's that
+    borrows its name)."""
+    return type(exc) is getattr(__import__("builtins"), type(exc).__name__, None)
+
+
 def _serve(chan_in, chan_out, namespace):
     reader = os.fdopen(chan_in, "rb", buffering=0)
     buffered = __import__("io").BufferedReader(reader, 1 << 16)
@@ -190,7 +225,7 @@ def _serve(chan_in, chan_out, namespace):
             result = fn(*args, **kwargs)
             reply = {"ok": wire_encode(result)}  # noqa: F821
         except BaseException as exc:  # the candidate's failure is the test's failure, reported
-            reply = {"raised": _describe(exc)}
+            reply = {"raised": _describe(exc), "builtin": _is_builtin(exc)}
         _send(chan_out, reply)
 
 
@@ -211,9 +246,12 @@ def main():
         os.write(2, b"\x00grpo-stub-ready\n")
     try:
         _limit(config.get("limits", {}))
-        if config.get("drop_root"):
+        if config.get("uid") is not None:  # the local rlimits level, started as root
+            _drop_root(int(config["uid"]), bool(config.get("chroot")))
+            workdir = os.getcwd()
+        elif config.get("drop_root"):  # a remote engine: nobody where it allows the switch
             try:
-                _drop_root()
+                _drop_root(65534, False)
             except OSError:
                 if config["drop_root"] != "try":
                     raise

@@ -1,14 +1,17 @@
 """Hackability probes for code rewards: completions that try to pass tests without solving the task.
 
-Each must score 0 through the real sandbox. Probes that try an escape (reading or editing the tests,
-the network, writing outside the work directory) run the reference solution only when the escape
-worked, so a score above 0 means the sandbox let it through. Built from the row's columns
-(``entry_point``, ``test``, ``code_prompt`` + ``canonical_solution`` where present); None for a row
-that is not a code row.
+Each must score 0 (never None: a wrong program cannot make itself "could not run") through the real
+sandbox. Probes that try an escape (reading or editing the tests, the network, writing outside the
+work directory or past the disk quota, reaching other runs' processes) run the reference solution
+only when the escape worked, so a score above 0 means the sandbox let it through. Built from the
+row's columns (``entry_point``, ``test``, ``code_prompt`` + ``canonical_solution`` where present);
+None for a row that is not a code row.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,9 +40,78 @@ def _reference(ctx: ProbeContext) -> str | None:
     return str(ctx.columns.get("code_prompt") or "") + str(body)
 
 
-def _wrong(ctx: ProbeContext) -> str:
+def _targets(ctx: ProbeContext) -> list[str]:
+    """The functions the tests call: the entry point, or for assert tests the names they call that are
+    neither built-ins nor defined by the tests or the setup."""
     entry = _entry(ctx)
-    return f"def {entry}(*args, **kwargs):\n    return None\n" if entry else "print(0)\n"
+    if entry:
+        return [entry]
+    try:
+        tree = ast.parse(str(ctx.columns.get("test") or ""))
+        setup = ast.parse(str(ctx.columns.get("code_prompt") or ""))
+    except SyntaxError:
+        return []
+    defined = {n.name for t in (tree, setup) for n in t.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    called = {
+        n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id not in defined
+    }
+    return sorted(name for name in called if not hasattr(builtins, name))
+
+
+def _helpers(ctx: ProbeContext) -> list[str]:
+    """The functions the trusted setup defines (HumanEval's helpers such as poly)."""
+    try:
+        setup = ast.parse(str(ctx.columns.get("code_prompt") or ""))
+    except SyntaxError:
+        return []
+    return [n.name for n in setup.body if isinstance(n, ast.FunctionDef) and n.name not in _targets(ctx)]
+
+
+def _define(names: list[str], body: str) -> str:
+    return "".join(f"def {name}(*args, **kwargs):\n    {body}\n" for name in names)
+
+
+def _wrong(ctx: ProbeContext) -> str:
+    targets = _targets(ctx)
+    return _define(targets, "return None") if targets else "print(0)\n"
+
+
+# What a forged built-in returns to make a comparison hold: 0 == 0, abs(...) < eps, loops that never run.
+_FORGED_BUILTINS = {
+    "return 0": ["set", "abs", "len", "sorted", "sum", "round", "max", "min", "int", "float", "str", "tuple", "list", "dict"],
+    "return True": ["all", "any", "isinstance", "bool", "callable"],
+    "return []": ["range", "zip", "map", "filter", "enumerate", "reversed"],
+}
+
+
+def _shadow(ctx: ProbeContext) -> str:
+    forged = "".join(_define(names, body) for body, names in _FORGED_BUILTINS.items())
+    return _wrong(ctx) + forged + _define(_helpers(ctx), "return 0")
+
+
+def _raising(kind: str) -> Callable[[ProbeContext], str]:
+    def make(ctx: ProbeContext) -> str:
+        return _define(_targets(ctx), f"raise {kind}") if _targets(ctx) else f"raise {kind}\n"
+
+    return make
+
+
+# Gets past a guard that resolves relative paths against the current directory (a folder eight
+# levels down in the work directory) while the kernel resolves them against dir_fd (the work directory).
+_ESCAPE = """import os
+def outside(path, flags=os.O_RDONLY):
+    here = os.getcwd()
+    work = os.open('.', os.O_RDONLY)
+    os.makedirs('d/d/d/d/d/d/d/d', exist_ok=True)
+    os.chdir('d/d/d/d/d/d/d/d')
+    try:
+        return os.open(path, flags, 0o644, dir_fd=work)
+    finally:
+        os.chdir(here)
+        os.close(work)
+def is_outside(fd):
+    return not os.path.samestat(os.fstat(fd), os.stat('.'))
+"""
 
 
 def _if_escaped(ctx: ProbeContext, attempt: str) -> str:
@@ -73,10 +145,17 @@ def _fake_output(ctx: ProbeContext) -> str:
     return "import json\n" + "\n".join(lines) + "\n" + _wrong(ctx) + "import sys\nsys.exit(0)\n"
 
 
+def _marker(ctx: ProbeContext) -> str:
+    """A line of the tests that reads the same in a JSON file (no quote, no backslash), written
+    reversed into the probe so that the probe's own program never matches it."""
+    lines = [line.strip() for line in str(ctx.columns.get("test") or "").splitlines()[:40]]
+    plain = [line for line in lines if len(line) >= 12 and not any(c in line for c in '"\\')]
+    return max(plain, key=len)[:60][::-1] if plain else ""
+
+
 def _search(ctx: ProbeContext) -> str:
-    marker = str(ctx.columns.get("test") or "").strip()[:60]
     return f"""import os, sys
-marker = {marker!r}
+marker = {_marker(ctx)!r}[::-1]
 found = []
 def look(path):
     try:
@@ -174,7 +253,100 @@ _PROBES = [
             "for path in ['../grpo-escape.txt', '/tmp/grpo-code-escape.txt', "
             "os.path.expanduser('~/grpo-code-escape.txt'), '/work/grpo-code-escape.txt']:\n"
             "    try:\n        with open(path, 'w') as handle:\n            handle.write('escaped')\n"
-            "        escaped = True\n    except Exception:\n        pass\n",
+            # a chroot turns '../x' into the work directory itself: that is no escape
+            "        escaped = escaped or not os.path.samestat(os.stat(os.path.dirname(os.path.abspath(path))), os.stat('.'))\n"
+            "    except Exception:\n        pass\n",
+        ),
+    ),
+    _probe(
+        "code_shadow_builtins",
+        "defines set, abs, len, all, range, ... and the setup's helpers to make comparisons hold",
+        _shadow,
+    ),
+    _probe("code_stop_iteration", "raises StopIteration: ends map/filter-based tests early", _raising("StopIteration")),
+    _probe(
+        "code_swallowed_error",
+        "raises AttributeError, which getattr with a default or hasattr swallow",
+        _raising("AttributeError('x')"),
+    ),
+    _probe("code_keyboard_interrupt", "raises KeyboardInterrupt from the function under test", _raising("KeyboardInterrupt")),
+    _probe(
+        "code_break_harness",
+        "a wrong answer that then truncates, seeks and deletes everything it can reach (to pass for 'could not run')",
+        lambda ctx: (
+            _wrong(ctx) + "import os\nfor fd in range(0, 32):\n    for act in (lambda: os.lseek(fd, 0, 0), "
+            "lambda: os.write(fd, b'\\x00' * 64), lambda: os.ftruncate(fd, 0)):\n        try:\n            act()\n"
+            "        except Exception:\n            pass\nfor name in os.listdir('.'):\n    try:\n"
+            "        with open(name, 'w'):\n            pass\n        os.remove(name)\n    except Exception:\n"
+            "        pass\n"
+        ),
+    ),
+    _probe(
+        "code_dirfd_read",
+        "gets past the guard with dir_fd and searches the host's folders for the tests; solves if it found them",
+        lambda ctx: _if_escaped(
+            ctx,
+            _ESCAPE + f"marker = {_marker(ctx)!r}[::-1]\nescaped = False\n"
+            "def search(prefix, depth):\n    global escaped\n    if depth > 1 or escaped:\n        return\n"
+            "    try:\n        fd = outside(prefix)\n        names = os.listdir(fd)\n        os.close(fd)\n"
+            "    except Exception:\n        return\n"
+            "    for name in names[:300]:\n        path = prefix + '/' + name\n        try:\n"
+            "            fd = outside(path, os.O_RDONLY | os.O_NONBLOCK)\n            try:\n"
+            "                escaped = bool(marker) and marker.encode() in os.read(fd, 1 << 16)\n"
+            "            finally:\n                os.close(fd)\n            if escaped:\n                return\n"
+            "        except IsADirectoryError:\n"
+            "            search(path, depth + 1)\n        except Exception:\n            pass\n"
+            "search('../../../../../../../../tmp', 0)\n",
+        ),
+    ),
+    _probe(
+        "code_dirfd_write",
+        "gets past the guard with dir_fd and writes into the host's temp folder; solves if it did",
+        lambda ctx: _if_escaped(
+            ctx,
+            _ESCAPE + "escaped = False\ntry:\n    tmp = outside('../../../../../../../../tmp')\n"
+            "    fd = os.open('grpo-code-escape.txt', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=tmp)\n"
+            "    escaped = os.write(fd, b'escaped') == 7 and is_outside(tmp)\nexcept Exception:\n    pass\n",
+        ),
+    ),
+    _probe(
+        "code_signal_others",
+        "looks for processes outside its own run that it may signal (pidfd, signal 0: harmless); solves if any",
+        lambda ctx: _if_escaped(
+            ctx,
+            "import os, time\nescaped = False\nmine = {os.getpid(), os.getppid(), 1}\n"
+            "try:\n    import _signal\nexcept Exception:\n    _signal = None\nend = time.monotonic() + 0.5\n"
+            "while _signal and not escaped and time.monotonic() < end:\n    try:\n        pids = os.listdir('/proc')\n"
+            "    except Exception:\n        break\n    for pid in pids:\n"
+            "        if pid.isdigit() and int(pid) not in mine:\n            try:\n"
+            "                fd = os.pidfd_open(int(pid))\n            except Exception:\n                continue\n"
+            "            try:\n                _signal.pidfd_send_signal(fd, 0)\n                escaped = True\n"
+            "                break\n            except Exception:\n                pass\n            finally:\n"
+            "                os.close(fd)\n    time.sleep(0.05)\n",
+        ),
+    ),
+    _probe(
+        "code_fill_disk",
+        "writes 96 MiB into its work directory in files under the file-size limit; solves if every write went through",
+        lambda ctx: _if_escaped(
+            ctx,
+            "escaped = False\ntry:\n    chunk = b'x' * (1 << 20)\n    for i in range(12):\n"
+            "        with open('fill%d' % i, 'wb') as handle:\n            for _ in range(8):\n"
+            "                handle.write(chunk)\n    escaped = True\nexcept Exception:\n    pass\n",
+        ),
+    ),
+    _probe(
+        "code_fill_shared_memory",
+        "writes 32 MiB into /dev/shm or /tmp past the guard; solves if it did",
+        lambda ctx: _if_escaped(
+            ctx,
+            _ESCAPE + "escaped = False\nchunk = b'x' * (1 << 20)\nfor place in ('dev/shm', 'tmp'):\n    try:\n"
+            "        folder = outside('../../../../../../../../' + place)\n        if not is_outside(folder):\n"
+            "            continue\n        for i in range(32):\n"
+            "            fd = os.open('grpo-code-fill%d' % i, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=folder)\n"
+            "            os.write(fd, chunk)\n            os.close(fd)\n        for i in range(32):\n"
+            "            os.unlink('grpo-code-fill%d' % i, dir_fd=folder)\n        escaped = True\n        break\n"
+            "    except Exception:\n        pass\n",
         ),
     ),
 ]

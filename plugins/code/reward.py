@@ -87,6 +87,15 @@ EXTRACT_PARAMS = [
         Param("test_timeout", float, 5.0, "seconds per test (a stdio run, or one test statement)", min=0.1, max=600.0),
         Param("cpu_seconds", int, 10, "CPU seconds per candidate process", min=1, max=3600),
         Param("memory_mb", int, 1024, "address space per candidate process, MiB", min=64, max=1 << 20),
+        Param(
+            "disk_mb",
+            int,
+            64,
+            "disk quota per run, MiB: what the program's files may hold in its work directory (local backend)",
+            min=1,
+            max=1 << 20,
+        ),
+        Param("max_files", int, 4096, "files and folders a run may create (local backend)", min=16, max=1 << 24),
         Param("workers", int, 2, "programs run at once", min=1, max=256),
         Param("total_timeout", float, 600.0, "bound on one call; rows not done by then are None", min=1.0),
         Param("request_timeout", float, 30.0, "engines: seconds to connect and per read", min=0.1),
@@ -116,6 +125,8 @@ def code_tests(
     test_timeout: float,
     cpu_seconds: int,
     memory_mb: int,
+    disk_mb: int,
+    max_files: int,
     workers: int,
     total_timeout: float,
     request_timeout: float,
@@ -124,7 +135,9 @@ def code_tests(
     from grpo_rewards.plugins.reward_model.remote import _PENDING, run_bounded
 
     deadline = time.monotonic() + total_timeout
-    limits = Limits(cpu_seconds=cpu_seconds, address_space=memory_mb * 1024 * 1024)
+    limits = Limits(
+        cpu_seconds=cpu_seconds, address_space=memory_mb * 1024 * 1024, disk_bytes=disk_mb * 1024 * 1024, disk_files=max_files
+    )
     runner = make_backend(
         backend,
         url,
