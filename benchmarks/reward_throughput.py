@@ -101,9 +101,9 @@ def main() -> None:
         for _ in range(args.repeat):
             parse_completion.cache_clear()
             start = time.perf_counter()
-            values = fn(prompts=prompts, completions=completions, completion_ids=ids, answer=golds)
+            run = fn.run_trl(prompts=prompts, completions=completions, completion_ids=ids, answer=golds)
             best = min(best, time.perf_counter() - start)
-        stats = fn.last_stats
+        values, stats = run.values, run.stats
         scored = [v for v in values if v is not None]
         mean = sum(scored) / len(scored) if scored else float("nan")
         print(

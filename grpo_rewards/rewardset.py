@@ -8,6 +8,8 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     name = "correct"          # optional; defaults to the reward's name
     timeout = 5.0             # optional per-item time limit in seconds
     isolation = "process"     # optional: score it in a worker process killed at its deadline
+    executor = "threads"      # optional: how its rows run: inline, threads, process (= isolation
+                              # "process"), asyncio (the default for async def rewards)
     max_input_chars = 200000  # optional: longer completions are a counted error, never scored
     [rewards.params]
     answer_column = "answer"
@@ -42,10 +44,10 @@ from . import gates as gates_mod
 from .config import as_finite_number, brief, check_keys, load_config_file
 from .errors import ConfigError, ConfigProblem, ParamErrors, UnknownNameError, UnknownRewardError
 from .registry import Registry, get_registry, load_plugin_files
-from .reward import ISOLATIONS, RewardFunction, RewardSpec
+from .reward import EXECUTORS, ISOLATIONS, RewardFunction, RewardSpec
 from .schedules import Schedule, ScheduleError, parse_schedule
 
-ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "eval_only", "isolation", "max_input_chars")
+ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "eval_only", "isolation", "max_input_chars", "executor")
 # |weight| at most this: with scores of any real size the weighted total stays a finite float.
 MAX_WEIGHT = 1e6
 MAX_INCLUDE_DEPTH = 8
@@ -65,6 +67,7 @@ class WeightedReward:
     timeout: float | None = None
     isolation: str | None = None  # None: the reward's own declaration
     max_input_chars: int | None | str = "default"
+    executor: str | None = None  # None: the reward's own (``isolation`` is its older alias)
     schedule: Schedule | None = None
     when: str | None = None  # the gate's text, as written
     gate: gates_mod.Node | None = field(default=None, repr=False)
@@ -88,6 +91,7 @@ class WeightedReward:
             concurrent=concurrent,
             isolation=self.isolation,
             max_input_chars=self.max_input_chars,
+            executor=self.executor,
         )
 
 
@@ -317,6 +321,14 @@ def parse_reward_set(
                 )
             )
             isolation = None
+        executor = raw.get("executor")
+        if executor is not None and executor not in EXECUTORS:
+            problems.append(
+                ConfigProblem(
+                    source, entry, "executor", f"expected one of {', '.join(map(repr, EXECUTORS))}, got {brief(executor)}"
+                )
+            )
+            executor = None
         max_chars = raw.get("max_input_chars", "default")
         if (
             max_chars != "default"
@@ -353,6 +365,7 @@ def parse_reward_set(
                 timeout,
                 isolation=isolation,
                 max_input_chars=max_chars,
+                executor=executor,
                 schedule=schedule,
                 when=when if gate is not None else None,
                 gate=gate,

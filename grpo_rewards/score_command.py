@@ -172,10 +172,11 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         result = score_rows(reward_set, rows, workers=workers, progress=lambda n: bar.advance(task, n))
 
     def lines() -> Iterator[str]:
+        totals = result.total  # computed once: linear in rows
         for i, row in enumerate(raw_rows):
             row = {k: v for k, v in row.items() if k != "__line__"}
             row["rewards"] = result.row(i)
-            row["reward"] = result.total[i]
+            row["reward"] = totals[i]
             yield json.dumps(row, ensure_ascii=False) + "\n"
 
     write_atomically(output_path, lines())
