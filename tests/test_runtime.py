@@ -4,10 +4,13 @@ against a real loopback HTTP endpoint, de-duplication, and `score` on many rows.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -140,6 +143,7 @@ class Endpoint(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint():
     Endpoint.in_flight = Endpoint.most = 0
+    Endpoint.delay = 0.2
     server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -247,3 +251,36 @@ def test_score_writes_twenty_thousand_rows(tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 20_000 and json.loads(lines[-1])["reward"] == json.loads(lines[-1])["rewards"]["length.target"]
+
+
+# ---- the documented example, through serve-rewards and the bench's scoring ---------------------
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "async_http_reward.py"
+
+
+def example_set(tmp_path, url: str):
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    config = tmp_path / "set.toml"
+    config.write_text(f'plugins = ["{EXAMPLE.name}"]\n[[rewards]]\nuse = "example.http_score"\nparams = {{ url = "{url}" }}\n')
+    return config
+
+
+def test_the_example_async_reward_answers_through_serve_rewards(tmp_path, endpoint):
+    from .reward_model_support import serve_rewards_process
+
+    with serve_rewards_process(example_set(tmp_path, endpoint)) as (url, _):
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/score", body=json.dumps({"completions": ["abc", "abcdefgh", "a"]}))
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())) == (200, {"scores": [3.0, 8.0, 1.0]})
+        connection.close()
+
+
+def test_the_example_async_reward_scores_through_the_bench_engine(tmp_path, endpoint):
+    from grpo_rewards import load_reward_set
+    from grpo_rewards.bench.engine import make_row, score_timed
+
+    reward_set = load_reward_set(example_set(tmp_path, endpoint))
+    timed = score_timed(reward_set, [make_row("q", "x" * i, {}) for i in range(1, 5)])
+    assert timed.result.values["example.http_score"] == [1.0, 2.0, 3.0, 4.0]
+    assert len(timed.latency_ms["example.http_score"]) == 4

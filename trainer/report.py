@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.rows import write_atomically
+
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
 REPORT_FILE = "report.md"
@@ -297,5 +299,5 @@ def write_report(output_dir: str | Path, status: str = "finished") -> Path:
     history = load_history(output_dir)
     plots = plot_history(history, output_dir)
     path = output_dir / REPORT_FILE
-    path.write_text(render_markdown(history, output_dir, plots, status), encoding="utf-8")
+    write_atomically(path, render_markdown(history, output_dir, plots, status))
     return path

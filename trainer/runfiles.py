@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.rows import write_atomically
+
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_FILE = "samples.jsonl"
 RUN_CONFIG_FILE = "run_config.json"
@@ -64,12 +66,12 @@ def truncate_after_step(path: Path, step: int) -> int:
     records = read_jsonl(path)
     kept = [r for r in records if int(r.get("step", 0)) <= step]
     if len(kept) != len(records) or (path.is_file() and len(records) != len(path.read_text(encoding="utf-8").splitlines())):
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
+        write_atomically(path, (json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     return len(records) - len(kept)
 
 
 def write_run_config(output_dir: Path, config: dict[str, Any]) -> None:
-    (output_dir / RUN_CONFIG_FILE).write_text(json.dumps(_clean(config), indent=2, ensure_ascii=False), encoding="utf-8")
+    write_atomically(output_dir / RUN_CONFIG_FILE, json.dumps(_clean(config), indent=2, ensure_ascii=False))
 
 
 def read_run_config(output_dir: Path) -> dict[str, Any] | None:
