@@ -85,3 +85,11 @@ async def blocks_the_loop(sample: Sample) -> float:
 async def batch_async(samples: list[Sample]) -> list[float]:
     await asyncio.sleep(0.01)
     return [float(len(s.completion)) for s in samples]
+
+
+def burn(sample: Sample, ms: float) -> float:
+    """CPU-bound: spins for ``ms`` milliseconds of this process's CPU time, then scores the length."""
+    end = time.process_time() + ms / 1000.0
+    while time.process_time() < end:
+        pass
+    return float(len(sample.completion))

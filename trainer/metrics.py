@@ -190,7 +190,7 @@ def make_trainer_class():
         # reward matrix after it is gathered over processes, and shares must come from that matrix.
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             batch = None
-            if self.scorer is None:
+            if self.scorer is None or getattr(self, "environments", None) is not None:
                 values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
             else:
                 batch = self._score_step(inputs, prompts, completions, completion_ids_list)

@@ -12,6 +12,8 @@ the others proceed.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,9 +102,6 @@ class ScoreBatch:
 class Scorer:
     """Scores batches with one reward set (or a list of built rewards), all rewards at once."""
 
-    _coordinator = ThreadPoolExecutor(8, thread_name_prefix="grpo-rewards-scorer")
-    _offload = ThreadPoolExecutor(16, thread_name_prefix="grpo-rewards-concurrent")
-
     def __init__(
         self,
         rewards: RewardSet | Sequence[RewardFunction],
@@ -126,7 +125,7 @@ class Scorer:
 
         Nothing runs in the calling thread: inline rewards run in a coordinator thread."""
         started = self._start(samples)
-        return self._coordinator.submit(self._gather, samples, started, weights)
+        return _pool("coordinator", 8).submit(self._gather, samples, started, weights)
 
     def _start(self, samples: Sequence[Sample]) -> dict[int, Future[RewardRun]]:
         """Start what need not run in the caller: other executors, and inline rewards declared
@@ -136,7 +135,7 @@ class Scorer:
             if fn.executor != "inline":
                 started[i] = submit_reward(fn, samples)
             elif isinstance(fn, AsyncRewardFunction):
-                started[i] = self._offload.submit(run_reward, fn, samples)
+                started[i] = _pool("concurrent", 16).submit(run_reward, fn, samples)
         return started
 
     def score(
@@ -165,3 +164,16 @@ class Scorer:
         runs = [run_reward(fn, samples) if i not in started else None for i, fn in enumerate(self.functions)]
         done = [run if run is not None else started[i].result() for i, run in enumerate(runs)]
         return ScoreBatch.from_runs(self.names, weights if weights is not None else self.weights, done, self.gate)
+
+
+_pools: dict[tuple[int, str], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(name: str, size: int) -> ThreadPoolExecutor:
+    """This process's thread pool ``name`` (a forked child makes its own: threads do not survive a fork)."""
+    key = (os.getpid(), name)
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(size, thread_name_prefix=f"grpo-rewards-{name}")
+        return _pools[key]
