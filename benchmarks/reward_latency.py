@@ -26,11 +26,12 @@ about 2 x delay.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,13 +61,50 @@ class SlowEndpoint(BaseHTTPRequestHandler):
         pass
 
 
-def start_endpoint(delay: float) -> str:
+class Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the listen backlog: the default 5 drops a burst of connections (1 s SYN retries)
+    daemon_threads = True
+
+
+def serve(delay: float) -> None:
+    """The endpoint's own process (so its threads never compete with the trainer's for one GIL)."""
     SlowEndpoint.delay = delay
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowEndpoint)
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/score"
+    server = Server(("127.0.0.1", 0), SlowEndpoint)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def start_endpoint(delay: float) -> str:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(delay)], stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+    )
+    atexit.register(process.kill)
+    port = int(process.stdout.readline())
+    return f"http://127.0.0.1:{port}/score"
+
+
+def http_floor(url: str, requests: int) -> float:
+    """Seconds for ``requests`` POSTs through one httpx client, 32 per reward in flight (median of 3)."""
+    import asyncio
+
+    import httpx
+
+    async def measure() -> float:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=requests)) as client:
+            limits = [asyncio.Semaphore(32) for _ in range(max(1, requests // 64))]
+
+            async def one(i: int) -> None:
+                async with limits[i % len(limits)]:
+                    (await client.post(url, json={"completion": "x" * (i % 50)})).raise_for_status()
+
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(requests)))
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
+    return asyncio.run(measure())
 
 
 def main() -> None:
@@ -74,7 +112,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="steps per run (the first is dropped)")
     parser.add_argument("--delay", type=float, default=0.5, help="seconds the endpoint waits per request")
     parser.add_argument("--cases", default="a,b,c,d,e")
+    parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve is not None:
+        return serve(args.serve)
 
     import torch
     import transformers
@@ -182,6 +223,11 @@ def main() -> None:
         steps = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])][1:]
         return statistics.median(steps), statistics.median(phase[1:] or phase)
 
+    floor = {k: http_floor(url, 64 * k) for k in (1, 4)}
+    print(
+        f"floor: the same requests made by httpx alone (asyncio.gather, 32 in flight per reward, no runtime, "
+        f"no trainer): 64 requests {floor[1]:.2f} s, 4 x 64 requests {floor[4]:.2f} s"
+    )
     print(
         f"tiny random Llama, 64 completions/step (8 prompts x 8), 8 new tokens, CPU; endpoint delay {args.delay:g} s, "
         f"concurrency 32; median of {args.steps - 1} steps after the first"

@@ -40,6 +40,8 @@ def hostile_row(sample: Sample) -> float:
     if sample.completion == "spin":
         while True:
             pass
+    if sample.completion == "nan":
+        return float("nan")
     return float(len(sample.completion))
 
 
@@ -51,6 +53,8 @@ async def async_hostile_row(sample: Sample) -> float:
         raise BaseException("not an Exception")
     if sample.completion == "spin":
         await asyncio.sleep(3600)
+    if sample.completion == "nan":
+        return float("nan")
     await asyncio.sleep(0)
     return float(len(sample.completion))
 

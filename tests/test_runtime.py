@@ -77,9 +77,9 @@ def test_scored_values_bring_details_and_usage():
 def test_every_executor_counts_a_crash_a_timeout_and_a_base_exception_as_none(executor):
     fn = rr.async_hostile_row if executor == "asyncio" else rr.hostile_row
     built = build(fn, f"hostile.{executor}", timeout=0.5, executor=executor)
-    run = built.run(samples("ok", "sysexit", "abc", "base", "spin", "last"))
-    assert run.values == [2.0, None, 3.0, None, None, 4.0], run.stats.first_error
-    assert (run.stats.errors, run.stats.timeouts, run.stats.nones) == (2, 1, 3)
+    run = built.run(samples("ok", "sysexit", "abc", "base", "spin", "nan", "last"))
+    assert run.values == [2.0, None, 3.0, None, None, None, 4.0], run.stats.first_error
+    assert (run.stats.errors, run.stats.timeouts, run.stats.nones) == (2, 1, 4)
 
 
 @pytest.mark.parametrize("executor", ["inline", "threads", "process", "asyncio"])

@@ -38,7 +38,7 @@ def row_key(sample: Sample) -> Hashable:
 class _Plan:
     """Which samples the reward is given, and where each of its values goes back."""
 
-    __slots__ = ("fn", "samples", "stats", "chosen", "where", "started")
+    __slots__ = ("fn", "samples", "stats", "chosen", "where", "started", "identity")
 
     def __init__(self, fn: RewardFunction, samples: Sequence[Sample]) -> None:
         self.fn = fn
@@ -51,7 +51,13 @@ class _Plan:
             keep = [i for i, sample in enumerate(samples) if len(sample.completion) <= cap]
             self.stats.oversized = len(samples) - len(keep)
         # where[i]: the position in `chosen` whose value row i gets (None: oversized)
-        self.where: list[int | None] = [None] * len(samples)
+        self.where: list[int | None] = []
+        self.identity = False
+        if len(keep) == len(samples) and not (fn.deterministic and DEDUP["enabled"] and len(keep) > 1):
+            self.identity = True  # every row scored as it is: no mapping to build or apply
+            self.chosen: Sequence[Sample] = samples
+            return
+        self.where = [None] * len(samples)
         if fn.deterministic and DEDUP["enabled"] and len(keep) > 1:
             first: dict[Hashable, int] = {}
             chosen: list[Sample] = []
@@ -63,7 +69,7 @@ class _Plan:
                     chosen.append(samples[i])
                 self.where[i] = slot
             self.stats.deduplicated = len(keep) - len(chosen)
-            self.chosen: Sequence[Sample] = chosen
+            self.chosen = chosen
         else:
             for slot, i in enumerate(keep):
                 self.where[i] = slot
@@ -77,7 +83,7 @@ class _Plan:
         scores: list[float | None] = []
         details: list[Mapping[str, Any] | None] | None = None
         for position, value in enumerate(raw):
-            if isinstance(value, Scored):
+            if value.__class__ is Scored:
                 stats.calls += value.calls
                 stats.tokens += value.tokens
                 stats.cost += value.cost
@@ -86,9 +92,12 @@ class _Plan:
                         details = [None] * len(raw)
                     details[position] = value.details
                 value = value.value
-            scores.append(value if value is None or value.__class__ is float else as_score(value, stats))
-        values = [None if slot is None else scores[slot] for slot in self.where]
-        row_details = None if details is None else [None if slot is None else details[slot] for slot in self.where]
+            scores.append(as_score(value, stats))  # NaN and inf too: None
+        if self.identity:
+            values, row_details = scores, details
+        else:
+            values = [None if slot is None else scores[slot] for slot in self.where]
+            row_details = None if details is None else [None if slot is None else details[slot] for slot in self.where]
         stats.nones = sum(v is None for v in values)
         stats.seconds = time.perf_counter() - self.started
         return RewardRun(values, stats, row_details)
