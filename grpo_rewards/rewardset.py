@@ -32,6 +32,7 @@ path to a reward-set file.
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,14 +116,15 @@ class RewardSet:
         return self.weights_at(self.step)
 
     def functions(self) -> list[RewardFunction]:
-        """The built callables, created once and reused (their stats accumulate on them).
+        """The built callables, created once and reused (their statistics travel in each call's result).
 
-        When any reward is ``concurrent`` (a model or remote reward), every reward is built async:
+        When any reward is ``concurrent`` (a model or remote reward) or ``async def``, every reward is built async:
         TRL runs sync rewards one after another *before* gathering the async ones, so only an
         all-async set lets the slow rewards overlap with the rule-based ones.
         """
         if self._functions is None:
-            concurrent = True if any(r.spec.concurrent for r in self.rewards) else None
+            waits = any(r.spec.concurrent or inspect.iscoroutinefunction(r.spec.fn) for r in self.rewards)
+            concurrent = True if waits else None
             self._functions = [r.build(concurrent) for r in self.rewards]
         return self._functions
 

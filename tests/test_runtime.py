@@ -284,3 +284,10 @@ def test_the_example_async_reward_scores_through_the_bench_engine(tmp_path, endp
     timed = score_timed(reward_set, [make_row("q", "x" * i, {}) for i in range(1, 5)])
     assert timed.result.values["example.http_score"] == [1.0, 2.0, 3.0, 4.0]
     assert len(timed.latency_ms["example.http_score"]) == 4
+
+
+def test_an_async_reward_on_the_process_executor_keeps_the_same_promises():
+    fn = build(rr.async_hostile_row, "async.process", timeout=0.5, executor="process")
+    run = fn.run(samples("ok", "sysexit", "spin", "last"))
+    assert run.values == [2.0, None, None, 4.0], run.stats.first_error
+    assert (run.stats.errors, run.stats.timeouts) == (1, 1)

@@ -2,10 +2,13 @@
 
 :class:`RewardsGRPOTrainer` overrides ``_calculate_rewards`` only to keep what TRL's own method
 returns: the N x K matrix of raw scores, already gathered over all processes (TRL normalises
-advantages per group across processes from that same matrix). No second scoring pass. The call
-statistics of each :class:`~grpo_rewards.reward.RewardFunction` (rows, None, errors, timeouts,
-seconds) are per process, so they are summed over processes with one small collective in the
-same place, where every process is in lockstep.
+advantages per group across processes from that same matrix). No second scoring pass. When every
+reward is ours, the override scores the step itself through one
+:class:`~grpo_rewards.runtime.Scorer`: all rewards at the same time (TRL runs sync rewards one
+after another), and the step's :class:`~grpo_rewards.runtime.ScoreBatch` carries the call
+statistics (rows, None, errors, timeouts, seconds), which are per process, so they are summed over
+processes with one small collective in the same place, where every process is in lockstep. What
+rewards report per row (``Scored`` details) goes to TRL's ``log_extra`` / ``log_metric``.
 
 :class:`RewardMetrics` turns the matrices of one logging window into
 ``rewards/<name>/{weight,weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
