@@ -29,8 +29,8 @@ from pathlib import Path
 
 os.environ.setdefault("GRPO_REWARDS_PLUGINS", "")  # built-ins only
 
-from grpo_rewards.attack.cli import load_rows  # noqa: E402
 from grpo_rewards.attack.run import paid_failures, run_attacks  # noqa: E402
+from grpo_rewards.attack_command import load_rows  # noqa: E402
 from grpo_rewards.rewardset import parse_reward_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent

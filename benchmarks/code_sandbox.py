@@ -88,13 +88,14 @@ def humaneval(rows: list[dict], isolation: str) -> None:
         CACHE.items.clear()
         fn = reward(isolation, workers)
         start = time.perf_counter()
-        scores = fn.score_samples([Sample(completion=r["solution"], columns=r) for r in rows])
+        run = fn.run([Sample(completion=r["solution"], columns=r) for r in rows])
+        scores = run.values
         seconds = time.perf_counter() - start
         ones = sum(s == 1.0 for s in scores)
         failing = [r["task_id"] for r, s in zip(rows, scores) if s != 1.0]
         print(
             f"workers={workers}: {len(rows) / seconds:.2f} rows/s ({seconds:.1f} s), {ones}/{len(rows)} score 1, "
-            f"errors {fn.last_stats.errors}" + (f", not 1: {failing[:5]}" if failing else "")
+            f"errors {run.stats.errors}" + (f", not 1: {failing[:5]}" if failing else "")
         )
     print()
 

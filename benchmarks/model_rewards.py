@@ -96,10 +96,10 @@ def timed(fn: RewardFunction, rows: list[dict], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        values = fn.score(**kwargs)
+        run = fn.run_trl(**kwargs)
         best = min(best, time.perf_counter() - start)
-    assert fn.last_stats.errors == 0 and fn.last_stats.timeouts == 0, fn.last_stats.first_error
-    assert len(values) == len(rows)
+    assert run.stats.errors == 0 and run.stats.timeouts == 0, run.stats.first_error
+    assert len(run.values) == len(rows)
     return best
 
 

@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per reward; the best is shown")
     args = parser.parse_args()
 
-    from grpo_rewards.plugins.xml_format import parse_completion
+    from grpo_rewards.plugins.xml_format import _cache as xml_cache
 
     prompts, completions, ids, golds = build_batch(args.rows)
     registry = get_registry()
@@ -99,11 +99,11 @@ def main() -> None:
         fn = spec.build()
         best = float("inf")
         for _ in range(args.repeat):
-            parse_completion.cache_clear()
+            xml_cache.clear()
             start = time.perf_counter()
-            values = fn(prompts=prompts, completions=completions, completion_ids=ids, answer=golds)
+            run = fn.run_trl(prompts=prompts, completions=completions, completion_ids=ids, answer=golds)
             best = min(best, time.perf_counter() - start)
-        stats = fn.last_stats
+        values, stats = run.values, run.stats
         scored = [v for v in values if v is not None]
         mean = sum(scored) / len(scored) if scored else float("nan")
         print(

@@ -8,8 +8,9 @@ from .errors import ConfigError, ConfigProblem, GrpoRewardsError, InputError, Ru
 from .hookspecs import hookimpl
 from .params import Param
 from .registry import get_registry
-from .reward import CallStats, RewardFunction, RewardSpec, Sample, message_text, reward
+from .reward import CallStats, RewardFunction, RewardSpec, Sample, Scored, message_text, reward
 from .rewardset import RewardSet, WeightedReward, load_reward_set, parse_reward_set
+from .runtime import ScoreBatch, Scorer
 from .scoring import Row, ScoreResult, score_rows
 from .timelimit import RewardTimeout, time_limit
 
@@ -29,7 +30,10 @@ __all__ = [
     "RunError",
     "Row",
     "Sample",
+    "ScoreBatch",
     "ScoreResult",
+    "Scored",
+    "Scorer",
     "WeightedReward",
     "get_registry",
     "hookimpl",

@@ -210,3 +210,18 @@ def amplified_groups(result: Advantages, threshold: float = AMPLIFY_STD) -> tupl
     defined = ~np.isnan(std)
     amplified = defined & (std >= EPS) & (std < threshold)
     return amplified.sum(axis=0).astype(float), defined.sum(axis=0).astype(float)
+
+
+def close_gates(matrix: np.ndarray, open_: np.ndarray | None, closed: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    """``matrix`` (N x K raw scores, NaN for None) with every closed gate applied: where ``open_``
+    is False the score becomes ``min(score, closed[k])`` (NaN stays NaN). ``closed`` is K values
+    (NaN for an ungated reward, never read); ``open_`` None: no gates."""
+    matrix = np.asarray(matrix, dtype=float)
+    if open_ is None:
+        return matrix
+    if closed is None:
+        if not np.all(open_):
+            raise ValueError("closed gates need the closed values (RewardSet.closed_values)")
+        return matrix
+    bound = np.broadcast_to(np.asarray(closed, dtype=float).reshape(1, -1), matrix.shape)
+    return np.where(open_, matrix, np.minimum(matrix, bound))

@@ -189,7 +189,7 @@ def check(config: Path) -> None:
     out.print("[green]ok[/]: the reward set is valid")
 
 
-from .attack.cli import attack  # noqa: E402
+from .attack_command import attack  # noqa: E402
 from .bench.cli import bench  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigProblem
+from .errors import ConfigError, ConfigProblem, did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -172,8 +172,6 @@ def parse_scalar(raw: str) -> Any:
 
 def check_keys(given: Mapping[str, Any], allowed: Iterable[str], source: str, entry: str) -> list[ConfigProblem]:
     """Problems for keys of ``given`` that are not in ``allowed``, with suggestions."""
-    from .params import did_you_mean
-
     return [
         ConfigProblem(
             source,

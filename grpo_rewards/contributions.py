@@ -26,8 +26,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import gates
-from .aggregation import Aggregation, amplified_groups, as_matrix, compute_advantages, share_terms, shares, weighted_total
+from .aggregation import (
+    Aggregation,
+    amplified_groups,
+    as_matrix,
+    close_gates,
+    compute_advantages,
+    share_terms,
+    shares,
+    weighted_total,
+)
 
 _SPREAD_EPS = 1e-9
 
@@ -86,7 +94,7 @@ def compute_contributions(
     ``values`` is N x K (rows x rewards), None/NaN for a missing score, rows ordered so that each
     consecutive block of ``group_size`` rows is one prompt's group (TRL's layout). ``weights`` is
     K, or N x K when batches were scored at different weights. ``gate_open`` (N x K) says where
-    gates were open and ``closed_values`` (K) what a closed one gives (gates.close); ``gated`` names the
+    gates were open and ``closed_values`` (K) what a closed one gives (aggregation.close_gates); ``gated`` names the
     rewards that have a gate. The advantage is formed per
     consecutive block of ``batch_size`` rows (one generation batch; default: all rows), as TRL's
     batch scaling and GDPO's batch normalisation see them.
@@ -101,7 +109,7 @@ def compute_contributions(
     w = np.broadcast_to(w if w.ndim == 2 else w.reshape(1, -1), (n, k))
     if gate_open is not None and closed_values is None:
         raise ValueError("gate_open needs closed_values: what a closed gate gives (RewardSet.closed_values)")
-    scored = gates.close(matrix, gate_open, closed_values)
+    scored = close_gates(matrix, gate_open, closed_values)
     batch_size = batch_size or n or group_size
     numerators, denominator = np.zeros(k), 0.0
     amplified, counted = np.zeros(k), np.zeros(k)

@@ -6,6 +6,8 @@ keeps its traceback. Each error names where the problem is (file, line or entry,
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -76,3 +78,11 @@ UnknownRewardError = UnknownNameError  # the name used before there were other r
 
 class RunError(GrpoRewardsError, RuntimeError):
     """A run (training, sampling) that cannot start or go on, with the reason."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ``"; did you mean 'x'?"`` suffix, or an empty string when nothing is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

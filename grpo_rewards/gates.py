@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
+
+from .aggregation import close_gates
 
 MAX_LENGTH = 200
 MAX_DEPTH = 16
@@ -238,21 +240,6 @@ def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
     return None
 
 
-def close(matrix: np.ndarray, open_: np.ndarray | None, closed: Sequence[float] | np.ndarray | None) -> np.ndarray:
-    """``matrix`` (N x K raw scores, NaN for None) with every closed gate applied: where ``open_``
-    is False the score becomes ``min(score, closed[k])`` (NaN stays NaN). ``closed`` is K values
-    (NaN for an ungated reward, never read); ``open_`` None: no gates."""
-    matrix = np.asarray(matrix, dtype=float)
-    if open_ is None:
-        return matrix
-    if closed is None:
-        if not np.all(open_):
-            raise ValueError("closed gates need the closed values (RewardSet.closed_values)")
-        return matrix
-    bound = np.broadcast_to(np.asarray(closed, dtype=float).reshape(1, -1), matrix.shape)
-    return np.where(open_, matrix, np.minimum(matrix, bound))
-
-
 @dataclass(frozen=True)
 class GateTable:
     """The gates of a reward set: where each is open, and the scores once they are applied.
@@ -276,4 +263,4 @@ class GateTable:
         """(scores with closed gates applied, open mask) for raw N x K scores."""
         matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.names))
         open_ = self(matrix)
-        return close(matrix, open_, list(self.closed)), open_
+        return close_gates(matrix, open_, list(self.closed)), open_

@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .attack.model import AnswerDomain, Attack
+    from .attack_types import AnswerDomain, Attack
     from .reward import RewardSpec
 
 PROJECT = "grpo_rewards"

@@ -25,7 +25,9 @@ and the first error says so.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import multiprocessing
 import os
 import signal
@@ -124,6 +126,8 @@ def serve(fd: int) -> None:
             conn.send(("failed", describe(exc)))
             continue
         conn.send(("started",))
+        if inspect.iscoroutinefunction(fn):  # an async def reward on the process executor
+            fn = _awaited(fn)
         if kind == "rows":
             for sample in samples:
                 stats = _Stats()
@@ -138,6 +142,15 @@ def serve(fd: int) -> None:
                 note_error(stats, f"returned {len(values)} scores for {len(samples)} samples")
                 values = None
             conn.send((values, stats.errors, stats.timeouts, stats.first_error))
+
+
+def _awaited(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (``async def``) as a plain function: each call runs the coroutine to its end."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return call
 
 
 # -- the parent side ----------------------------------------------------------------------------

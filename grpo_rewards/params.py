@@ -7,12 +7,12 @@ loaded, and so that ``grpo-rewards rewards NAME`` can document them.
 from __future__ import annotations
 
 import builtins
-import difflib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ParamError, ParamErrors
+from .errors import did_you_mean as did_you_mean  # its old home: plugins and the bench import it here
 from .schema import choice_problem, describe, range_problem, type_problem
 
 
@@ -122,11 +122,3 @@ class ParamSet:
             if param.column and value:
                 out.extend(value if isinstance(value, list) else [value])
         return out
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A ``"; did you mean 'x'?"`` suffix, or an empty string when nothing is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.75)
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 LOCAL_MODULE_PREFIX = "grpo_rewards_local_"
+# (path, qualname) -> the function, loading the file through the registry (which installs itself
+# here: the registry knows this module, never the other way round).
+_loader: list[Callable[[str, str], Callable[..., Any]] | None] = [None]
+
+
+def install_file_loader(loader: Callable[[str, str], Callable[..., Any]]) -> None:
+    _loader[0] = loader
 
 
 def _importable(fn: Any) -> bool:
@@ -54,18 +61,15 @@ class FileFunction:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path, self.qualname, self._fn = state["path"], state["qualname"], None
 
+    def loaded(self) -> Callable[..., Any] | None:
+        """The function when this process has loaded it already, else None."""
+        return self._fn
+
     def resolve(self) -> Callable[..., Any]:
         if self._fn is None:
-            from .registry import get_registry
-
-            registry = get_registry()
-            registry.load_file(self.path)
-            target: Any = registry.pm.get_plugin(f"local:{Path(self.path).name}")
-            if target is None:
-                raise ImportError(f"could not load plugin file {self.path} in this process")
-            for part in self.qualname.split("."):
-                target = getattr(target, part)
-            self._fn = target
+            if _loader[0] is None:
+                raise ImportError(f"no plugin loader in this process to load {self.path}")
+            self._fn = _loader[0](self.path, self.qualname)
         return self._fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

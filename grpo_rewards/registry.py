@@ -26,8 +26,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .attack.model import AnswerDomain, Attack
+from .attack_types import AnswerDomain, Attack
 from .errors import UnknownNameError, UnknownRewardError
+from .portable import install_file_loader
 from .reward import RewardSpec
 
 ENTRY_POINT_GROUP = "grpo_rewards"
@@ -428,3 +429,19 @@ def load_plugin_files(paths: Iterable[str | os.PathLike[str]]) -> Registry:
     for path in paths:
         registry.load_file(path)
     return registry
+
+
+def _load_file_function(path: str, qualname: str) -> Callable[..., Any]:
+    """A function of a local plugin file, loaded through this process's registry (so the file's
+    other hooks, such as extractors, are registered here too): how a worker process finds it."""
+    registry = get_registry()
+    registry.load_file(path)
+    target: Any = registry.pm.get_plugin(f"local:{Path(path).name}")
+    if target is None:
+        raise ImportError(f"could not load plugin file {path} in this process")
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target  # type: ignore[no-any-return]
+
+
+install_file_loader(_load_file_function)

@@ -4,30 +4,32 @@ A plugin author writes a plain function that scores one :class:`Sample` (or, wit
 ``batched=True``, a list of them) and declares it with :func:`reward`. The framework turns it into
 a :class:`RewardFunction`: a picklable callable that follows TRL's convention
 ``f(prompts, completions, completion_ids=None, **kwargs) -> list[float | None]``, accepts plain and
-chat completions, applies a per-item time limit and turns a crash into a counted None.
+chat completions. The runtime (:mod:`grpo_rewards.runtime`) runs it: per-item time limits, size
+caps, executors, and a crash as a counted None. A scoring function may be ``async def``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-import time
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .guard import as_score, call_guarded, install_sigint_marker, note_error
 from .params import Param, ParamSet
 from .portable import FileFunction, portable
 
 # Keyword arguments TRL passes that are not dataset columns.
-_TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
+TRL_EXTRAS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
 
 DEFAULT_TIMEOUT = 5.0
 # The longest completion a reward is given, in characters, unless its declaration or the reward
 # set says otherwise: a longer one is a counted error on its row, before the reward sees it.
 DEFAULT_MAX_INPUT_CHARS = 2_000_000
 ISOLATIONS = ("inline", "process")
+# How a reward's rows run (grpo_rewards.runtime.executors); more can be registered there (Ray).
+# A plugin's executor (Ray) joins this list when it registers (grpo_rewards.runtime.register_executor).
+EXECUTORS = ["inline", "threads", "process", "asyncio"]
 KINDS = ("correctness", "content", "format", "length", "style", "other")
 
 
@@ -158,6 +160,9 @@ class RewardSpec:
     requires: tuple[tuple[str, str], ...] = ()
     gold_reader: Callable[[Any], str | None] | None = None
     answer_domain: Any = None
+    executor: str | None = None  # None: from the function and ``isolation`` (default_executor)
+    concurrency: int | None = None  # rows in flight at once on the threads and asyncio executors
+    deterministic: bool = True  # False: identical rows of a batch are each scored (no de-duplication)
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -180,22 +185,33 @@ class RewardSpec:
         concurrent: bool | None = None,
         isolation: str | None = None,
         max_input_chars: int | None | str = "default",
+        executor: str | None = None,
     ) -> RewardFunction:
         """Validate ``params`` and return the TRL-compatible callable.
 
-        ``concurrent`` (default: the spec's own flag) builds an :class:`AsyncRewardFunction`;
-        ``isolation`` and ``max_input_chars`` override the spec's own.
+        ``concurrent`` (default: the spec's own flag, and always for ``async def`` rewards) builds an
+        :class:`AsyncRewardFunction`; ``executor``, ``isolation`` (its older alias: ``process`` is the
+        process executor) and ``max_input_chars`` override the spec's own.
         """
         resolved = self.params.resolve(params)
-        concurrent = self.concurrent if concurrent is None else concurrent
+        if executor:
+            chosen = executor
+        elif isolation:  # the reward set's older knob overrides the declaration
+            chosen = default_executor(self.fn, isolation)
+        else:
+            chosen = self.executor or default_executor(self.fn, self.isolation)
+        concurrent = (self.concurrent or chosen == "asyncio") if concurrent is None else concurrent
         return (AsyncRewardFunction if concurrent else RewardFunction)(
             fn=self.fn,
             params=resolved,
             name=name or self.name,
             batched=self.batched,
             timeout=self.default_timeout if isinstance(timeout, str) else timeout,
-            isolation=isolation or self.isolation,
             max_input_chars=self.max_input_chars if isinstance(max_input_chars, str) else max_input_chars,
+            executor=chosen,
+            concurrency=self.concurrency,
+            deterministic=self.deterministic,
+            columns=self.required_columns(resolved),
         )
 
 
@@ -215,6 +231,9 @@ def reward(
     requires: Sequence[tuple[str, str]] = (),
     gold_reader: Callable[[Any], str | None] | None = None,
     answer_domain: Any = None,
+    executor: str | None = None,
+    concurrency: int | None = None,
+    deterministic: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -222,9 +241,15 @@ def reward(
     ``isolation="process"`` declares that the reward needs a hard time limit (it may spend long in
     C code): it is then scored in a worker process killed at its deadline (see
     :mod:`grpo_rewards.isolation`). ``max_input_chars`` bounds the completion it is given.
+    The function may be ``async def`` (awaited on the runtime's event loop, ``concurrency`` rows in
+    flight, a time limit cancelling the awaiting coroutine). ``executor`` picks how rows run
+    (``inline``, ``threads``, ``process``, ``asyncio``; ``isolation="process"`` is the same as
+    ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once.
     """
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+    if concurrency is not None and concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency!r}")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn.reward_spec = RewardSpec(  # type: ignore[attr-defined]
@@ -243,6 +268,9 @@ def reward(
             requires=tuple(requires),
             gold_reader=gold_reader,
             answer_domain=answer_domain,
+            executor=executor,
+            concurrency=concurrency,
+            deterministic=deterministic,
         )
         return fn
 
@@ -251,7 +279,14 @@ def reward(
 
 @dataclass
 class CallStats:
-    """What happened in one or more calls of a reward: counts, time and the first error."""
+    """What happened when a reward scored a batch: counts, time, the first error, and usage.
+
+    It travels in the result of the call (:class:`RewardRun`, the runtime's ``ScoreBatch``), never
+    on the callable, so two batches in flight never mix. ``calls``, ``tokens`` and ``cost`` stay 0
+    unless the reward reports them (see :class:`Scored`); ``deduplicated`` counts rows that were
+    copies of another row of the batch and were not scored again; ``blocked`` counts rows of an
+    ``async def`` reward that held the event loop with sync work.
+    """
 
     rows: int = 0
     nones: int = 0
@@ -260,6 +295,11 @@ class CallStats:
     seconds: float = 0.0
     first_error: str | None = None
     oversized: int = 0  # completions over the reward's max_input_chars: None, never given to it
+    deduplicated: int = 0
+    blocked: int = 0
+    calls: int = 0
+    tokens: int = 0
+    cost: float = 0.0
 
     def add(self, other: CallStats) -> None:
         self.rows += other.rows
@@ -267,9 +307,20 @@ class CallStats:
         self.errors += other.errors
         self.timeouts += other.timeouts
         self.oversized += other.oversized
+        self.deduplicated += other.deduplicated
+        self.blocked += other.blocked
+        self.calls += other.calls
+        self.tokens += other.tokens
+        self.cost += other.cost
         self.seconds += other.seconds
         if self.first_error is None:
             self.first_error = other.first_error
+
+    def add_counts(self, other: CallStats) -> None:
+        """:meth:`add` without the time (parts of one batch that ran side by side)."""
+        seconds = self.seconds
+        self.add(other)
+        self.seconds = seconds
 
     @property
     def latency_ms(self) -> float:
@@ -277,13 +328,90 @@ class CallStats:
         return 1000.0 * self.seconds / self.rows if self.rows else 0.0
 
 
-class RewardFunction:
-    """A built reward, ready for TRL's ``reward_funcs`` or the scoring engine.
+@dataclass
+class Scored:
+    """A reward's value with what it wants reported beside it (return it instead of a float).
 
-    Picklable (it holds a module-level function, or a reference to a local plugin file, and plain
-    params), so it can cross into worker processes. ``__name__`` is the name TRL logs it under.
-    ``last_stats`` describes the latest call; ``total_stats`` accumulates over the object's life in
-    this process. ``isolation="process"`` scores it in a killable worker process.
+    ``details`` (what the extractor read, a judge's per-criterion scores) lands in the batch's
+    per-row, per-reward details; ``calls``, ``tokens`` and ``cost`` add up in its statistics.
+    """
+
+    value: float | None
+    details: Mapping[str, Any] | None = None
+    calls: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+
+
+@dataclass
+class RewardRun:
+    """One reward's values for one batch of samples, its statistics and optional per-row details."""
+
+    values: list[float | None]
+    stats: CallStats
+    details: list[Mapping[str, Any] | None] | None = None
+
+
+class Runtime:
+    """What runs a built reward on samples (the :mod:`grpo_rewards.runtime` package installs it).
+
+    The contract only declares the seam: the runtime knows reward declarations, never the other
+    way round, and importing ``grpo_rewards`` installs the real one.
+    """
+
+    def run(self, fn: RewardFunction, samples: Sequence[Sample], extras: Mapping[str, Any] | None = None) -> RewardRun:
+        raise NotImplementedError("grpo_rewards.runtime is not loaded")
+
+    async def run_async(
+        self, fn: RewardFunction, samples: Sequence[Sample], extras: Mapping[str, Any] | None = None
+    ) -> RewardRun:
+        raise NotImplementedError("grpo_rewards.runtime is not loaded")
+
+
+_runtime: list[Runtime] = [Runtime()]
+
+
+def install_runtime(runtime: Runtime) -> None:
+    """Make ``runtime`` the one that every :class:`RewardFunction` submits to."""
+    _runtime[0] = runtime
+
+
+def samples_from_trl(
+    prompts: Sequence[Any] | None,
+    completions: Sequence[Any] | None,
+    completion_ids: Sequence[Sequence[int]] | None,
+    kwargs: Mapping[str, Any],
+) -> list[Sample]:
+    """TRL's call arguments as samples: one per completion, with the dataset columns of its row."""
+    completions = list(completions or [])
+    n = len(completions)
+    prompts = list(prompts) if prompts is not None else [""] * n
+    columns = {
+        key: value
+        for key, value in kwargs.items()
+        if key not in TRL_EXTRAS and isinstance(value, Sequence) and not isinstance(value, str) and len(value) == n
+    }
+    return [
+        Sample(
+            completion=message_text(completions[i]),
+            prompt=message_text(prompts[i]) if i < len(prompts) else "",
+            columns={key: values[i] for key, values in columns.items()},
+            completion_ids=completion_ids[i] if completion_ids is not None else None,
+            raw_prompt=prompts[i] if i < len(prompts) else None,
+            raw_completion=completions[i],
+        )
+        for i in range(n)
+    ]
+
+
+class RewardFunction:
+    """A built reward: its declaration resolved, and a TRL reward function.
+
+    Calling it (``f(prompts, completions, completion_ids=None, **kwargs)``) submits the batch to the
+    runtime and waits; :meth:`run` returns the values with the batch's statistics. Picklable (a
+    module-level function, or a reference to a local plugin file, and plain params), so it can
+    cross into worker processes. ``__name__`` is the name TRL logs it under. ``executor`` names
+    how its rows run (see :mod:`grpo_rewards.runtime.executors`).
     """
 
     def __init__(
@@ -295,20 +423,27 @@ class RewardFunction:
         timeout: float | None = DEFAULT_TIMEOUT,
         isolation: str = "inline",
         max_input_chars: int | None = DEFAULT_MAX_INPUT_CHARS,
+        *,
+        executor: str | None = None,
+        concurrency: int | None = None,
+        deterministic: bool = True,
+        columns: Sequence[str] = (),
     ) -> None:
         self.fn = fn
         self.params = dict(params)
         self.__name__ = name
         self.batched = batched
         self.timeout = timeout
-        self.isolation = isolation
         self.max_input_chars = max_input_chars
-        self.last_stats = CallStats()
-        self.total_stats = CallStats()
-        if isolation == "process":
-            from .isolation import announce
+        self.executor = executor or default_executor(fn, isolation)
+        self.concurrency = concurrency
+        self.deterministic = deterministic
+        self.columns = tuple(columns)
 
-            announce(fn)
+    @property
+    def isolation(self) -> str:
+        """The old name of the knob: ``process`` for the killable worker processes, else ``inline``."""
+        return "process" if self.executor == "process" else "inline"
 
     def __repr__(self) -> str:
         return f"RewardFunction({self.__name__!r}, params={self.params!r})"
@@ -320,8 +455,6 @@ class RewardFunction:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("isolation", "inline")
-        self.__dict__.setdefault("max_input_chars", DEFAULT_MAX_INPUT_CHARS)
         fn = self.__dict__.get("fn")
         if isinstance(fn, FileFunction):  # load the plugin file now, not inside the first row's time limit
             try:
@@ -345,102 +478,45 @@ class RewardFunction:
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float | None]:
-        """Score a TRL-style batch synchronously (what ``__call__`` does, for sync and async kinds)."""
-        completions = list(completions or [])
-        n = len(completions)
-        prompts = list(prompts) if prompts is not None else [""] * n
-        columns = {
-            key: value
-            for key, value in kwargs.items()
-            if key not in _TRL_EXTRAS and isinstance(value, Sequence) and not isinstance(value, str) and len(value) == n
-        }
-        samples = [
-            Sample(
-                completion=message_text(completions[i]),
-                prompt=message_text(prompts[i]) if i < len(prompts) else "",
-                columns={key: values[i] for key, values in columns.items()},
-                completion_ids=completion_ids[i] if completion_ids is not None else None,
-                raw_prompt=prompts[i] if i < len(prompts) else None,
-                raw_completion=completions[i],
-            )
-            for i in range(n)
-        ]
-        return self.score_samples(samples)
+        """Score a TRL-style batch synchronously (what ``__call__`` does, for sync and async kinds).
+
+        TRL's ``log_metric`` / ``log_extra`` callbacks, when given, receive the batch's statistics
+        and the per-row details the reward reported.
+        """
+        samples = samples_from_trl(prompts, completions, completion_ids, kwargs)
+        run = _runtime[0].run(self, samples, extras(kwargs))
+        return run.values
+
+    def run_trl(
+        self,
+        prompts: Sequence[Any] | None = None,
+        completions: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **kwargs: Any,
+    ) -> RewardRun:
+        """What ``__call__`` does, returning the batch's :class:`RewardRun` (values and statistics)."""
+        samples = samples_from_trl(prompts, completions, completion_ids, kwargs)
+        return _runtime[0].run(self, samples, extras(kwargs))
 
     def score_samples(self, samples: Sequence[Sample]) -> list[float | None]:
-        """Score samples under the time limit; a crash or timeout gives None and is counted.
+        """Values only (see :meth:`run` for the statistics)."""
+        return self.run(samples).values
 
-        A completion over ``max_input_chars`` is None (counted in ``oversized``), never given to the reward.
+    def run(self, samples: Sequence[Sample]) -> RewardRun:
+        """Score samples under the reward's limits: values, statistics and details of this batch.
+
+        A crash, timeout or ``BaseException`` gives None and is counted; a completion over
+        ``max_input_chars`` is None (counted in ``oversized``), never given to the reward.
         """
-        install_sigint_marker()
-        stats = CallStats(rows=len(samples))
-        start = time.perf_counter()
-        cap = self.max_input_chars
-        keep = list(range(len(samples)))
-        if cap is not None:
-            keep = []
-            for i, sample in enumerate(samples):
-                if len(sample.completion) <= cap:
-                    keep.append(i)
-                else:
-                    stats.oversized += 1
-        chosen = samples if len(keep) == len(samples) else [samples[i] for i in keep]
-        scored = self._score_batch(chosen, stats) if self.batched else self._score_each(chosen, stats)
-        values: list[float | None] = [None] * len(samples)
-        for i, v in zip(keep, scored):
-            values[i] = v if v is None or v.__class__ is float else as_score(v, stats)
-        stats.nones = sum(v is None for v in values)
-        stats.seconds = time.perf_counter() - start
-        self.last_stats = stats
-        self.total_stats.add(stats)
-        return values
-
-    def _process_pool(self, stats: CallStats) -> Any:
-        from .isolation import can_isolate, worker_pool
-
-        if can_isolate():
-            return worker_pool()
-        if stats.first_error is None:
-            stats.first_error = "note: ran in-process (a daemonic process cannot start a worker)"
-        return None
-
-    def _score_batch(self, samples: Sequence[Sample], stats: CallStats) -> list[Any]:
-        pool = self._process_pool(stats) if self.isolation == "process" and samples else None
-        if pool is not None:
-            try:
-                values = pool.score_batch(portable(self.fn), self.params, samples, self.timeout, stats)
-            except Exception as exc:
-                note_error(stats, f"could not run in a worker process: {type(exc).__name__}: {exc}")
-                values = None
-        else:
-            fn, params = self.fn, self.params
-            values = call_guarded(lambda: list(fn(list(samples), **params)), self.timeout, stats)
-            if values is not None and len(values) != len(samples):
-                note_error(stats, f"returned {len(values)} scores for {len(samples)} samples")
-                values = None
-        return [None] * len(samples) if values is None else [as_score(v, stats) for v in values]
-
-    def _score_each(self, samples: Sequence[Sample], stats: CallStats) -> list[Any]:
-        pool = self._process_pool(stats) if self.isolation == "process" and samples else None
-        if pool is not None:
-            try:
-                return list(pool.score_rows(portable(self.fn), self.params, samples, self.timeout, stats))
-            except Exception as exc:
-                for _ in samples:
-                    note_error(stats, f"could not run in a worker process: {type(exc).__name__}: {exc}")
-                return [None] * len(samples)
-        fn, params, seconds = self.fn, self.params, self.timeout
-        return [as_score(call_guarded(lambda: fn(sample, **params), seconds, stats), stats) for sample in samples]
+        return _runtime[0].run(self, samples)
 
 
 class AsyncRewardFunction(RewardFunction):
     """A :class:`RewardFunction` whose ``__call__`` is a coroutine function.
 
     TRL 1.16 runs every sync reward in turn, then gathers all async rewards on its event loop
-    (``trl.trainer.utils.is_async_callable`` checks ``__call__``). The scoring itself still runs
-    synchronously, in a worker thread (``asyncio.to_thread``), so the loop stays free and rewards
-    that wait on a model forward or an HTTP endpoint overlap with each other and with rule-based
-    rewards built the same way. Time limits hold off the main thread too (see ``timelimit``).
+    (``trl.trainer.utils.is_async_callable`` checks ``__call__``): built this way, a reward that
+    waits (a model forward, an HTTP endpoint) overlaps with the others in plain TRL too.
     """
 
     async def __call__(  # type: ignore[override]
@@ -450,4 +526,22 @@ class AsyncRewardFunction(RewardFunction):
         completion_ids: Sequence[Sequence[int]] | None = None,
         **kwargs: Any,
     ) -> list[float | None]:
-        return await asyncio.to_thread(self.score, prompts, completions, completion_ids, **kwargs)
+        samples = samples_from_trl(prompts, completions, completion_ids, kwargs)
+        run = await _runtime[0].run_async(self, samples, extras(kwargs))
+        return run.values
+
+
+def extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """TRL's keyword arguments that are not dataset columns (``log_metric``, ``trainer_state``, ...)."""
+    return {key: value for key, value in kwargs.items() if key in TRL_EXTRAS}
+
+
+def default_executor(fn: Callable[..., Any], isolation: str | None = None) -> str:
+    """The executor a reward runs on when its declaration names none: ``asyncio`` for ``async def``
+    functions, ``process`` for ``isolation="process"``, else ``inline``."""
+    if isolation == "process":
+        return "process"
+    target = fn.loaded() if isinstance(fn, FileFunction) else fn
+    if inspect.iscoroutinefunction(target):
+        return "asyncio"
+    return "inline"

@@ -8,6 +8,8 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     name = "correct"          # optional; defaults to the reward's name
     timeout = 5.0             # optional per-item time limit in seconds
     isolation = "process"     # optional: score it in a worker process killed at its deadline
+    executor = "threads"      # optional: how its rows run: inline, threads, process (= isolation
+                              # "process"), asyncio (the default for async def rewards)
     max_input_chars = 200000  # optional: longer completions are a counted error, never scored
     [rewards.params]
     answer_column = "answer"
@@ -31,6 +33,7 @@ path to a reward-set file.
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,10 +46,22 @@ from . import gates as gates_mod
 from .config import as_finite_number, brief, check_keys, load_config_file
 from .errors import ConfigError, ConfigProblem, ParamErrors, UnknownNameError, UnknownRewardError
 from .registry import Registry, get_registry, load_plugin_files
-from .reward import ISOLATIONS, RewardFunction, RewardSpec
+from .reward import EXECUTORS, ISOLATIONS, RewardFunction, RewardSpec
 from .schedules import Schedule, ScheduleError, parse_schedule, weight_problem
 
-ENTRY_KEYS = ("use", "weight", "name", "params", "timeout", "when", "closed", "eval_only", "isolation", "max_input_chars")
+ENTRY_KEYS = (
+    "use",
+    "weight",
+    "name",
+    "params",
+    "timeout",
+    "when",
+    "closed",
+    "eval_only",
+    "isolation",
+    "max_input_chars",
+    "executor",
+)
 MAX_INCLUDE_DEPTH = 8
 # Plugin files named in a config are Python code run on load: only from the config's own folder
 # (or below it) unless the user sets this variable to 1.
@@ -64,6 +79,7 @@ class WeightedReward:
     timeout: float | None = None
     isolation: str | None = None  # None: the reward's own declaration
     max_input_chars: int | None | str = "default"
+    executor: str | None = None  # None: the reward's own (``isolation`` is its older alias)
     schedule: Schedule | None = None
     when: str | None = None  # the gate's text, as written
     gate: gates_mod.Node | None = field(default=None, repr=False)
@@ -105,6 +121,7 @@ class WeightedReward:
             concurrent=concurrent,
             isolation=self.isolation,
             max_input_chars=self.max_input_chars,
+            executor=self.executor,
         )
 
 
@@ -128,14 +145,15 @@ class RewardSet:
         return self.weights_at(self.step)
 
     def functions(self) -> list[RewardFunction]:
-        """The built callables, created once and reused (their stats accumulate on them).
+        """The built callables, created once and reused (their statistics travel in each call's result).
 
-        When any reward is ``concurrent`` (a model or remote reward), every reward is built async:
+        When any reward is ``concurrent`` (a model or remote reward) or ``async def``, every reward is built async:
         TRL runs sync rewards one after another *before* gathering the async ones, so only an
         all-async set lets the slow rewards overlap with the rule-based ones.
         """
         if self._functions is None:
-            concurrent = True if any(r.spec.concurrent for r in self.rewards) else None
+            waits = any(r.spec.concurrent or inspect.iscoroutinefunction(r.spec.fn) for r in self.rewards)
+            concurrent = True if waits else None
             self._functions = [r.build(concurrent) for r in self.rewards]
         return self._functions
 
@@ -190,7 +208,7 @@ class RewardSet:
 
     def apply_gates(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(gated matrix, gate_open): where a gate is closed the score becomes ``min(score, closed
-        value)`` (gates.close), the same values under every aggregation mode."""
+        value)`` (aggregation.close_gates), the same values under every aggregation mode."""
         return self.gate_table().apply(matrix)
 
     def required_columns(self) -> dict[str, list[str]]:
@@ -333,6 +351,14 @@ def parse_reward_set(
                 )
             )
             isolation = None
+        executor = raw.get("executor")
+        if executor is not None and executor not in EXECUTORS:
+            problems.append(
+                ConfigProblem(
+                    source, entry, "executor", f"expected one of {', '.join(map(repr, EXECUTORS))}, got {brief(executor)}"
+                )
+            )
+            executor = None
         max_chars = raw.get("max_input_chars", "default")
         if (
             max_chars != "default"
@@ -369,6 +395,7 @@ def parse_reward_set(
                 timeout,
                 isolation=isolation,
                 max_input_chars=max_chars,
+                executor=executor,
                 schedule=schedule,
                 when=when if gate is not None else None,
                 gate=gate,

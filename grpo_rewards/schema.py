@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigProblem
+from .errors import ConfigProblem, did_you_mean
 
 TYPE_WORDS: dict[type, str] = {
     bool: "true/false",
@@ -63,8 +63,6 @@ def range_problem(value: Any, minimum: float | None, maximum: float | None) -> s
 def choice_problem(value: Any, choices: Collection[Any] | None) -> str | None:
     if choices is None or value in choices:
         return None
-    from .params import did_you_mean
-
     return (
         f"{short_repr(value)} is not one of {', '.join(map(repr, choices))}{did_you_mean(str(value), [str(c) for c in choices])}"
     )

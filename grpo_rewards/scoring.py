@@ -1,17 +1,16 @@
 """The scoring engine shared by the CLI, the benchmark and the trainer's reports.
 
-Scores rows of (prompt, completion, columns) with a reward set: per-reward values, the weighted
-total, and per-reward stats (None / error / timeout counts, time). Time limits and error isolation
-live in :class:`~grpo_rewards.reward.RewardFunction` itself, so they hold the same way when TRL
-calls the rewards directly (rewards that need a hard limit run in killable worker processes, see
-:mod:`~grpo_rewards.isolation`). Optional process parallelism splits the rows into chunks; the order
+Scores rows of (prompt, completion, columns) with a reward set through the runtime's
+:class:`~grpo_rewards.runtime.Scorer`, chunk by chunk: per-reward values, the weighted total, and
+per-reward stats (None / error / timeout counts, time). Time limits and error isolation live in the
+runtime, so they hold the same way when TRL calls the rewards directly (rewards that need a hard
+limit run in killable worker processes, see :mod:`~grpo_rewards.isolation`). Optional process parallelism splits the rows into chunks; the order
 of rows is always preserved, and a chunk whose process died (a reward that called ``os._exit`` or
 crashed the interpreter) has its rows counted as errors while a fresh pool scores the rest.
 """
 
 from __future__ import annotations
 
-import copy
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -19,12 +18,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from .aggregation import weighted_total
-from .gates import GateTable
 from .reward import CallStats, RewardFunction, Sample, message_text
 from .rewardset import RewardSet
+from .runtime import ScoreBatch, Scorer, run_reward
 
 
 @dataclass
@@ -47,44 +43,13 @@ class Row:
         )
 
 
-@dataclass
-class ScoreResult:
-    """Scores of every row by every reward, in input order."""
-
-    names: list[str]
-    weights: list[float]
-    values: dict[str, list[float | None]]
-    stats: dict[str, CallStats]
-    gate: GateTable | None = None  # RewardSet.gate: where gates are open, and what a closed one gives
-
-    @property
-    def gate_open(self) -> np.ndarray | None:
-        """N x K: False where a reward's gate is closed (the values stay raw); None without gates."""
-        return None if self.gate is None else self.gate(self.matrix(gated=False))
-
-    def matrix(self, gated: bool = True) -> np.ndarray:
-        """N x K scores, NaN for None (and, with ``gated``, closed gates applied: gates.close)."""
-        matrix = np.array(
-            [[np.nan if v is None else float(v) for v in self.values[n]] for n in self.names], dtype=float
-        ).T.reshape(-1, len(self.names))
-        if gated and self.gate is not None:
-            matrix = self.gate.apply(matrix)[0]
-        return matrix
-
-    @property
-    def total(self) -> list[float | None]:
-        """The weighted total per row, as TRL forms it (aggregation.weighted_total): Nones add
-        nothing, a closed gate adds what gates.close gives, and a row where every reward is None
-        (or whose sum overflows) has no total."""
-        return [None if np.isnan(t) else float(t) for t in weighted_total(self.matrix(), self.weights)]
-
-    def row(self, i: int) -> dict[str, float | None]:
-        return {n: self.values[n][i] for n in self.names}
+# The engine's result is the runtime's ScoreBatch (the old name kept for callers and plugins).
+ScoreResult = ScoreBatch
 
 
 def _score_chunk(functions: list[RewardFunction], samples: list[Sample]) -> tuple[list[list[float | None]], list[CallStats]]:
-    values = [fn.score_samples(samples) for fn in functions]
-    return values, [fn.last_stats for fn in functions]
+    runs = [run_reward(fn, samples) for fn in functions]
+    return [r.values for r in runs], [r.stats for r in runs]
 
 
 def score_rows(
@@ -113,13 +78,17 @@ def score_rows(
     stats = {n: CallStats() for n in names}
 
     if workers <= 1 or len(chunks) == 1:
+        scorer = Scorer(reward_set)
+        details: dict[str, list[Any] | None] = dict.fromkeys(names)
         for chunk in chunks:
-            for name, fn in zip(names, functions):
-                values[name].extend(fn.score_samples(chunk))
-                stats[name].add(fn.last_stats)
+            batch = scorer.score(chunk)
+            for name in names:
+                values[name].extend(batch.values[name])
+                stats[name].add(batch.stats[name])
+                _extend_details(details, name, batch.details.get(name), len(values[name]) - len(chunk), len(chunk))
             if progress:
                 progress(len(chunk))
-        return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)
+        return ScoreBatch(names, reward_set.weights, values, stats, reward_set.gate, details)
 
     inline = [i for i, fn in enumerate(functions) if fn.isolation != "process"]
     isolated = [i for i, fn in enumerate(functions) if fn.isolation == "process"]
@@ -138,12 +107,20 @@ def score_rows(
         _score_in_pool([functions[i] for i in inline], chunks, workers, collect(inline, True))
     if isolated:
         _score_in_threads([functions[i] for i in isolated], chunks, workers, collect(isolated, not inline))
-    for i, (name, fn) in enumerate(zip(names, functions)):
+    for i, name in enumerate(names):
         for v, st in parts[i]:
             values[name].extend(v)
             stats[name].add(st)
-        fn.total_stats.add(stats[name])
-    return ScoreResult(names, reward_set.weights, values, stats, reward_set.gate)
+    return ScoreBatch(names, reward_set.weights, values, stats, reward_set.gate)
+
+
+def _extend_details(details: dict[str, list[Any] | None], name: str, part: list[Any] | None, before: int, size: int) -> None:
+    """Append a chunk's details for one reward (None rows where the reward reported nothing)."""
+    if part is None and details[name] is None:
+        return
+    if details[name] is None:
+        details[name] = [None] * before
+    details[name].extend(part if part is not None else [None] * size)  # type: ignore[union-attr]
 
 
 def _score_in_threads(
@@ -153,13 +130,10 @@ def _score_in_threads(
     merge: Callable[[list[list[float | None]], list[CallStats], int], None],
 ) -> None:
     """Hard-limited rewards: chunks from ``workers`` threads, each thread's rows going to its own
-    worker process of the shared pool (copies of the functions: their stats are per call)."""
+    worker process of the shared pool (statistics travel with each chunk's result)."""
 
     def run(chunk: list[Sample]) -> tuple[list[list[float | None]], list[CallStats]]:
-        copies = [copy.copy(fn) for fn in functions]
-        for fn in copies:
-            fn.total_stats = CallStats()  # the caller adds the merged stats to the originals
-        return _score_chunk(copies, chunk)
+        return _score_chunk(functions, chunk)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpo-rewards-score") as pool:
         for chunk, (chunk_values, chunk_stats) in zip(chunks, pool.map(run, chunks)):

@@ -20,4 +20,9 @@ def code_tests(**params: Any):
 
 
 def score(fn, completions: list[str], rows: list[dict[str, Any]]) -> list[float | None]:
-    return fn.score_samples([Sample(completion=c, columns=r) for c, r in zip(completions, rows)])
+    return run_rows(fn, completions, rows).values
+
+
+def run_rows(fn, completions: list[str], rows: list[dict[str, Any]]):
+    """The reward's run on these rows: values and the batch's statistics."""
+    return fn.run([Sample(completion=c, columns=r) for c, r in zip(completions, rows)])

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_rewards.attack.cli import load_rows
 from grpo_rewards.attack.run import paid_failures, run_attacks
+from grpo_rewards.attack_command import load_rows
 from grpo_rewards.rewardset import parse_reward_set
 
 SEED = 0

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from grpo_rewards.plugins.code import probes as code_probes
 
-from .code_support import code_tests, humaneval_rows, score
+from .code_support import code_tests, humaneval_rows, run_rows, score
 
 
 def _execute(code: str, stdin: str, timeout: float) -> tuple[str, str, int | None, bool]:
@@ -126,8 +126,9 @@ def test_canonical_solutions_score_1_and_hacks_0(backend, stand_in):
     row = rows[0]
     completions = [code_probes.CODE_PROBES[p].make(code_probes.context_for(row)) for p in probes]
     fn = code_tests(backend=backend, url=stand_in.url, test_timeout=1.0)
-    assert score(fn, completions, [row] * len(probes)) == [0.0] * len(probes)
-    assert fn.last_stats.errors == 0
+    run = run_rows(fn, completions, [row] * len(probes))
+    assert run.values == [0.0] * len(probes)
+    assert run.stats.errors == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -167,8 +168,9 @@ def test_an_engine_that_keeps_failing_gives_counted_nones(backend):
         rows = [humaneval_rows()[i] for i in (4, 5)]
         fn = code_tests(backend=backend, url=server.url, retries=1)
         fresh = [r["solution"].replace("```python\n", f"```python\n# {backend} down\n") for r in rows]
-        assert score(fn, fresh, rows) == [None, None]
-        assert fn.last_stats.errors == 2 and "503" in fn.last_stats.first_error
+        run = run_rows(fn, fresh, rows)
+        assert run.values == [None, None]
+        assert run.stats.errors == 2 and "503" in run.stats.first_error
     finally:
         server.close()
 
@@ -176,5 +178,6 @@ def test_an_engine_that_keeps_failing_gives_counted_nones(backend):
 def test_an_engine_that_is_not_there_gives_counted_nones():
     row = humaneval_rows()[6]
     fn = code_tests(backend="piston", url="http://127.0.0.1:9", retries=0, request_timeout=1.0)
-    assert score(fn, [row["solution"].replace("```python\n", "```python\n# nowhere\n")], [row]) == [None]
-    assert fn.last_stats.errors == 1
+    run = run_rows(fn, [row["solution"].replace("```python\n", "```python\n# nowhere\n")], [row])
+    assert run.values == [None]
+    assert run.stats.errors == 1

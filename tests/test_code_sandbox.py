@@ -20,7 +20,7 @@ from grpo_rewards.plugins.code.testcases import outputs_match, parse_tests
 
 from grpo_rewards.errors import RunError
 
-from .code_support import code_tests, humaneval_rows, score
+from .code_support import code_tests, humaneval_rows, run_rows, score
 
 LEVELS = ["rlimits"] + (["bwrap"] if sandbox.isolation("auto").level == "bwrap" else [])
 ROWS = [0, 32, 38]  # a plain one; find_zero (its tests use the helper poly); decode_cyclic (uses encode_cyclic)
@@ -58,10 +58,11 @@ def test_every_probe_scores_0(level, probe, monkeypatch, private_tmp):
     completion = code_probes.CODE_PROBES[probe].make(code_probes.context_for(row))
     fn = code_tests(isolation=level, test_timeout=1.0, cpu_seconds=3, memory_mb=512)
     try:
-        assert score(fn, [completion], [row]) == [0.0], fn.last_stats.first_error
+        run = run_rows(fn, [completion], [row])
+        assert run.values == [0.0], run.stats.first_error
     finally:
         server.close()
-    assert fn.last_stats.errors == 0
+    assert run.stats.errors == 0
     assert not any(os.path.exists(p) for p in ESCAPES)
     assert _leftovers() <= before  # every run's work directory is gone
 
@@ -115,8 +116,9 @@ def test_stdio_tests_in_inputs_outputs_form_and_no_tests():
     assert parse_tests({"inputs": ["1\n"], "outputs": ["2\n"]}).style == "stdio"
     assert parse_tests("") is None and parse_tests(None) is None
     fn = code_tests(entry_point_column=None, setup_column=None)
-    assert score(fn, ["```python\nprint(1)\n```"], [{"test": ""}]) == [None]
-    assert fn.last_stats.errors == 0  # no tests: the reward does not apply, not a failure
+    run = run_rows(fn, ["```python\nprint(1)\n```"], [{"test": ""}])
+    assert run.values == [None]
+    assert run.stats.errors == 0  # no tests: the reward does not apply, not a failure
 
 
 def test_program_that_does_not_compile_scores_0_and_no_block_scores_0():
@@ -137,8 +139,9 @@ def test_a_sandbox_that_cannot_start_is_a_counted_none(monkeypatch):
     row = humaneval_rows()[0]
     fn = code_tests(isolation="rlimits")
     fresh = row["solution"].replace("```python\n", "```python\n# not in the cache\n")
-    assert score(fn, [fresh], [row]) == [None]
-    assert fn.last_stats.errors == 1
+    run = run_rows(fn, [fresh], [row])
+    assert run.values == [None]
+    assert run.stats.errors == 1
 
 
 def test_asking_for_bwrap_where_it_does_not_work_is_an_error(monkeypatch):
@@ -188,8 +191,9 @@ def test_messages_forged_on_the_channel_are_the_programs_failure_not_a_none(mess
         "def f(x):\n    return 3\n```"
     )
     fn = code_tests(setup_column=None)
-    assert score(fn, [program], [row]) == [0.0]
-    assert fn.last_stats.errors == 0
+    run = run_rows(fn, [program], [row])
+    assert run.values == [0.0]
+    assert run.stats.errors == 0
 
 
 @pytest.mark.parametrize("probe", ["code_print_expected", "code_exit", "code_os_exit", "code_write_outside"])
@@ -197,5 +201,6 @@ def test_probes_on_a_stdin_stdout_row(probe):
     row = {"test": json.dumps([{"input": "2 3\n", "output": "5\n"}, {"input": "4 4\n", "output": "8\n"}])}
     completion = code_probes.CODE_PROBES[probe].make(code_probes.context_for(row))
     fn = code_tests(entry_point_column=None, setup_column=None)
-    assert score(fn, [completion], [row]) == [0.0]
-    assert fn.last_stats.errors == 0
+    run = run_rows(fn, [completion], [row])
+    assert run.values == [0.0]
+    assert run.stats.errors == 0

@@ -14,8 +14,9 @@ from grpo_rewards.registry import get_registry
 
 def score(name: str, completion: str, **params) -> float | None:
     fn = get_registry().get(name).build(params)
-    value = fn.score_samples([Sample(completion)])[0]
-    assert fn.last_stats.errors == 0 and fn.last_stats.timeouts == 0, fn.last_stats.first_error
+    run = fn.run([Sample(completion)])
+    [value] = run.values
+    assert run.stats.errors == 0 and run.stats.timeouts == 0, run.stats.first_error
     return value
 
 

@@ -181,11 +181,12 @@ def test_a_scorer_that_hangs_is_a_counted_none_and_the_rest_still_score(monkeypa
     monkeypatch.setattr(score_module, "scorer", slow_scorer)
     row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
     fn = get_registry().get("gym.score").build({"item_timeout": 0.2})
-    values = fn(
+    run = fn.run_trl(
         prompts=["q"] * 2,
         completions=["<answer>slow</answer>", "<answer>30</answer>"],
         answer=[row["answer"]] * 2,
         metadata=[row["metadata"]] * 2,
     )
+    values = run.values
     assert values == [None, 1.0]
-    assert fn.last_stats.errors == 1 and "timed out after 0.2s" in fn.last_stats.first_error
+    assert run.stats.errors == 1 and "timed out after 0.2s" in run.stats.first_error

@@ -113,8 +113,9 @@ def test_hostile_completions_leave_every_row_accounted_for(payload):
     for name in BUILTIN_TEXT_REWARDS:
         params = {"target": 10} if name == "length.target" else {}
         fn = registry.get(name).build(params, timeout=2.0)
-        values = fn.score_samples([r.sample() for r in rows])
-        stats = fn.last_stats
+        run = fn.run([r.sample() for r in rows])
+        values = run.values
+        stats = run.stats
         assert len(values) == 2 and stats.rows == 2, name
         assert stats.nones == sum(v is None for v in values), name
         if name in ("math.correct", "xml.format", "consistency.arithmetic"):
@@ -155,8 +156,9 @@ def test_a_completion_over_the_input_cap_is_none_and_never_reaches_the_reward():
     from grpo_rewards.reward import RewardFunction
 
     fn = RewardFunction(spy, {}, "spy", max_input_chars=100)
-    assert fn.score_samples([Sample("x" * 101), Sample("x" * 100)]) == [None, 1.0]
-    assert calls == [100] and fn.last_stats.oversized == 1 and fn.last_stats.errors == 0
+    run = fn.run([Sample("x" * 101), Sample("x" * 100)])
+    assert run.values == [None, 1.0]
+    assert calls == [100] and run.stats.oversized == 1 and run.stats.errors == 0
 
 
 def test_repetition_streams_words():

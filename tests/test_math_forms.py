@@ -13,8 +13,9 @@ from grpo_rewards.registry import get_registry
 
 def score(completion: str, gold: object, **params) -> float | None:
     fn = get_registry().get("math.correct").build(params)
-    [value] = fn(prompts=["q"], completions=[completion], answer=[gold])
-    assert fn.last_stats.errors == 0 and fn.last_stats.timeouts == 0, fn.last_stats.first_error
+    run = fn.run_trl(prompts=["q"], completions=[completion], answer=[gold])
+    [value] = run.values
+    assert run.stats.errors == 0 and run.stats.timeouts == 0, run.stats.first_error
     return value
 
 

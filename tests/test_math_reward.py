@@ -101,9 +101,10 @@ def test_gold_forms():
 
 def test_missing_or_unparseable_gold_gives_none():
     fn = build()
-    scores = fn(completions=["\\boxed{1}"] * 4, answer=[None, "", "\\begin{tabular}{c}1\\end{tabular}", "1"])
+    run = fn.run_trl(completions=["\\boxed{1}"] * 4, answer=[None, "", "\\begin{tabular}{c}1\\end{tabular}", "1"])
+    scores = run.values
     assert scores == [None, None, None, 1.0]
-    assert fn.last_stats.errors == 0 and fn.last_stats.nones == 3
+    assert run.stats.errors == 0 and run.stats.nones == 3
 
 
 def test_chat_completions_and_other_columns():
@@ -130,9 +131,10 @@ def test_extractors_param_limits_where_the_answer_is_read():
 
 def test_unknown_extractor_is_a_counted_error():
     fn = build(extractors=["boxd"])
-    assert fn(completions=["\\boxed{1}"], answer=["1"]) == [None]
-    assert fn.last_stats.errors == 1
-    assert "unknown extractor 'boxd'" in fn.last_stats.first_error
+    run = fn.run_trl(completions=["\\boxed{1}"], answer=["1"])
+    assert run.values == [None]
+    assert run.stats.errors == 1
+    assert "unknown extractor 'boxd'" in run.stats.first_error
 
 
 def test_partial_credit_for_the_right_answer_in_the_wrong_place():
@@ -194,16 +196,18 @@ def test_adversarial_completions_score_zero_within_the_time_limit(template, tmp_
     marker = tmp_path / "pwned"
     completion = template.replace("{marker}", str(marker))
     fn = build()
-    assert fn(completions=[completion], answer=["42"]) == [0.0]
-    assert fn.last_stats.timeouts == 0 and fn.last_stats.errors == 0
+    run = fn.run_trl(completions=[completion], answer=["42"])
+    assert run.values == [0.0]
+    assert run.stats.timeouts == 0 and run.stats.errors == 0
     assert not marker.exists()
 
 
 def test_adversarial_gold_is_none_not_a_crash():
     fn = build()
     golds = ["9^9^9^9", "1000000!", "(" * 10_000, "__import__('os')", "x" * 1_000_000]
-    assert fn(completions=["\\boxed{1}"] * len(golds), answer=golds) == [None] * len(golds)
-    assert fn.last_stats.errors == 0 and fn.last_stats.timeouts == 0
+    run = fn.run_trl(completions=["\\boxed{1}"] * len(golds), answer=golds)
+    assert run.values == [None] * len(golds)
+    assert run.stats.errors == 0 and run.stats.timeouts == 0
 
 
 # Huge exact numbers under roots and logs: sympy would factor them inside one C call that no time
@@ -229,9 +233,9 @@ def test_huge_numbers_never_reach_uninterruptible_sympy_calls():
         "from grpo_rewards.registry import get_registry\n"
         "fn = get_registry().get('math.correct').build()\n"
         "answers = json.loads(sys.argv[1])\n"
-        "scores = fn(completions=['\\\\boxed{' + a + '}' for a in answers], answer=['7'] * len(answers))\n"
-        "gold = fn(completions=['\\\\boxed{7}'] * len(answers), answer=answers)\n"
-        "print(json.dumps([scores, gold, fn.total_stats.timeouts]))\n"
+        "scores = fn.run_trl(completions=['\\\\boxed{' + a + '}' for a in answers], answer=['7'] * len(answers))\n"
+        "gold = fn.run_trl(completions=['\\\\boxed{7}'] * len(answers), answer=answers)\n"
+        "print(json.dumps([scores.values, gold.values, scores.stats.timeouts + gold.stats.timeouts]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, json.dumps(UNINTERRUPTIBLE)], capture_output=True, text=True, timeout=120

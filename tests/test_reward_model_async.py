@@ -55,8 +55,9 @@ def test_gathered_rewards_run_at_the_same_time(monkeypatch):
     # called one after the other, the same reward waits in vain: the barrier breaks, a counted error
     lonely = RewardSpec("test.meet", meet, "", batched=True, default_timeout=None).build()
     monkeypatch.setitem(_partner, "timeout", 0.1)
-    assert lonely(prompts=["p"], completions=["c"]) == [None]
-    assert lonely.last_stats.errors == 1 and "BrokenBarrierError" in lonely.last_stats.first_error
+    run = lonely.run_trl(prompts=["p"], completions=["c"])
+    assert run.values == [None]
+    assert run.stats.errors == 1 and "BrokenBarrierError" in run.stats.first_error
 
 
 def test_async_reward_functions_pickle_and_keep_their_stats(monkeypatch):
@@ -66,8 +67,9 @@ def test_async_reward_functions_pickle_and_keep_their_stats(monkeypatch):
     barrier = threading.Barrier(2)
     monkeypatch.setitem(_partner, "barrier", barrier)
     threading.Thread(target=lambda: barrier.wait(timeout=5), daemon=True).start()
-    assert clone.score(prompts=["p", "q"], completions=["a", "b"]) == [1.0, 1.0]
-    assert clone.last_stats.rows == 2
+    run = clone.run_trl(prompts=["p", "q"], completions=["a", "b"])
+    assert run.values == [1.0, 1.0]
+    assert run.stats.rows == 2
 
 
 def test_samples_keep_the_chat_structure():
@@ -88,6 +90,7 @@ def test_a_batched_reward_can_fail_single_rows():
         return [1.0 if s.completion == "ok" else ValueError(f"cannot score {s.completion!r}") for s in samples]
 
     fn = RewardFunction(partial, {}, "partial", batched=True)
-    assert fn(prompts=["p"] * 3, completions=["ok", "bad", "worse"]) == [1.0, None, None]
-    assert (fn.last_stats.errors, fn.last_stats.nones) == (2, 2)
-    assert fn.last_stats.first_error == "ValueError: cannot score 'bad'"
+    run = fn.run_trl(prompts=["p"] * 3, completions=["ok", "bad", "worse"])
+    assert run.values == [1.0, None, None]
+    assert (run.stats.errors, run.stats.nones) == (2, 2)
+    assert run.stats.first_error == "ValueError: cannot score 'bad'"

@@ -70,8 +70,9 @@ def test_right_truncation_keeps_the_start(bert):
 
 def test_rows_longer_than_the_model_positions_are_truncated_not_fatal(bert):
     fn = reward_fn(model=bert, max_length=64)  # the tiny BERT has 64 positions
-    values = fn.score(prompts=["p"], completions=["word " * 500])
-    assert values[0] is not None and fn.last_stats.errors == 0
+    run = fn.run_trl(prompts=["p"], completions=["word " * 500])
+    values = run.values
+    assert values[0] is not None and run.stats.errors == 0
 
 
 def test_transforms_and_labels(bert):
@@ -104,8 +105,9 @@ def test_transforms_and_labels(bert):
 )
 def test_configuration_mistakes_are_counted_errors_with_a_clear_message(bert, params, message):
     fn = reward_fn(**{"model": bert, **params})
-    assert fn.score(prompts=["p", "q"], completions=["a", "b"]) == [None, None]
-    assert fn.last_stats.errors == 1 and message in fn.last_stats.first_error
+    run = fn.run_trl(prompts=["p", "q"], completions=["a", "b"])
+    assert run.values == [None, None]
+    assert run.stats.errors == 1 and message in run.stats.first_error
 
 
 def test_a_missing_model_is_a_config_error_before_anything_loads(tmp_path):
@@ -144,8 +146,9 @@ def test_chat_template_always_wraps_plain_rows_and_needs_a_template(llama, bert)
     texts = clf.model_texts([Sample("4", "What is 2+2?")], clf.load_tokenizer(llama, "left").tokenizer, "always", False)
     assert texts == [("<|user|> What is 2+2? <|end|> <|assistant|> 4 <|end|> ", None, False)]
     fn = reward_fn(model=bert, chat_template="always")
-    assert fn.score(prompts=["q"], completions=["a"]) == [None]
-    assert "has no chat template" in fn.last_stats.first_error
+    run = fn.run_trl(prompts=["q"], completions=["a"])
+    assert run.values == [None]
+    assert "has no chat template" in run.stats.first_error
 
 
 def test_text_pair_passes_prompt_and_completion_as_two_segments(bert):
@@ -159,8 +162,9 @@ def test_device_selection_on_cpu(bert):
     if not torch.cuda.is_available():
         assert resolve_device("auto") == "cpu"
         fn = reward_fn(model=bert, device="cuda")
-        assert fn.score(prompts=["p"], completions=["c"]) == [None]
-        assert "torch sees no CUDA device" in fn.last_stats.first_error
+        run = fn.run_trl(prompts=["p"], completions=["c"])
+        assert run.values == [None]
+        assert "torch sees no CUDA device" in run.stats.first_error
     net, device = clf.load_model(bert, "cpu", "auto")
     assert device == "cpu" and {p.device.type for p in net.parameters()} == {"cpu"}
     assert {p.dtype for p in net.parameters()} == {torch.float32}

@@ -40,7 +40,12 @@ def remote_fn(url: str, **params):
 
 def call(fn, rows=ROWS, **columns):
     columns = columns or {"answer": [r.columns.get("answer") for r in rows]}
-    return fn.score(prompts=[r.prompt for r in rows], completions=[r.completion for r in rows], **columns)
+    return call_run(fn, rows, **columns).values
+
+
+def call_run(fn, rows=ROWS, **columns):
+    columns = columns or {"answer": [r.columns.get("answer") for r in rows]}
+    return fn.run_trl(prompts=[r.prompt for r in rows], completions=[r.completion for r in rows], **columns)
 
 
 def test_remote_scores_equal_the_same_reward_set_in_process(registry):
@@ -64,8 +69,9 @@ def test_chat_rows_travel_as_messages(registry):
 def test_server_null_scores_are_nones_not_errors():
     with running(StubServer(lambda h, b: (200, b'{"scores": [1.5, null]}'))) as stub:
         fn = remote_fn(stub.url)
-        assert call(fn, ROWS[:2]) == [1.5, None]
-    assert (fn.last_stats.nones, fn.last_stats.errors) == (1, 0)
+        run = call_run(fn, ROWS[:2])
+        assert run.values == [1.5, None]
+    assert (run.stats.nones, run.stats.errors) == (1, 0)
 
 
 def test_a_failing_request_is_retried_until_it_succeeds():
@@ -76,17 +82,19 @@ def test_a_failing_request_is_retried_until_it_succeeds():
 
     with running(StubServer(flaky)) as stub:
         fn = remote_fn(stub.url, retries=3)
-        assert call(fn) == [2.0, 2.0, 60.0]
-    assert len(stub.requests) == 3 and fn.last_stats.errors == 0
+        run = call_run(fn)
+        assert run.values == [2.0, 2.0, 60.0]
+    assert len(stub.requests) == 3 and run.stats.errors == 0
 
 
 def test_retries_exhausted_give_counted_nones():
     with running(StubServer(lambda h, b: (503, b'{"error": "down for maintenance"}'))) as stub:
         fn = remote_fn(stub.url, retries=2)
-        assert call(fn) == [None, None, None]
+        run = call_run(fn)
+        assert run.values == [None, None, None]
     assert len(stub.requests) == 3
-    assert (fn.last_stats.nones, fn.last_stats.errors) == (3, 3)
-    assert "HTTP 503" in fn.last_stats.first_error and "down for maintenance" in fn.last_stats.first_error
+    assert (run.stats.nones, run.stats.errors) == (3, 3)
+    assert "HTTP 503" in run.stats.first_error and "down for maintenance" in run.stats.first_error
 
 
 def test_a_slow_server_times_out_per_request_and_is_retried():
@@ -96,9 +104,10 @@ def test_a_slow_server_times_out_per_request_and_is_retried():
 
     with running(StubServer(slow)) as stub:
         fn = remote_fn(stub.url, request_timeout=0.2, retries=1)
-        assert call(fn) == [None, None, None]
+        run = call_run(fn)
+        assert run.values == [None, None, None]
         assert len(stub.requests) == 2
-    assert fn.last_stats.errors == 3 and "timed out" in fn.last_stats.first_error
+    assert run.stats.errors == 3 and "timed out" in run.stats.first_error
 
 
 def test_the_whole_call_is_bounded_by_total_timeout():
@@ -108,8 +117,9 @@ def test_the_whole_call_is_bounded_by_total_timeout():
 
     with running(StubServer(stuck)) as stub:
         fn = remote_fn(stub.url, request_timeout=30.0, total_timeout=0.3, batch_size=1)
-        assert call(fn) == [None, None, None]
-    assert fn.last_stats.errors == 3 and "no answer within total_timeout=0.3s" in fn.last_stats.first_error
+        run = call_run(fn)
+        assert run.values == [None, None, None]
+    assert run.stats.errors == 3 and "no answer within total_timeout=0.3s" in run.stats.first_error
 
 
 @pytest.mark.parametrize(
@@ -124,8 +134,9 @@ def test_the_whole_call_is_bounded_by_total_timeout():
 def test_malformed_responses_are_counted_errors_without_retries(body, message):
     with running(StubServer(lambda h, b: (200, body))) as stub:
         fn = remote_fn(stub.url, retries=2)
-        assert call(fn) == [None, None, None]
-    assert len(stub.requests) == 1 and fn.last_stats.errors == 3 and message in fn.last_stats.first_error
+        run = call_run(fn)
+        assert run.values == [None, None, None]
+    assert len(stub.requests) == 1 and run.stats.errors == 3 and message in run.stats.first_error
 
 
 def test_a_server_that_dies_mid_run_degrades_to_nones(tmp_path):
@@ -133,27 +144,31 @@ def test_a_server_that_dies_mid_run_degrades_to_nones(tmp_path):
     config.write_text('[[rewards]]\nuse = "length.target"\nparams = { target = 10 }\n')
     with serve_rewards_process(config) as (url, process):
         fn = remote_fn(url)
-        assert call(fn) == [-8.0, -8.0, -50.0]
+        first = call_run(fn)
+        assert first.values == [-8.0, -8.0, -50.0]
         process.kill()  # dies with its connections, as a crashed or pre-empted server does
         process.wait(10)
-        assert call(fn) == [None, None, None]
-    assert fn.last_stats.errors == 3 and "failed after 1 retries" in fn.last_stats.first_error
-    assert (fn.total_stats.rows, fn.total_stats.nones) == (6, 3)
+        run = call_run(fn)
+        assert run.values == [None, None, None]
+    assert run.stats.errors == 3 and "failed after 1 retries" in run.stats.first_error
+    assert (first.stats.rows + run.stats.rows, first.stats.nones + run.stats.nones) == (6, 3)
 
 
 def test_a_connection_dropped_mid_request_is_retried_then_counted():
     with running(StubServer(lambda h, b: None)) as stub:
         fn = remote_fn(stub.url, retries=2)
-        assert call(fn) == [None, None, None]
-    assert len(stub.requests) == 3 and fn.last_stats.errors == 3
+        run = call_run(fn)
+        assert run.values == [None, None, None]
+    assert len(stub.requests) == 3 and run.stats.errors == 3
 
 
 def test_client_errors_are_not_retried_and_explain_themselves(registry):
     server = make_server(local_set())
     with running(server):
         fn = remote_fn(server.url, retries=3)  # forgot columns=["answer"]
-        assert call(fn) == [None, None, None]
-    assert "HTTP 400" in fn.last_stats.first_error and "needs column(s) 'answer'" in fn.last_stats.first_error
+        run = call_run(fn)
+        assert run.values == [None, None, None]
+    assert "HTTP 400" in run.stats.first_error and "needs column(s) 'answer'" in run.stats.first_error
 
 
 def test_concurrency_limit_and_batching():
@@ -176,9 +191,10 @@ def test_bearer_token_from_the_environment(monkeypatch):
         assert call(remote_fn(stub.url, api_key_env="GRPO_TEST_TOKEN"), ROWS[:1]) == [2.0]
         monkeypatch.delenv("GRPO_TEST_TOKEN")
         fn = remote_fn(stub.url, api_key_env="GRPO_TEST_TOKEN")
-        assert call(fn, ROWS[:1]) == [None]
+        run = call_run(fn, ROWS[:1])
+        assert run.values == [None]
     assert stub.requests[0]["headers"]["Authorization"] == "Bearer s3cret"
-    assert len(stub.requests) == 1 and "GRPO_TEST_TOKEN, which is not set" in fn.last_stats.first_error
+    assert len(stub.requests) == 1 and "GRPO_TEST_TOKEN, which is not set" in run.stats.first_error
 
 
 def test_columns_are_sent_by_name():
@@ -198,7 +214,8 @@ listener.listen()  # accepts connections, never answers
 url = f"http://127.0.0.1:{listener.getsockname()[1]}/score"
 fn = parse_reward_set([{"use": "reward_model.remote", "params": {
     "url": url, "request_timeout": 600.0, "total_timeout": 0.3}}]).functions()[0]
-print(fn.score(prompts=["p"], completions=["c"]), fn.last_stats.errors)
+run = fn.run_trl(prompts=["p"], completions=["c"])
+print(run.values, run.stats.errors)
 """
     import subprocess
     import sys

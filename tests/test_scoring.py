@@ -70,11 +70,12 @@ def test_timeouts_and_errors_become_counted_nones(registry):
 def test_time_limit_holds_when_trl_calls_from_another_thread(registry):
     fn = parse_reward_set([{"use": "test.spin"}]).functions()[0]
     results = []
-    thread = threading.Thread(target=lambda: results.append(fn(prompts=["p", "p"], completions=["spin", "x"])))
+    thread = threading.Thread(target=lambda: results.append(fn.run_trl(prompts=["p", "p"], completions=["spin", "x"])))
     thread.start()
     thread.join(10)
-    assert results == [[None, 1.0]]
-    assert fn.last_stats.timeouts == 1
+    [run] = results
+    assert run.values == [None, 1.0]
+    assert run.stats.timeouts == 1
 
 
 def test_weighted_total_follows_trl_none_handling(registry):

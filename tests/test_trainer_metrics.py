@@ -81,13 +81,8 @@ def test_no_spread_anywhere_gives_an_undefined_share_not_a_crash():
 
 
 def test_call_stats_of_our_rewards_and_of_plain_callables():
-    class Scored:
-        last_stats = CallStats(rows=8, nones=2, errors=1, timeouts=1, seconds=0.5)
-
-    def plain(prompts, completions, **kwargs):
-        return [0.0] * len(completions)
-
-    table, timed = call_stats_rows([Scored(), plain], rows=8)
+    # our reward's statistics come from the step's ScoreBatch; a plain callable has none
+    table, timed = call_stats_rows([CallStats(rows=8, nones=2, errors=1, timeouts=1, seconds=0.5), None], rows=8)
     assert table == [[8.0, 2.0, 1.0, 1.0, 0.5], [8.0, 0.0, 0.0, 0.0, 0.0]]
     assert timed == [True, False]
     metrics = RewardMetrics(["scored", "plain"], [1.0, 1.0], group_size=4)

@@ -2,10 +2,13 @@
 
 :class:`RewardsGRPOTrainer` overrides ``_calculate_rewards`` only to keep what TRL's own method
 returns: the N x K matrix of raw scores, already gathered over all processes (TRL normalises
-advantages per group across processes from that same matrix). No second scoring pass. The call
-statistics of each :class:`~grpo_rewards.reward.RewardFunction` (rows, None, errors, timeouts,
-seconds) are per process, so they are summed over processes with one small collective in the
-same place, where every process is in lockstep.
+advantages per group across processes from that same matrix). No second scoring pass. When every
+reward is ours, the override scores the step itself through one
+:class:`~grpo_rewards.runtime.Scorer`: all rewards at the same time (TRL runs sync rewards one
+after another), and the step's :class:`~grpo_rewards.runtime.ScoreBatch` carries the call
+statistics (rows, None, errors, timeouts, seconds), which are per process, so they are summed over
+processes with one small collective in the same place, where every process is in lockstep. What
+rewards report per row (``Scored`` details) goes to TRL's ``log_extra`` / ``log_metric``.
 
 :class:`RewardMetrics` turns the matrices of one logging window into
 ``rewards/<name>/{weight,weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
@@ -33,7 +36,8 @@ import numpy as np
 
 from grpo_rewards.aggregation import Aggregation, nanstd
 from grpo_rewards.contributions import compute_contributions, correlation_matrix
-from grpo_rewards.reward import message_text
+from grpo_rewards.reward import CallStats, RewardFunction, message_text, samples_from_trl
+from grpo_rewards.runtime import ScoreBatch, Scorer
 
 STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
 
@@ -128,15 +132,14 @@ class RewardMetrics:
         return {key: float(value) for key, value in out.items()}
 
 
-def call_stats_rows(reward_funcs: Sequence[Any], rows: int) -> tuple[list[list[float]], list[bool]]:
-    """The latest call statistics of each reward (K x 5) and whether each was timed.
+def call_stats_rows(batch_stats: Sequence[CallStats | None], rows: int) -> tuple[list[list[float]], list[bool]]:
+    """This step's call statistics of each reward (K x 5) and whether each was timed.
 
-    Our RewardFunction records ``last_stats``; any other callable (or a reward model) counts its
-    rows and nothing else, and its latency is reported as unknown.
+    Our rewards' statistics come from the step's ScoreBatch; any other callable (or a reward model)
+    counts its rows and nothing else (None here), and its latency is reported as unknown.
     """
     table, timed = [], []
-    for func in reward_funcs:
-        stats = getattr(func, "last_stats", None)
+    for stats in batch_stats:
         if stats is None:
             table.append([float(rows), 0.0, 0.0, 0.0, 0.0])
             timed.append(False)
@@ -154,6 +157,11 @@ def make_trainer_class():
     from .compat import check_trl
 
     check_trl(GRPOTrainer)
+
+    def gather_rows(local: torch.Tensor) -> torch.Tensor:
+        from accelerate.utils import gather  # what TRL's own _calculate_rewards gathers with
+
+        return gather(local)
 
     class RewardsGRPOTrainer(GRPOTrainer):
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
@@ -181,11 +189,20 @@ def make_trainer_class():
             self.raw_reward_stats: dict[str, dict[str, list[float]]] = {"train": {}, "eval": {}}
             self.samples_per_step = samples_per_step
             self.pending_samples: list[dict[str, Any]] = []
+            # our rewards (all of them) are scored together through the runtime; else TRL's own path
+            ours = all(isinstance(f, RewardFunction) for f in self.reward_funcs)
+            self.scorer = Scorer(list(self.reward_funcs)) if ours else None
 
         # An override of a private method, on purpose: TRL 1.16 has no public hook that sees the
         # reward matrix after it is gathered over processes, and shares must come from that matrix.
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-            values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            batch = None
+            if self.scorer is None or getattr(self, "environments", None) is not None:
+                values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            else:
+                batch = self._score_step(inputs, prompts, completions, completion_ids_list)
+                local = torch.tensor(batch.matrix(gated=False), dtype=torch.float32, device=self.accelerator.device)
+                values = gather_rows(local)
             mode = "train" if self.model.training else "eval"
             raw = values.detach().double().cpu().numpy()
             gate_open = None
@@ -197,13 +214,24 @@ def make_trainer_class():
                     gated, gate_open = self.reward_set.apply_gates(raw)
                     self._keep_raw_stats(mode, raw)
                     values = torch.as_tensor(gated, dtype=values.dtype, device=values.device)
-            table, timed = call_stats_rows(self.reward_funcs, len(prompts))
+            step_stats = [batch.stats[n] for n in batch.names] if batch is not None else [None] * len(self.reward_funcs)
+            table, timed = call_stats_rows(step_stats, len(prompts))
             stats = torch.tensor(table, dtype=torch.float64, device=values.device)
             stats = self.accelerator.gather(stats.unsqueeze(0)).view(-1, *stats.shape).sum(dim=0)
             self.reward_metrics[mode].add(raw, stats.cpu().numpy(), timed, self.reward_weights.tolist(), gate_open)
             if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
                 self._keep_samples(prompts, completions, raw[: len(prompts)])
             return values
+
+        def _score_step(self, inputs, prompts, completions, completion_ids_list) -> ScoreBatch:
+            """Every reward of the step at once through the Scorer (what TRL's own method does reward
+            after reward, async ones gathered last); TRL's ``log_metric``/``log_extra`` get what the
+            rewards report per row."""
+            keys = [key for key in inputs[0] if key not in ("prompt", "completion", "completion_ids")]
+            columns = {key: [example[key] for example in inputs] for key in keys}
+            samples = samples_from_trl(prompts, completions, completion_ids_list, columns)
+            extras = {"log_metric": self._log_metric, "log_extra": self._log_completion_extra}
+            return self.scorer.score(samples, extras=extras)
 
         def _keep_raw_stats(self, mode: str, raw: np.ndarray) -> None:
             """TRL logs rewards/<name>/{mean,std} from the matrix it receives; keep the raw ones of

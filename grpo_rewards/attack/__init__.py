@@ -13,6 +13,6 @@ Only the types are imported here (the registry needs them); the generator is
 ``grpo_rewards.attack.run.run_attacks``.
 """
 
-from .model import AnswerDomain, AnswerForm, Attack, AttackContext
+from ..attack_types import AnswerDomain, AnswerForm, Attack, AttackContext
 
 __all__ = ["AnswerDomain", "AnswerForm", "Attack", "AttackContext"]

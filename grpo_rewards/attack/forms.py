@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..attack_types import AnswerForm
 from ..registry import Registry
 from ..rewardset import RewardSet, WeightedReward
-from .model import AnswerForm
 
 FORMS: tuple[AnswerForm, ...] = (
     AnswerForm("boxed", lambda a, ctx, r: f"{r}\nThe final answer is $\\boxed{{{a}}}$."),

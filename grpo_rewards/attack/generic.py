@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .model import ALL_KINDS, Attack, AttackContext
+from ..attack_types import ALL_KINDS, Attack, AttackContext
 
 _POSITIVE_NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _FULLWIDTH = str.maketrans("0123456789-.", "０１２３４５６７８９－．")

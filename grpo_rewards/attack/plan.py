@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..answers import as_written
+from ..attack_types import AnswerDomain, AnswerForm, Attack, AttackContext
 from ..registry import Registry, get_registry
 from ..reward import message_text
 from ..rewardset import RewardSet, WeightedReward
 from .domains import CORE_DOMAINS, resolve_domain
 from .forms import format_tags, reader_chain, split_forms
 from .generic import CORE_ATTACKS, UNREAD_FORM
-from .model import AnswerDomain, AnswerForm, Attack, AttackContext
 
 JUDGED_KINDS = ("correctness",)  # paid = above the wrong score; other kinds: the shaping rule, report-only
 WRONG_SCORE_ROLE = "wrong_score"

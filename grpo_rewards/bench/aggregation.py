@@ -22,8 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregation import AMPLIFY_STD, Aggregation, all_aggregations, amplified_groups, compute_advantages, share_terms, shares
-from ..gates import close
+from ..aggregation import (
+    AMPLIFY_STD,
+    Aggregation,
+    all_aggregations,
+    amplified_groups,
+    close_gates,
+    compute_advantages,
+    share_terms,
+    shares,
+)
 from .analysis import common_size_groups
 
 SAME = 1e-6  # advantages closer than this are the same
@@ -107,7 +115,7 @@ def from_groups(
     names: Sequence[str],
     closed: Sequence[float] | None = None,
 ) -> dict[str, Any] | None:
-    """compare_modes on the groups of the most common size, gates applied (gates.close: ``closed``
+    """compare_modes on the groups of the most common size, gates applied (aggregation.close_gates: ``closed``
     is what a closed gate gives per reward; None: no reward is gated)."""
     common = common_size_groups(groups)
     if common is None:
@@ -115,7 +123,7 @@ def from_groups(
     size, used = common
     matrix = np.array([[np.nan if v is None else float(v) for v in row] for i in used for row in groups[i]], dtype=float)
     gate_open = np.array([row for i in used for row in open_groups[i]], dtype=bool)
-    return compare_modes(close(matrix, gate_open, closed), weights, size, names)
+    return compare_modes(close_gates(matrix, gate_open, closed), weights, size, names)
 
 
 def recommend(modes: list[dict[str, Any]]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 from ..registry import get_registry
 from ..reward import RewardFunction, RewardSpec, Sample
 from ..rewardset import RewardSet
+from ..runtime import Scorer
 from .compare import bootstrap_delta, prompt_means
 
 SHAPING_KINDS = ("format", "length", "style")  # kinds that say the reward reads only the form
@@ -114,11 +115,12 @@ def side_scores(
         for completion in group.completions:
             samples.append(Sample(completion.text, group.prompt_text, {REFERENCE_COLUMN: reference}))
             owner.append(position)
-    values = topic.scorer.score_samples(samples) if samples else []
+    run = Scorer([topic.scorer]).score(samples) if samples else None
+    values = run.values[topic.scorer.__name__] if run is not None else []
     out: list[list[float | None]] = [[] for _ in groups]
     for position, value in zip(owner, values):
         out[position].append(value)
-    return out, topic.scorer.last_stats.first_error
+    return out, run.stats[topic.scorer.__name__].first_error if run is not None else None
 
 
 def _mean(groups: list[list[float | None]]) -> float | None:

@@ -1,10 +1,11 @@
 """Scoring for the benchmark: the shared scoring engine, plus per-row latency.
 
-:func:`grpo_rewards.scoring.score_rows` does the work (time limits, error isolation, workers).
-Latency percentiles need per-row times, which the engine reports per chunk: so per-item rewards
-are scored in chunks of one row and batched rewards (model rewards) in their batches, and each
-chunk's time is read from the reward's ``last_stats`` after the chunk. With ``workers > 1`` the
-rewards run in other processes and only the mean time per row is known.
+The runtime's :class:`~grpo_rewards.runtime.Scorer` does the work (time limits, error isolation,
+executors). Latency percentiles need per-row times, which a ScoreBatch reports per batch: so
+per-item rewards are scored in batches of one row and batched rewards (model rewards) in their
+batches, and each batch's time is read from its own statistics. With ``workers > 1`` the rewards
+run in other processes (:func:`~grpo_rewards.scoring.score_rows`) and only the mean time per row
+is known.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reward import CallStats, RewardFunction
+from ..reward import CallStats
 from ..rewardset import RewardSet
-from ..scoring import Row, ScoreResult, score_rows
+from ..runtime import ScoreBatch, Scorer
+from ..scoring import Row, score_rows
 
 
 @dataclass
 class TimedScores:
     """Scores of every row plus per-row latency samples (ms) per reward."""
 
-    result: ScoreResult
+    result: ScoreBatch
     latency_ms: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -45,23 +47,21 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
     latency: dict[str, list[float]] = {}
     single = [r for r in reward_set.rewards if not r.spec.batched]
     batched = [r for r in reward_set.rewards if r.spec.batched]
+    samples = [r.sample() for r in rows]
     for entries, chunk_size in ((single, 1), (batched, batch_size)):
         if not entries:
             continue
-        subset = RewardSet(entries, reward_set.source)
-        functions = subset.functions()
-        samples: dict[str, list[float]] = {n: [] for n in subset.names}
-
-        def record(_done: int, functions: list[RewardFunction] = functions, samples: dict[str, list[float]] = samples) -> None:
-            for fn in functions:
-                last = fn.last_stats
-                if last.rows:
-                    samples[fn.__name__].append(1000.0 * last.seconds / last.rows)
-
-        part = score_rows(subset, rows, chunk_size=chunk_size, progress=record)
-        values.update(part.values)
-        stats.update(part.stats)
-        latency.update(samples)
+        scorer = Scorer(RewardSet(entries, reward_set.source))
+        for entry in entries:
+            values[entry.name], stats[entry.name], latency[entry.name] = [], CallStats(), []
+        for start in range(0, len(samples), chunk_size):
+            batch = scorer.score(samples[start : start + chunk_size])
+            for name in batch.names:
+                values[name].extend(batch.values[name])
+                part = batch.stats[name]
+                stats[name].add(part)
+                if part.rows:
+                    latency[name].append(1000.0 * part.seconds / part.rows)
     names = reward_set.names
-    result = ScoreResult(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names}, reward_set.gate)
+    result = ScoreBatch(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names}, reward_set.gate)
     return TimedScores(result, {n: latency[n] for n in names})

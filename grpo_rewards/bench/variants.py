@@ -13,6 +13,7 @@ from typing import Any
 
 from ..registry import get_registry
 from ..rewardset import RewardSet, WeightedReward
+from ..runtime import Scorer
 from ..scoring import Row
 from .analysis import agreement, label_threshold
 
@@ -61,7 +62,7 @@ def extractor_variants(
             fn = entry.spec.build(
                 {**entry.params, param: registry.refs("extractor", order)}, name=entry.name, timeout=entry.timeout
             )
-            scores = fn.score_samples(samples)
+            scores = Scorer([fn]).score(samples).values[fn.__name__]
             baseline = scores if baseline is None else baseline
             present = [s for s in scores if s is not None]
             result: dict[str, Any] = {

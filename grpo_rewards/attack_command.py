@@ -33,8 +33,8 @@ def parse_fail_on(text: str) -> dict[str, float]:
 
 def load_rows(sources: tuple[str, ...], limit: int | None, seed: int) -> list[dict[str, Any]]:
     """Rows of every ``--prompts`` source (as ``bench --prompts`` reads them), ``limit`` of each drawn with the seed."""
-    from ..bench.data import read_prompt_rows
-    from .plan import sample_rows
+    from .attack.plan import sample_rows
+    from .bench.data import read_prompt_rows
 
     rows: list[dict[str, Any]] = []
     for source in sources:
@@ -95,10 +95,10 @@ def attack(
     degenerate shapes), and report per reward and attack class the share paid with a 95% interval."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from ..errors import GrpoRewardsError
-    from ..terminal import console, fail, load_reward_set_or_fail, out
-    from .report import tables
-    from .run import paid_failures, run_attacks
+    from .attack.report import tables
+    from .attack.run import paid_failures, run_attacks
+    from .errors import GrpoRewardsError
+    from .terminal import console, fail, load_reward_set_or_fail, out
 
     rules = parse_fail_on(fail_on) if fail_on is not None else None
     if output is not None and output.exists() and not overwrite:
