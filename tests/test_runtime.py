@@ -37,7 +37,7 @@ def test_a_batch_holds_values_statistics_gate_and_total(registry):
     reward_set = parse_reward_set(
         [
             {"use": "test.chars", "weight": 2.0},
-            {"use": "test.boom", "weight": 1.0, "when": "test.chars >= 3"},
+            {"use": "test.boom", "weight": 1.0, "when": "test.chars >= 3", "closed": 0.0},
         ]
     )
     batch = Scorer(reward_set).score(samples("ab", "abcd", "boom"))
@@ -45,7 +45,7 @@ def test_a_batch_holds_values_statistics_gate_and_total(registry):
     assert batch.stats["test.boom"].errors == 1 and "exploded" in batch.stats["test.boom"].first_error
     assert batch.stats["test.chars"].rows == 3 and batch.stats["test.chars"].errors == 0
     assert batch.gate_open[:, 1].tolist() == [False, True, True]
-    assert batch.total == [4.0, 8.5, 8.0]  # closed gate and None add nothing (TRL's nansum)
+    assert batch.total == [4.0, 8.5, 8.0]  # a closed gate gives min(0.5, closed 0); None adds nothing (TRL's nansum)
 
 
 def test_two_batches_in_flight_keep_their_own_statistics(registry):
