@@ -17,7 +17,7 @@ import tempfile
 import pytest
 from grpo_rewards.plugins.code import sandbox
 
-from .code_support import code_tests, score
+from .code_support import code_tests, run_rows, score
 
 LEVELS = ["rlimits"] + (["bwrap"] if sandbox.isolation("auto").level == "bwrap" else [])
 
@@ -29,9 +29,9 @@ def fence(program: str) -> str:
 def run_assert(level: str, tests: str, program: str, setup: str | None = None, **params) -> float | None:
     row = {"test": tests, **({"code_prompt": setup} if setup else {})}
     fn = code_tests(isolation=level, entry_point_column=None, setup_column="code_prompt" if setup else None, **params)
-    (value,) = score(fn, [fence(program)], [row])
-    assert fn.last_stats.errors == 0, fn.last_stats.first_error
-    return value
+    run = run_rows(fn, [fence(program)], [row])
+    assert run.stats.errors == 0, run.stats.first_error
+    return run.values[0]
 
 
 def stdio_row(pairs: list[tuple[str, str]]) -> dict:
@@ -40,9 +40,9 @@ def stdio_row(pairs: list[tuple[str, str]]) -> dict:
 
 def run_stdio(level: str, pairs: list[tuple[str, str]], program: str, **params) -> float | None:
     fn = code_tests(isolation=level, entry_point_column=None, setup_column=None, **params)
-    (value,) = score(fn, [fence(program)], [stdio_row(pairs)])
-    assert fn.last_stats.errors == 0, fn.last_stats.first_error
-    return value
+    run = run_rows(fn, [fence(program)], [stdio_row(pairs)])
+    assert run.stats.errors == 0, run.stats.first_error
+    return run.values[0]
 
 
 # --- 9. the program's names never shadow builtins or the trusted setup --------------------------
