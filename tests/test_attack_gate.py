@@ -58,7 +58,6 @@ CODE = {
 }
 
 
-@until_issue_20_fixes_merge
 def test_code_tests_pays_no_attack():
     failed = gate([CODE], ("builtin:humaneval",), 20) + gate([CODE], ("benchmarks/data/attack_code_rows.jsonl",), None)
     assert not failed, "\n".join(failed)
