@@ -15,9 +15,10 @@ from grpo_rewards import Param, Sample, reward
 from grpo_rewards.registry import get_registry
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
-from .tasks import INSTALL, PACKAGE, refusal, scorer
+from .decisions import FOLD_CASE
+from .strict import strict_score, unbounded
+from .tasks import INSTALL, PACKAGE, decision, refusal, scorer
 
-MAX_ANSWER_CHARS = 4_000  # a scorer may be quadratic in the answer: longer answers score 0 unread
 THINK_CLOSE = "</think>"
 
 
@@ -116,8 +117,11 @@ def _score_one(
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
     answer = answer_text(sample.completion, extractors, after_think)
-    if answer is None or len(answer) > MAX_ANSWER_CHARS:
+    if answer is None or unbounded(answer):  # too large for the scorer's arithmetic: wrong, unread
         return 0.0
     score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
+    strict = decision(task).kind == "strict"
     with time_limit(item_timeout):
+        if strict:
+            return strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
         return float(score_answer(answer=answer, entry=entry))

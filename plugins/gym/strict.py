@@ -1,0 +1,147 @@
+"""Bounds on answer text before any task scorer reads it, and strict scoring by the answer's form.
+
+A task scorer runs ``Fraction``, ``Decimal``, ``int`` or ``float`` on model text. ``Fraction("1e20000000")``
+builds a 20-million-digit integer in one C call (28.8 s, uninterruptible), so an answer is refused
+(scored 0, unread) when a run of digits or a scientific exponent is larger than any task asks for
+(:func:`unbounded`). Commas and underscores are dropped first, as scorers and Python's own number
+parsers drop them (``1e2,000,000`` is ``1e2000000`` to ``coin_flip``).
+
+Strict scoring (:func:`strict_score`) is exact match of the normalised answer against the gold, the
+normalisation chosen by the gold's form: a number compares as a number (``54``, ``54.0``, ``+054``,
+``1,234``, ``3/4`` and ``\\frac{3}{4}`` read exactly, with the same bounds); a verdict (yes / no /
+true / false) ignores case; a JSON list or object (a grid, a list of moves) compares as
+parsed JSON, spacing aside; a grid of numbers compares cell by cell as numbers; any other text compares line by line with runs of spaces collapsed,
+ignoring case only where the task's own scorer does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+from typing import Any
+
+MAX_ANSWER_CHARS = 4_000  # a scorer may be quadratic in the answer: longer answers score 0 unread
+MAX_DIGITS = 400  # digits in one run: no task's answer comes near it
+MAX_EXPONENT = 400  # |exponent| of a number in scientific notation
+
+VERDICTS = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
+
+_IGNORED_IN_NUMBERS = str.maketrans("", "", ",_")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_EXPONENT = re.compile(r"[0-9.][eE][+-]?([0-9]+)")
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_RATIO = re.compile(r"([+-]?[0-9]+)\s*/\s*([0-9]+)")
+_FRAC = re.compile(r"(-?)\\d?frac\{\s*([0-9]+)\s*\}\{\s*([0-9]+)\s*\}")
+_SPACES = re.compile(r"[ \t]+")
+_SEPARATORS = re.compile(r"[ \t,]+")
+_CLEANED = ".,;: "  # trailing punctuation that the answer extractors drop
+
+
+def unbounded(answer: str) -> str | None:
+    """Why the answer is too large to hand to a task scorer, or None when it may be read."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        return f"longer than {MAX_ANSWER_CHARS} characters"
+    numeric = answer.translate(_IGNORED_IN_NUMBERS)
+    if any(m.end() - m.start() > MAX_DIGITS for m in _DIGIT_RUN.finditer(numeric)):
+        return f"a number with more than {MAX_DIGITS} digits"
+    for m in _EXPONENT.finditer(numeric):
+        digits = m.group(1).lstrip("0")
+        if len(digits) > 3 or int(digits or "0") > MAX_EXPONENT:
+            return f"an exponent beyond {MAX_EXPONENT}"
+    return None
+
+
+def number(text: str) -> Fraction | None:
+    """The exact value of a text that is one number and nothing else, or None. Bounded: call
+    :func:`unbounded` first (the plain form also caps its exponent at three digits)."""
+    text = text.strip().translate(_MINUS)
+    if _PLAIN.fullmatch(text):
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent and abs(int(exponent)) > MAX_EXPONENT:
+            return None
+        return Fraction(text)
+    if _GROUPED.fullmatch(text):
+        return Fraction(text.replace(",", ""))
+    ratio = _RATIO.fullmatch(text) or _FRAC.fullmatch(text)
+    if ratio:
+        sign, numerator, denominator = ratio.groups() if len(ratio.groups()) == 3 else ("", *ratio.groups())
+        if int(denominator) == 0:
+            return None
+        return Fraction(int(sign + numerator), int(denominator))
+    return None
+
+
+def json_value(text: str) -> Any:
+    """The JSON list or object a text holds, or None (bounded: call :func:`unbounded` first)."""
+    text = text.strip()
+    if not text.startswith(("[", "{")):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (list, dict)) else None
+
+
+def numbers(text: str) -> list[list[Fraction]] | None:
+    """A grid of numbers (lines of numbers separated by spaces or commas) read exactly, or None."""
+    grid = []
+    for line in text.strip().splitlines():
+        cells = [number(cell) for cell in _SEPARATORS.split(line.strip()) if cell]
+        if any(cell is None for cell in cells):
+            return None
+        if cells:
+            grid.append(cells)
+    return grid if sum(map(len, grid)) > 1 else None  # type: ignore[arg-type]
+
+
+def form_of(gold: str) -> str:
+    """``number``, ``verdict``, ``json``, ``numbers`` or ``text``: how a gold answer is compared."""
+    if unbounded(gold) is not None:
+        return "text"
+    if number(gold) is not None:
+        return "number"
+    if gold.strip().casefold() in VERDICTS:
+        return "verdict"
+    if json_value(gold) is not None:
+        return "json"
+    if numbers(gold) is not None:
+        return "numbers"
+    return "text"
+
+
+def normalised_text(text: str, fold_case: bool) -> str:
+    """Lines stripped, runs of spaces and tabs collapsed, blank lines dropped; case folded if asked."""
+    text = text.strip()
+    if len(text) > 1 and text.startswith("$") and text.endswith("$"):
+        text = text[1:-1]
+    lines = (_SPACES.sub(" ", line).strip() for line in text.rstrip(_CLEANED).splitlines())
+    joined = "\n".join(line for line in lines if line)
+    return joined.casefold() if fold_case else joined
+
+
+def same_answer(answer: str, gold: str, fold_case: bool = False) -> bool:
+    """Whether ``answer`` states the gold exactly, read by the gold's form (see the module doc)."""
+    if unbounded(answer) is not None:
+        return False
+    form = form_of(gold)
+    if form == "number":
+        value = number(answer)
+        return value is not None and value == number(gold)
+    if form == "verdict":
+        return answer.strip().casefold() == gold.strip().casefold()
+    if form == "numbers":
+        grid = numbers(answer)
+        return grid is not None and grid == numbers(gold)
+    if form == "json":
+        value = json_value(answer)
+        return value is not None and value == json_value(gold)
+    return normalised_text(answer, fold_case) == normalised_text(gold, fold_case)
+
+
+def strict_score(answer: str, gold: str, fold_case: bool = False) -> float:
+    """1.0 for the gold answer (normalised by its form), else 0.0: no partial credit to game."""
+    return 1.0 if same_answer(answer, gold, fold_case) else 0.0
