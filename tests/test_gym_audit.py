@@ -130,5 +130,7 @@ def test_numbers_are_read_as_numbers_within_bounds():
 
     assert same_answer("+054", "54") and same_answer("1,234", "1234") and same_answer(r"\frac{1}{16}", "0.0625")
     assert not same_answer("54 55", "54") and not same_answer("5.4", "54") and not same_answer("54%", "54")
+    assert same_answer("-6 - 9i", "-6.0 - 9.0i") and same_answer("-6-9j", "-6.0 - 9.0i") and same_answer("-i", "-1.0i")
+    assert not same_answer("-6 + 9i", "-6.0 - 9.0i") and not same_answer("-6.0 - 9.0i or 1", "-6.0 - 9.0i")
     assert unbounded("1" + "0" * 401) and unbounded("2e401") and unbounded("3E-0500")
     assert unbounded("1" + "0" * 399) is None and unbounded("2e400") is None and unbounded("the 2024 answer") is None

@@ -10,7 +10,7 @@ Strict scoring (:func:`strict_score`) is exact match of the normalised answer ag
 normalisation chosen by the gold's form: a number compares as a number (``54``, ``54.0``, ``+054``,
 ``1,234``, ``3/4`` and ``\\frac{3}{4}`` read exactly, with the same bounds); a verdict (yes / no /
 true / false) ignores case; a JSON list or object (a grid, a list of moves) compares as
-parsed JSON, spacing aside; a grid of numbers compares cell by cell as numbers; any other text compares line by line with runs of spaces collapsed,
+parsed JSON, spacing aside; a complex number as exact parts (``-6 - 9i`` for ``-6.0 - 9.0i``); a grid of numbers compares cell by cell as numbers; any other text compares line by line with runs of spaces collapsed,
 ignoring case only where the task's own scorer does.
 """
 
@@ -35,6 +35,8 @@ _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _RATIO = re.compile(r"([+-]?[0-9]+)\s*/\s*([0-9]+)")
 _FRAC = re.compile(r"(-?)\\d?frac\{\s*([0-9]+)\s*\}\{\s*([0-9]+)\s*\}")
+_UNSIGNED = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_COMPLEX = re.compile(rf"(?P<re>[+-]?{_UNSIGNED})(?P<im>[+-]{_UNSIGNED}?)[ij]|(?P<only>[+-]?{_UNSIGNED}?)[ij]")
 _SPACES = re.compile(r"[ \t]+")
 _SEPARATORS = re.compile(r"[ \t,]+")
 _CLEANED = ".,;: "  # trailing punctuation that the answer extractors drop
@@ -98,6 +100,16 @@ def numbers(text: str) -> list[list[Fraction]] | None:
     return grid if sum(map(len, grid)) > 1 else None  # type: ignore[arg-type]
 
 
+def complex_number(text: str) -> tuple[Fraction, Fraction] | None:
+    """``a + bi`` (either part may be missing, ``j`` for ``i``) as exact (real, imaginary), or None."""
+    found = _COMPLEX.fullmatch(_SPACES.sub("", text.strip().translate(_MINUS)))
+    if not found:
+        return None
+    real, imaginary = found.group("re") or "0", found.group("im") or found.group("only") or ""
+    coefficient = imaginary if imaginary.strip("+-") else imaginary + "1"
+    return Fraction(real), Fraction(coefficient)
+
+
 def form_of(gold: str) -> str:
     """``number``, ``verdict``, ``json``, ``numbers`` or ``text``: how a gold answer is compared."""
     if unbounded(gold) is not None:
@@ -108,6 +120,8 @@ def form_of(gold: str) -> str:
         return "verdict"
     if json_value(gold) is not None:
         return "json"
+    if complex_number(gold) is not None:
+        return "complex"
     if numbers(gold) is not None:
         return "numbers"
     return "text"
@@ -133,6 +147,9 @@ def same_answer(answer: str, gold: str, fold_case: bool = False) -> bool:
         return value is not None and value == number(gold)
     if form == "verdict":
         return answer.strip().casefold() == gold.strip().casefold()
+    if form == "complex":
+        value = complex_number(answer)
+        return value is not None and value == complex_number(gold)
     if form == "numbers":
         grid = numbers(answer)
         return grid is not None and grid == numbers(gold)
