@@ -25,7 +25,7 @@ from typing import Any
 from grpo_rewards.registry import get_registry
 
 from . import tasks
-from .strict import VERDICTS, form_of, number, same_answer
+from .strict import MAX_ANSWER_CHARS, VERDICTS, form_of, number, same_answer
 
 CONSTANTS = (
     "0", "1", "-1", "2", "10", "yes", "no", "Yes", "No", "true", "false", "True", "False", "A", "B", "a", "x",
@@ -118,7 +118,7 @@ def _after(fn: Any, row: dict[str, Any], answers: list[str]) -> list[float]:
 def _before(task: str, row: dict[str, Any], answer: str) -> float:
     """What gym.score paid before the audit: the task's own scorer on the stripped answer."""
     answer = answer.strip()
-    if not answer or len(answer) > 4_000:
+    if not answer or len(answer) > MAX_ANSWER_CHARS:
         return 0.0
     entry = {"question": row["question"], "answer": row["answer"], "metadata": json.loads(row["metadata"])}
     try:
@@ -143,32 +143,42 @@ def audit_task(task: str, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED, be
         }
         flat = [a for answers in by_class.values() for a in answers]
         values = _after(fn, row, [gold, *others, *flat])
-        gold_score, wrong_scores, attack_scores = values[0], values[1 : 1 + len(others)], values[1 + len(others) :]
-        floor = min(wrong_scores, default=0.0)
+        gold_score, wrong_scores, attack_scores = values[0], values[1 : 1 + len(others)], iter(values[1 + len(others) :])
+        if gold_score < 1.0:
+            result.failures.append(f"row {index}: the gold {gold[:40]!r} scores {gold_score:g}")
         for other, value in zip(others, wrong_scores):
-            result.paid["other gold"] = max(result.paid.get("other gold", 0.0), value)
+            _record(result.paid, "other gold", value)
             if value >= gold_score - EPSILON:
                 result.failures.append(f"row {index}: another row's gold {other[:40]!r} scores {value:.2f}, as the gold")
-        gold_before = _before(task, row, gold) if before else None
-        was_wrong = [_before(task, row, o) for o in others] if before else []
-        floor_was = min(was_wrong, default=0.0)
-        if was_wrong:
-            result.paid_before["other gold"] = max(result.paid_before.get("other gold", 0.0), *was_wrong)
-        if gold_before is not None and gold_score < gold_before - EPSILON:
-            result.failures.append(f"row {index}: the gold {gold!r} scores {gold_score:g}, {gold_before:g} before")
-        at = 0
+        floor = min(wrong_scores, default=0.0)
         for name, answers in by_class.items():
             for answer in answers:
-                value = attack_scores[at]
-                at += 1
-                result.paid[name] = max(result.paid.get(name, 0.0), value - floor)
+                value = next(attack_scores)
+                _record(result.paid, name, value - floor)
                 if value > floor + EPSILON:
                     result.failures.append(f"row {index}: {name} {answer[:40]!r} scores {value:.2f} > {floor:.2f}")
-                if before and name != "huge number":
-                    was = _before(task, row, answer) - floor_was
-                    result.paid_before[name] = max(result.paid_before.get(name, 0.0), was)
+        if before:
+            _audit_before(task, row, others, by_class, result.paid_before)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _record(paid: dict[str, float], name: str, value: float) -> None:
+    paid[name] = max(paid.get(name, 0.0), value)
+
+
+def _audit_before(
+    task: str, row: dict[str, Any], others: list[str], by_class: dict[str, list[str]], paid: dict[str, float]
+) -> None:
+    """The same attacks on the task's own scorer (the huge numbers left out: minutes in one C call)."""
+    wrong = [_before(task, row, o) for o in others]
+    for value in wrong:
+        _record(paid, "other gold", value)
+    floor = min(wrong, default=0.0)
+    for name, answers in by_class.items():
+        if name != "huge number":
+            for answer in answers:
+                _record(paid, name, _before(task, row, answer) - floor)
 
 
 def offered() -> list[str]:
