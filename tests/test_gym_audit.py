@@ -125,6 +125,14 @@ def test_coin_flip_never_hands_a_huge_number_to_the_scorer(huge):
     assert fn.last_stats.errors == 0
 
 
+def test_a_task_scored_by_its_own_scorer_never_sees_a_huge_number():
+    row = first_row("power_function")  # its scorer runs Decimal(answer) and formats it
+    assert row["question"].startswith("Your task is to compute an exponentiation of a number.\n\nCompute 848.2816^2.")
+    values, fn = score(row, ["<answer>1e20000000</answer>", "<answer>7.20e+5</answer>"])
+    assert values == [0.0, 1.0]  # the scorer paid the huge number 0.01 format credit; now it is not read
+    assert fn.last_stats.errors == 0
+
+
 def test_numbers_are_read_as_numbers_within_bounds():
     from grpo_rewards.plugins.gym.strict import same_answer, unbounded
 
@@ -132,5 +140,6 @@ def test_numbers_are_read_as_numbers_within_bounds():
     assert not same_answer("54 55", "54") and not same_answer("5.4", "54") and not same_answer("54%", "54")
     assert same_answer("-6 - 9i", "-6.0 - 9.0i") and same_answer("-6-9j", "-6.0 - 9.0i") and same_answer("-i", "-1.0i")
     assert not same_answer("-6 + 9i", "-6.0 - 9.0i") and not same_answer("-6.0 - 9.0i or 1", "-6.0 - 9.0i")
+    assert same_answer("3e987", "3e987") and not same_answer("3e987 3e988", "3e987")  # text (a hex number) stays text
     assert unbounded("1" + "0" * 401) and unbounded("2e401") and unbounded("3E-0500")
     assert unbounded("1" + "0" * 399) is None and unbounded("2e400") is None and unbounded("the 2024 answer") is None

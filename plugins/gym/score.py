@@ -121,11 +121,12 @@ def _score_one(
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
     answer = answer_text(sample.completion, extractors, after_think)
-    if answer is None or unbounded(answer):  # too large for the scorer's arithmetic: wrong, unread
+    if answer is None:
+        return 0.0
+    if decision(task).kind == "strict":  # bounds its own number reading
+        return strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
+    if unbounded(answer):  # too large for the task scorer's arithmetic: wrong, unread
         return 0.0
     score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
-    strict = decision(task).kind == "strict"
     with time_limit(item_timeout):
-        if strict:
-            return strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
         return float(score_answer(answer=answer, entry=entry))
