@@ -47,16 +47,15 @@ STRICT = {
     "time_intervals": "pays a time near the gold and reads the first number: a hedge scores 1.0",
     "emoji_mystery": "pays the share of characters in place for any answer of the gold's length",
     "futoshiki": "pays the share of cells right and ignores characters that are not digits",
-    "knights_knaves": "reads only the names and roles it knows: the gold with junk scores 1.0",
+    "knights_knaves": "reads only the names and roles it knows: the gold with junk scores 1.0 (strictly, the "
+    "names come in the gold's order)",
     "sentence_reordering": "pays the share of words in place for any answer of the gold's word count",
     "word_sequence_reversal": DEFAULT_SCORER,
     "word_sorting": "pays the share of words in place",
 }
 
 # Strict tasks whose own scorer ignores case in the answer: strict scoring does too.
-FOLD_CASE = frozenset(
-    {"figlet_font", "letter_jumble", "spell_backward", "knights_knaves", "game_of_life_halting", "sentence_reordering"}
-)
+FOLD_CASE = frozenset({"figlet_font", "letter_jumble", "spell_backward", "knights_knaves", "game_of_life_halting"})
 
 # Own scorers that pay an attack where more than one answer is right: not offered.
 FORMAT_CREDIT = "its scorer pays any parseable answer (`[]`, a constant) and accepts several right answers"
