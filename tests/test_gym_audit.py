@@ -140,6 +140,8 @@ def test_numbers_are_read_as_numbers_within_bounds():
     assert not same_answer("54 55", "54") and not same_answer("5.4", "54") and not same_answer("54%", "54")
     assert same_answer("-6 - 9i", "-6.0 - 9.0i") and same_answer("-6-9j", "-6.0 - 9.0i") and same_answer("-i", "-1.0i")
     assert not same_answer("-6 + 9i", "-6.0 - 9.0i") and not same_answer("-6.0 - 9.0i or 1", "-6.0 - 9.0i")
+    assert same_answer("11/34", r"$\frac{11}{34}$") and not same_answer("22/68", "11/34")  # a fraction as written
+    assert same_answer("(-8.250,0.000)", "(-8.250, 0.000)") and not same_answer("(-8.25, 0)", "(-8.250, 0.000)")
     assert same_answer("3e987", "3e987") and not same_answer("3e987 3e988", "3e987")  # text (a hex number) stays text
     assert unbounded("1" + "0" * 401) and unbounded("2e401") and unbounded("3E-0500")
     assert unbounded("1" + "0" * 399) is None and unbounded("2e400") is None and unbounded("the 2024 answer") is None

@@ -55,7 +55,9 @@ STRICT = {
 }
 
 # Strict tasks whose own scorer ignores case in the answer: strict scoring does too.
-FOLD_CASE = frozenset({"figlet_font", "letter_jumble", "spell_backward", "knights_knaves", "game_of_life_halting"})
+FOLD_CASE = frozenset(
+    {"figlet_font", "letter_jumble", "spell_backward", "knights_knaves", "game_of_life_halting", "sentence_reordering"}
+)
 
 # Own scorers that pay an attack where more than one answer is right: not offered.
 FORMAT_CREDIT = "its scorer pays any parseable answer (`[]`, a constant) and accepts several right answers"

@@ -11,7 +11,9 @@ normalisation chosen by the gold's form: a number compares as a number (``54``, 
 ``1,234``, ``3/4`` and ``\\frac{3}{4}`` read exactly, with the same bounds); a verdict (yes / no /
 true / false) ignores case; a JSON list or object (a grid, a list of moves) compares as
 parsed JSON, spacing aside; a complex number as exact parts (``-6 - 9i`` for ``-6.0 - 9.0i``); a grid of numbers compares cell by cell as numbers; any other text compares line by line with runs of spaces collapsed,
-ignoring case only where the task's own scorer does.
+ignoring case only where the task's own scorer does, and spaces around punctuation (``(1, 2)`` is
+``(1,2)``). A gold written as a fraction is matched as written: ``180/1894`` does not simplify
+``90/947``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _RATIO = re.compile(r"([+-]?[0-9]+)\s*/\s*([0-9]+)")
 _FRAC = re.compile(r"(-?)\\d?frac\{\s*([0-9]+)\s*\}\{\s*([0-9]+)\s*\}")
 _UNSIGNED = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-_COMPLEX = re.compile(rf"(?P<re>[+-]?{_UNSIGNED})(?P<im>[+-]{_UNSIGNED}?)[ij]|(?P<only>[+-]?{_UNSIGNED}?)[ij]")
+_COMPLEX = re.compile(rf"(?P<re>[+-]?{_UNSIGNED})(?P<im>[+-]{_UNSIGNED}?)[ijIJ]|(?P<only>[+-]?{_UNSIGNED}?)[ijIJ]")
 _SPACES = re.compile(r"[ \t]+")
+_SPACED_PUNCTUATION = re.compile(r"[ \t]*([,;:×*/=()\[\]])[ \t]*")
 _SEPARATORS = re.compile(r"[ \t,]+")
 _CLEANED = ".,;: "  # trailing punctuation that the answer extractors drop
 
@@ -56,10 +59,29 @@ def unbounded(answer: str) -> str | None:
     return None
 
 
+def _unwrapped(text: str) -> str:
+    """The text without surrounding spaces and one pair of ``$`` math delimiters."""
+    text = text.strip()
+    if len(text) > 1 and text.startswith("$") and text.endswith("$"):
+        text = text[1:-1].strip()
+    return text
+
+
+def ratio_terms(text: str) -> tuple[int, int] | None:
+    """``a/b`` or ``\\frac{a}{b}`` as written (not reduced): (signed numerator, denominator), or None."""
+    text = _unwrapped(text).translate(_MINUS)
+    found = _RATIO.fullmatch(text) or _FRAC.fullmatch(text)
+    if not found:
+        return None
+    groups = found.groups()
+    sign, numerator, denominator = groups if len(groups) == 3 else ("", *groups)
+    return int(sign + numerator), int(denominator)
+
+
 def number(text: str) -> Fraction | None:
     """The exact value of a text that is one number and nothing else, or None. Bounded: call
     :func:`unbounded` first (the plain form also caps its exponent at three digits)."""
-    text = text.strip().translate(_MINUS)
+    text = _unwrapped(text).translate(_MINUS)
     if _PLAIN.fullmatch(text):
         mantissa, _, exponent = text.lower().partition("e")
         if exponent and abs(int(exponent)) > MAX_EXPONENT:
@@ -67,12 +89,9 @@ def number(text: str) -> Fraction | None:
         return Fraction(text)
     if _GROUPED.fullmatch(text):
         return Fraction(text.replace(",", ""))
-    ratio = _RATIO.fullmatch(text) or _FRAC.fullmatch(text)
-    if ratio:
-        sign, numerator, denominator = ratio.groups() if len(ratio.groups()) == 3 else ("", *ratio.groups())
-        if int(denominator) == 0:
-            return None
-        return Fraction(int(sign + numerator), int(denominator))
+    terms = ratio_terms(text)
+    if terms and terms[1]:
+        return Fraction(*terms)
     return None
 
 
@@ -129,10 +148,8 @@ def form_of(gold: str) -> str:
 
 def normalised_text(text: str, fold_case: bool) -> str:
     """Lines stripped, runs of spaces and tabs collapsed, blank lines dropped; case folded if asked."""
-    text = text.strip()
-    if len(text) > 1 and text.startswith("$") and text.endswith("$"):
-        text = text[1:-1]
-    lines = (_SPACES.sub(" ", line).strip() for line in text.rstrip(_CLEANED).splitlines())
+    text = _unwrapped(text).rstrip(_CLEANED)
+    lines = (_SPACED_PUNCTUATION.sub(r"\1", _SPACES.sub(" ", line)).strip() for line in text.splitlines())
     joined = "\n".join(line for line in lines if line)
     return joined.casefold() if fold_case else joined
 
@@ -145,10 +162,12 @@ def same_answer(answer: str, gold: str, fold_case: bool = False) -> bool:
     if form != "text" and form != "verdict" and unbounded(answer) is not None:
         return False  # read as numbers: bounded first (text compares as text: a hex `3e987` is fine)
     if form == "number":
+        if ratio_terms(gold):  # a fraction as written: 180/1894 does not simplify 90/947
+            return ratio_terms(answer) == ratio_terms(gold)
         value = number(answer)
         return value is not None and value == number(gold)
     if form == "verdict":
-        return answer.strip().casefold() == gold.strip().casefold()
+        return answer.strip().rstrip(_CLEANED).casefold() == gold.strip().casefold()
     if form == "complex":
         value = complex_number(answer)
         return value is not None and value == complex_number(gold)
