@@ -192,7 +192,11 @@ def run(
 
 
 def _paid(paid: dict[str, float]) -> str:
+    """Attack classes paid above a wrong answer; and a wrong answer itself where it was paid 0.5 or
+    more (then attacks may pay no *more* than it, yet the task pays for wrong work)."""
     shown = [f"{name} {value:.2f}" for name, value in sorted(paid.items()) if value > EPSILON and name != "other gold"]
+    if paid.get("other gold", 0.0) >= 0.5:
+        shown.insert(0, f"a wrong answer itself {paid['other gold']:.2f}")
     return ", ".join(shown) or "-"
 
 
