@@ -102,9 +102,10 @@ def test_products_pays_no_hedge_with_the_demos_extractors():
         f"<answer>{product}</answer>",
         f"The answer is {product}.",
         f"<answer>{product}.0</answer>",
+        f'The answer is "{product}"',
     ]
     values, _ = score(row, completions, extractors=LENIENT)
-    assert values == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    assert values == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
 
 
 # Class 15: the scorer's arithmetic on model text. coin_flip runs Fraction(answer): 1e20000000

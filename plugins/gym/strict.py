@@ -59,11 +59,15 @@ def unbounded(answer: str) -> str | None:
     return None
 
 
+_WRAPPERS = ("$$", "``", '""', "''", "\u201c\u201d", "\u2018\u2019")  # math delimiters and quotes
+
+
 def _unwrapped(text: str) -> str:
-    """The text without surrounding spaces and one pair of ``$`` math delimiters."""
+    """The text without surrounding spaces and one pair of ``$`` delimiters or quotes (``"14"``)."""
     text = text.strip()
-    if len(text) > 1 and text.startswith("$") and text.endswith("$"):
-        text = text[1:-1].strip()
+    for opening, closing in _WRAPPERS:
+        if len(text) > 1 and text[0] == opening and text[-1] == closing:
+            return text[1:-1].strip()
     return text
 
 
@@ -167,7 +171,7 @@ def same_answer(answer: str, gold: str, fold_case: bool = False) -> bool:
         value = number(answer)
         return value is not None and value == number(gold)
     if form == "verdict":
-        return answer.strip().rstrip(_CLEANED).casefold() == gold.strip().casefold()
+        return _unwrapped(answer).rstrip(_CLEANED).casefold() == gold.strip().casefold()
     if form == "complex":
         value = complex_number(answer)
         return value is not None and value == complex_number(gold)
