@@ -39,7 +39,7 @@ STRICT = {
     "polynomial_equations": "pays exp(-distance) for the nearest root: a constant earns a share",
     "pool_matrix": "pays 0.1 for any grid of the gold's shape",
     "prime_factorization": "pays 0.5 for any factors whose product is the number (the number itself)",
-    "products": DEFAULT_SCORER + " when the answer is not read as a number: `<gold> <gold+1>` scores 0.67",
+    "products": DEFAULT_SCORER + " when the answer is not read as a number: `390 391` scores 0.43 for 390",
     "rectangle_count": "pays a count near the gold up to 0.64: a constant earns a share",
     "spell_backward": "pays the share of letters in place, extra letters free",
     "sudoku": "pays the share of cells right and ignores characters that are not digits",
