@@ -30,7 +30,7 @@ STRICT = {
     "complex_arithmetic": "pays exp(-distance) to any complex number",
     "figlet_font": "pays 0.1 per letter in place: a constant word or the gold with junk",
     "fraction_simplification": "reads the first fraction of a hedge and pays the unsimplified fraction 0.1",
-    "game_of_life": "pays the share of cells right: an empty grid earns most of it",
+    "game_of_life": "pays the share of cells right: another row's grid, mostly dead cells, scored 0.98",
     "game_of_life_halting": "compares bool(answer) with bool(gold): any non-empty answer scores 1.0",
     "gsm_symbolic": "reads the first number of the answer: a hedge or the gold with junk scores 1.0",
     "letter_jumble": "pays the share of words right, extra words free: a hedge scores 1.0",
