@@ -28,14 +28,13 @@ def first_row(task, **options):
 def score(row, completions, **params):
     fn = get_registry().get("gym.score").build(params)
     n = len(completions)
-    values = fn(
+    return fn(
         prompts=[row["question"]] * n,
         completions=completions,
         answer=[row["answer"]] * n,
         metadata=[row["metadata"]] * n,
         question=[row["question"]] * n,
-    )
-    return values, fn
+    )  # the TRL call: one value per completion, None for an error or a timeout
 
 
 def test_every_offered_task_pays_no_attack():
@@ -60,7 +59,7 @@ def test_readme_lists_the_strict_and_refused_tasks_as_the_audit_decides():
 def test_game_of_life_halting_pays_neither_the_opposite_verdict_nor_any_word():
     row = first_row("game_of_life_halting")
     assert row["answer"] == "False"  # the question's board halts? the generator says it does not
-    values, _ = score(row, ["<answer>True</answer>", "<answer>banana</answer>", "<answer>0</answer>", "<answer>false</answer>"])
+    values = score(row, ["<answer>True</answer>", "<answer>banana</answer>", "<answer>0</answer>", "<answer>false</answer>"])
     assert values == [0.0, 0.0, 0.0, 1.0]
 
 
@@ -77,14 +76,14 @@ def test_time_intervals_pays_no_hedge_of_two_durations():
         "<answer>45 days, maybe 44</answer>",
         "<answer>45 days</answer>",
     ]
-    values, _ = score(row, completions)
+    values = score(row, completions)
     assert values == [0.0, 0.0, 0.0, 1.0]  # the task's own scorer read the first number: 1.0 for each hedge
 
 
 def test_rectangle_count_pays_no_constant_count():
     row = first_row("rectangle_count")
     assert row["answer"] == "2"
-    values, _ = score(row, ["<answer>0</answer>", "<answer>1</answer>", "<answer>-1</answer>", "<answer>2</answer>"])
+    values = score(row, ["<answer>0</answer>", "<answer>1</answer>", "<answer>-1</answer>", "<answer>2</answer>"])
     assert values == [0.0, 0.0, 0.0, 1.0]  # the task's own scorer paid 0.64, 0.64, 0.48 for being near
 
 
@@ -104,7 +103,7 @@ def test_products_pays_no_hedge_with_the_demos_extractors():
         f"<answer>{product}.0</answer>",
         f'The answer is "{product}"',
     ]
-    values, _ = score(row, completions, extractors=LENIENT)
+    values = score(row, completions, extractors=LENIENT)
     assert values == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
 
 
@@ -121,17 +120,15 @@ def test_products_pays_no_hedge_with_the_demos_extractors():
 def test_coin_flip_never_hands_a_huge_number_to_the_scorer(huge):
     row = first_row("coin_flip")
     assert row["answer"] == "0.0625"  # exactly 0 heads in 4 fair flips: 1/16
-    values, fn = score(row, [f"<answer>{huge}</answer>", "<answer>1/16</answer>"], item_timeout=0.5)
-    assert values == [0.0, 1.0]  # a wrong answer scored 0, not a timeout (None)
-    assert fn.last_stats.errors == 0
+    values = score(row, [f"<answer>{huge}</answer>", "<answer>1/16</answer>"], item_timeout=0.5)
+    assert values == [0.0, 1.0]  # a wrong answer scored 0, not a timeout or an error (None)
 
 
 def test_a_task_scored_by_its_own_scorer_never_sees_a_huge_number():
     row = first_row("power_function")  # its scorer runs Decimal(answer) and formats it
     assert row["question"].startswith("Your task is to compute an exponentiation of a number.\n\nCompute 848.2816^2.")
-    values, fn = score(row, ["<answer>1e20000000</answer>", "<answer>7.20e+5</answer>"])
+    values = score(row, ["<answer>1e20000000</answer>", "<answer>7.20e+5</answer>"])
     assert values == [0.0, 1.0]  # the scorer paid the huge number 0.01 format credit; now it is not read
-    assert fn.last_stats.errors == 0
 
 
 def test_numbers_are_read_as_numbers_within_bounds():
