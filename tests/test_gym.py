@@ -50,8 +50,8 @@ def test_basic_arithmetic_rows_and_scores_checked_by_hand():
         1.0,
         0.0,
         0.0,
-        pytest.approx(2 / 7),
-    ]  # no tag: no answer; the task's partial credit: len("30") / len("30 legs")
+        0.0,
+    ]  # no tag: no answer; "30 legs" is not the number 30 (the default scorer paid it len("30") / len("30 legs"))
 
 
 @needs_gym
@@ -179,11 +179,11 @@ def test_a_scorer_that_hangs_is_a_counted_none_and_the_rest_still_score(monkeypa
         return score_answer
 
     monkeypatch.setattr(score_module, "scorer", slow_scorer)
-    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    row = rows("dice", split="train", size=1, seed=42)[0]  # scored by the task's own scorer
     fn = get_registry().get("gym.score").build({"item_timeout": 0.2})
     run = fn.run_trl(
         prompts=["q"] * 2,
-        completions=["<answer>slow</answer>", "<answer>30</answer>"],
+        completions=["<answer>slow</answer>", f"<answer>{row['answer']}</answer>"],
         answer=[row["answer"]] * 2,
         metadata=[row["metadata"]] * 2,
     )

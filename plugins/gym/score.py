@@ -1,8 +1,10 @@
-"""``gym.score``: a completion scored by its reasoning-gym task's own scorer.
+"""``gym.score``: a completion scored as its reasoning-gym task's audit decided.
 
 The row says which task it came from (the ``source_dataset`` in its metadata column, as
 ``builtin:gym:<task>`` writes it); the answer is read with the project's extractors, through the
-registry, so a third-party extractor works too. Partial credit is whatever the task's scorer gives.
+registry, so a third-party extractor works too. An answer too large for a scorer's arithmetic
+scores 0 unread; then the task's own scorer (partial credit where it gives it) or, where that
+scorer pays answers that solve nothing, exact match of the normalised answer (:mod:`.decisions`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from grpo_rewards import Param, Sample, reward
 from grpo_rewards.registry import get_registry
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
-from .tasks import INSTALL, PACKAGE, refusal, scorer
+from .decisions import FOLD_CASE
+from .strict import strict_score, unbounded
+from .tasks import INSTALL, PACKAGE, decision, refusal, scorer
 
-MAX_ANSWER_CHARS = 4_000  # a scorer may be quadratic in the answer: longer answers score 0 unread
 THINK_CLOSE = "</think>"
 
 
@@ -61,8 +64,10 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
 @reward(
     "gym.score",
     description=(
-        "The reasoning-gym task's own score (in [0, 1], partial credit where the task gives it) of the "
-        "answer the completion states, read with `extractors` (after the last </think> with `after_think`). "
+        "The reasoning-gym task's score (in [0, 1]) of the answer the completion states, read with "
+        "`extractors` (after the last </think> with `after_think`): the task's own scorer where the audit "
+        "found it pays no constant, hedge or junk, else exact match of the normalised answer "
+        "(`grpo-rewards gym audit --decisions`). "
         "Rows come from builtin:gym:<task>; None for a row without task metadata. Needs the [gym] extra "
         f"({INSTALL}); `grpo-rewards gym list` shows the tasks."
     ),
@@ -117,7 +122,11 @@ def _score_one(
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
     answer = answer_text(sample.completion, extractors, after_think)
-    if answer is None or len(answer) > MAX_ANSWER_CHARS:
+    if answer is None:
+        return 0.0
+    if decision(task).kind == "strict":  # bounds its own number reading
+        return strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
+    if unbounded(answer):  # too large for the task scorer's arithmetic: wrong, unread
         return 0.0
     score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
     with time_limit(item_timeout):

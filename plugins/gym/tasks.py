@@ -20,6 +20,8 @@ from typing import Any
 from grpo_rewards.errors import InputError
 from grpo_rewards.params import did_you_mean
 
+from . import decisions
+
 PACKAGE = "reasoning_gym"
 INSTALL = "pip install 'grpo-rewards[gym]'"
 SPLIT_OFFSETS = {"train": 0, "test": 1_000_000, "validation": 2_000_000}
@@ -76,7 +78,25 @@ def refusal(task: str) -> str | None:
         return "its scorer evaluates text as code (eval / sympy parse_expr)"
     if task in UNSUPPORTED:
         return "it needs more than a generator and a scorer"
+    if task in decisions.REFUSED:
+        return "the audit refuses it: " + decisions.REFUSED[task]
     return None
+
+
+@cache
+def decision(task: str) -> decisions.Decision:
+    """How the task is scored (its own scorer, strictly, or refused), as the audit decided."""
+    why = refusal(task)
+    if why:
+        return decisions.Decision("refused", why)
+    dataset_cls, _ = all_tasks()[task]
+    return decisions.decide(task, default_scorer=uses_default_scorer(dataset_cls))
+
+
+def uses_default_scorer(dataset_cls: type) -> bool:
+    """Whether the task keeps reasoning-gym's default (substring-crediting) scorer."""
+    base = require().dataset.ProceduralDataset
+    return getattr(dataset_cls, "score_answer", None) is base.score_answer
 
 
 def check_task(task: str | None) -> tuple[type, type]:
