@@ -45,7 +45,6 @@ def gym_sources() -> tuple[str, ...]:
     return tuple(f"builtin:gym:{task}?size=2" for task in all_tasks() if not refusal(task))
 
 
-@until_issue_20_fixes_merge
 def test_gym_score_pays_no_attack():
     failed = gate([{"use": "gym.score", "name": "gym"}], gym_sources(), None)
     assert not failed, "\n".join(failed)

@@ -143,3 +143,21 @@ def test_numbers_are_read_as_numbers_within_bounds():
     assert same_answer("3e987", "3e987") and not same_answer("3e987 3e988", "3e987")  # text (a hex number) stays text
     assert unbounded("1" + "0" * 401) and unbounded("2e401") and unbounded("3E-0500")
     assert unbounded("1" + "0" * 399) is None and unbounded("2e400") is None and unbounded("the 2024 answer") is None
+
+
+# Found by the attack generator after the audit: an own scorer's small credit for any answer. The
+# audit compared attacks with other rows' golds, which earned that credit too.
+def test_a_wrong_answer_earns_no_participation_credit():
+    cube = first_row("color_cube_rotation")
+    wrong = [f"<answer>{a}</answer>" for a in ("0", "1", f"{cube['answer']} or 0", "purple")]
+    assert score(cube, wrong) == [0.0, 0.0, 0.0, 0.0]  # its scorer gives 0.01 to any answer
+    assert score(cube, wrong, partial_credit=True) == [0.0, 0.0, 0.0, 0.0]  # never kept, even when opted in
+    assert score(cube, [f"<answer>{cube['answer']}</answer>"]) == [1.0]
+
+
+def test_partial_credit_is_opt_in():
+    row = first_row("palindrome_generation")
+    constant, gold = "<answer>0</answer>", f"<answer>{row['answer']}</answer>"
+    assert score(row, [constant, gold]) == [0.0, 1.0]  # by default only a full score counts
+    opted = score(row, [constant, gold], partial_credit=True)
+    assert 0.0 < opted[0] < 1.0 and opted[1] == 1.0  # its own scorer pays a palindrome of other letters

@@ -66,7 +66,8 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     description=(
         "The reasoning-gym task's score (in [0, 1]) of the answer the completion states, read with "
         "`extractors` (after the last </think> with `after_think`): the task's own scorer where the audit "
-        "found it pays no constant, hedge or junk, else exact match of the normalised answer "
+        "found it pays no constant, hedge or junk (only a full score counts unless `partial_credit`), else exact "
+        "match of the normalised answer "
         "(`grpo-rewards gym audit --decisions`). "
         "Rows come from builtin:gym:<task>; None for a row without task metadata. Needs the [gym] extra "
         f"({INSTALL}); `grpo-rewards gym list` shows the tasks."
@@ -83,6 +84,13 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
         ),
         Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> scores 0"),
         Param(
+            "partial_credit",
+            bool,
+            False,
+            "keep the partial credit (below 1) of tasks scored by their own scorer; by default only a full score "
+            "counts, since partial credit pays constants and near misses (palindrome_generation pays '0' 0.05)",
+        ),
+        Param(
             "item_timeout",
             float,
             5.0,
@@ -98,12 +106,18 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     timeout=None,
 )
 def gym_score(
-    samples: list[Sample], answer_column: str, metadata_column: str, extractors: list[str], after_think: bool, item_timeout: float
+    samples: list[Sample],
+    answer_column: str,
+    metadata_column: str,
+    extractors: list[str],
+    after_think: bool,
+    partial_credit: bool,
+    item_timeout: float,
 ) -> list[float | BaseException | None]:
     out: list[float | BaseException | None] = []
     for sample in samples:
         try:
-            out.append(_score_one(sample, answer_column, metadata_column, extractors, after_think, item_timeout))
+            out.append(_score_one(sample, answer_column, metadata_column, extractors, after_think, partial_credit, item_timeout))
         except RewardTimeout:
             out.append(TimeoutError(f"the task scorer timed out after {item_timeout:g}s"))
         except Exception as exc:  # one bad row is a counted None, not a failed batch
@@ -112,7 +126,13 @@ def gym_score(
 
 
 def _score_one(
-    sample: Sample, answer_column: str, metadata_column: str, extractors: list[str], after_think: bool, item_timeout: float
+    sample: Sample,
+    answer_column: str,
+    metadata_column: str,
+    extractors: list[str],
+    after_think: bool,
+    partial_credit: bool,
+    item_timeout: float,
 ) -> float | None:
     entry = entry_of(sample.columns, answer_column, metadata_column)
     if entry is None:
@@ -130,4 +150,12 @@ def _score_one(
         return 0.0
     score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
     with time_limit(item_timeout):
-        return float(score_answer(answer=answer, entry=entry))
+        value = float(score_answer(answer=answer, entry=entry))
+    if partial_credit:
+        return 0.0 if value <= PARTICIPATION_CREDIT else value
+    return 1.0 if value >= 1.0 else 0.0
+
+
+# Many reasoning-gym scorers give 0.01 to any answer that is present but wrong: paid for answering
+# anything, a constant beats an honest "I don't know". It is never kept.
+PARTICIPATION_CREDIT = 0.01
