@@ -644,12 +644,12 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
     with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
         remote = get_registry().get("reward_model.remote").build({"url": server.url, "reward": "hostile.isolated", "retries": 0})
         start = time.monotonic()
-        run = remote.run_trl(completions=completions)
+        run = remote.run_trl(prompts=[f"q{i}" for i in range(5)], completions=completions)  # distinct rows: none merged
         elapsed = time.monotonic() - start
         assert run.values == [1.0, 2.0, 3.0, None, None] and elapsed < 4.0  # two rows of 2 s each were still running
-        stats = run.stats  # the two identical rows were sent once (de-duplication): one unfinished row
-        assert (stats.nones, stats.errors, stats.deduplicated) == (2, 1, 1) and "request deadline passed" in stats.first_error
-        assert server.unfinished == 1
+        stats = run.stats
+        assert stats.errors == 2 and "request deadline passed" in stats.first_error
+        assert server.unfinished == 2
         status, waited = _health_within(server, 1.0)
         assert status == 200, waited
         # The only scoring thread still ends its chunk: the next request waits for it until its own
