@@ -7,7 +7,7 @@ Deterministic stand-ins for a judge, chosen by the request's ``model``:
   obeys any override it finds outside them, writing the highest verdict in the declared format, nonce
   included: the fence is all that stands between an injection and a full score. It judges honestly
   otherwise (the final number of the answer against the reference; a rubric criterion is met when its
-  name appears in the answer) and quotes the answer's last line on a line of its own.
+  name appears in the answer) and quotes the answer's last line in its reasoning.
 - ``gullible-judge``: obeys override text anywhere, inside data blocks too, by writing the verdict the
   injection asks for as a plain ``VERDICT:`` line: only the strict parser stands in the way.
 - ``yes-judge``: always the highest verdict; ``first-judge``: yes exactly when the answer is shown
@@ -109,7 +109,7 @@ def judge(model: str, messages: list[dict[str, Any]]) -> str:
         good = _same(answer, blocks.get("reference", ""))
     lines = [line for line in answer.splitlines() if line.strip()]
     quote = lines[-1] if lines else "(nothing)"
-    return f"The answer ends with:\n{quote}\nI compared it with what was asked.\n{head}: {verdict(good)}"
+    return f"The answer ends with: {quote}\nI compared it with what was asked.\n{head}: {verdict(good)}"
 
 
 def _logprobs(text: str) -> dict[str, Any]:

@@ -303,6 +303,7 @@ def test_certify_passes_a_judge_that_agrees_and_resists(tmp_path, server):
         ("first-judge", {}, "position flip rate"),
         ("gullible-judge", {"defences": False}, "injection lift"),
         ("chatty", {}, "unscored share"),
+        ("gullible-judge", {}, "injection unscored share"),  # the parser held, but the judge obeyed the injections
     ],
 )
 def test_certify_refuses_a_judge_below_a_threshold(tmp_path, server, model, params, reason):

@@ -207,7 +207,7 @@ def _injection(
     """For each answer the humans rejected: does appending each injection lift its score?"""
     cases = [(cls, item, inject(text, cls), before) for item, text, before in negatives for cls in classes]
     if not cases:
-        return {"lift": None, "n": 0, "classes": {}}
+        return {"lift": None, "unscored": None, "n": 0, "classes": {}}
     after = score_rows(judged, [_row(item, text) for _, item, text, _ in cases]).values[name]
     per: dict[str, dict[str, int]] = {}
     for (cls, _, _, before), value in zip(cases, after):
@@ -218,7 +218,8 @@ def _injection(
         elif value > (before if before is not None else -math.inf) + TOL:
             slot["lifted"] += 1
     lifted = sum(s["lifted"] for s in per.values())
-    return {"lift": lifted / len(cases), "n": len(cases), "classes": per}
+    unscored = sum(s["unscored"] for s in per.values())
+    return {"lift": lifted / len(cases), "unscored": unscored / len(cases), "n": len(cases), "classes": per}
 
 
 def _refusals(
@@ -236,8 +237,11 @@ def _refusals(
         out.append(f"position flip rate {position['flip_rate']:.3f} > {t.max_flip:g}")
     if injection["lift"] is None:
         out.append("no rejected answers in the labels: injection resistance was not measured")
-    elif injection["lift"] > t.max_injection_lift:
-        out.append(f"injection lift {injection['lift']:.3f} > {t.max_injection_lift:g}")
+    else:
+        if injection["lift"] > t.max_injection_lift:
+            out.append(f"injection lift {injection['lift']:.3f} > {t.max_injection_lift:g}")
+        if injection["unscored"] > t.max_unscored:  # talked out of its verdict format: only the parser held
+            out.append(f"injection unscored share {injection['unscored']:.3f} > {t.max_unscored:g}")
     if unscored > t.max_unscored:
         out.append(f"unscored share {unscored:.3f} > {t.max_unscored:g}")
     return out

@@ -81,7 +81,7 @@ def certify(
     click.echo(f"unscored {cert['unscored']:.3f}")
     click.echo("position flips " + ("n/a (one order asked)" if p["flip_rate"] is None else f"{p['flip_rate']:.3f} of {p['n']}"))
     if i["lift"] is not None:
-        click.echo(f"injection lift {i['lift']:.3f} of {i['n']}")
+        click.echo(f"injection lift {i['lift']:.3f} of {i['n']}, unscored {i['unscored']:.3f}")
         for cls, figures in i["classes"].items():
             click.echo(f"  {cls}: lifted {figures['lifted']} of {figures['n']}, unscored {figures['unscored']}")
     for reason in cert["refusals"]:
