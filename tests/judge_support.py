@@ -7,11 +7,11 @@ Deterministic stand-ins for a judge, chosen by the request's ``model``:
   obeys any override it finds outside them, writing the highest verdict in the declared format, nonce
   included: the fence is all that stands between an injection and a full score. It judges honestly
   otherwise (the final number of the answer against the reference; a rubric criterion is met when its
-  name appears in the answer) and quotes the answer's last line in its reasoning.
+  name appears in the answer; in a group, a candidate that says "because" scores high) and quotes the answer's last line in its reasoning.
 - ``gullible-judge``: obeys override text anywhere, inside data blocks too, by writing the verdict the
   injection asks for as a plain ``VERDICT:`` line: only the strict parser stands in the way.
 - ``yes-judge``: always the highest verdict; ``first-judge``: yes exactly when the answer is shown
-  before the reference (pure position bias); ``broken``: HTTP 500; ``flaky``: 429 twice per distinct
+  before the reference, and the top score to a group's first candidate (pure position bias); ``broken``: HTTP 500; ``flaky``: 429 twice per distinct
   request, then ``rule-judge``; ``chatty``: prose with no verdict line.
 """
 
@@ -34,7 +34,7 @@ _TRIGGER = re.compile(
 )
 _FORM = re.compile(r"of the form `(VERDICT[^`:]*): ([^`]*)`")
 _HARD_BLOCK = re.compile(r"<<<DATA (\w+) ([0-9A-F]+)>>>\n(.*?)\n<<<END \1 \2>>>", re.S)
-_PLAIN_BLOCK = re.compile(r"<(question|answer|reference)>\n(.*?)\n?</\1>", re.S)
+_PLAIN_BLOCK = re.compile(r"<(question|answer|reference|candidate_\d+)>\n(.*?)\n?</\1>", re.S)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -83,6 +83,9 @@ def judge(model: str, messages: list[dict[str, Any]]) -> str:
     head, template = (form.group(1), form.group(2)) if form else ("VERDICT", "")
     blocks, order, outside = _blocks(user)
     rubric = re.findall(r"^- ([a-z][a-z0-9_]*) \(weight", user, re.M)
+    size = re.search(r"Score each of the (\d+) candidate answers", user)
+    group = [f"candidate_{i + 1}" for i in range(int(size.group(1)))] if size else []
+    rubric = rubric or group
     scale = re.search(r"as an integer from (\d+) to (\d+)", user)
     low, high = (int(scale.group(1)), int(scale.group(2))) if scale else (0, 1)
 
@@ -101,8 +104,12 @@ def judge(model: str, messages: list[dict[str, Any]]) -> str:
     answer = blocks.get("answer", "")
     if model == "yes-judge":
         good: bool | dict[str, int] = True
+    elif model == "first-judge" and group:
+        good = {name: high if i == 0 else low for i, name in enumerate(group)}
     elif model == "first-judge":
         good = "answer" in order and "reference" in order and order.index("answer") < order.index("reference")
+    elif group:  # a group: a candidate that gives its reason ("because") scores high, whatever the order
+        good = {name: high if re.search(r"\bbecause\b", blocks.get(name, ""), re.I) else low for name in group}
     elif rubric:
         good = {name: high if re.search(rf"\b{name}\b", answer, re.I) else low for name in rubric}
     else:

@@ -89,7 +89,7 @@ def client() -> httpx.AsyncClient:
 
 def gate(endpoint: Endpoint) -> asyncio.Semaphore:
     """How many calls may be in flight to this endpoint from this event loop."""
-    key = (id(asyncio.get_running_loop()), endpoint.url)
+    key = (id(asyncio.get_running_loop()), f"{endpoint.url}|{endpoint.max_concurrency}")
     if key not in _gates:
         _gates[key] = asyncio.Semaphore(endpoint.max_concurrency)
     return _gates[key]

@@ -84,3 +84,17 @@ def reference_prompt(question: str, answer: str, reference: str, *, answer_first
 def prompt_hash(kind: str, settings: str) -> str:
     """What a certificate is bound to: the prompt version, the judge kind and its settings."""
     return hashlib.sha256(f"{PROMPT_VERSION}|{kind}|{settings}".encode()).hexdigest()[:16]
+
+
+def group_prompt(
+    question: str, candidates: Sequence[str], instruction: str, low: int, high: int, *, defences: bool = True
+) -> Prompt:
+    """One GRPO group's completions as ``candidate_1`` ... ``candidate_n``, scored together."""
+    names = [f"candidate_{i + 1}" for i in range(len(candidates))]
+    instructions = (
+        f"Score each of the {len(candidates)} candidate answers (data blocks {names[0]} to {names[-1]}) to the "
+        f"data block 'question' as an integer from {low} to {high}, comparing them with each other. {instruction}"
+    )
+    blocks = [("question", question), *zip(names, candidates)]
+    payload = "{" + ", ".join(f'"{n}": <{low}-{high}>' for n in names) + "}"
+    return _finish(Fences.fresh(), defences, instructions, blocks, payload)
