@@ -252,6 +252,12 @@ def test_the_api_key_is_sent_and_never_reported(monkeypatch):
     assert values == [None] and "HTTP 401" in stats.first_error and secret not in stats.first_error
 
 
+def test_credentials_in_the_url_are_never_reported(server):
+    url = server.base_url.replace("http://", "http://user:hunter2@").replace("/v1", "/nowhere")
+    values, _, stats = score(judge_set(server, base_url=url, orders="answer_first"), ["72"])
+    assert values == [None] and "HTTP 404" in stats.first_error and "hunter2" not in stats.first_error
+
+
 def test_a_judge_entry_without_a_model_is_refused_when_the_set_is_read():
     with pytest.raises(Exception, match="model"):
         parse_reward_set([{"use": "judge.reference"}])

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,7 +188,7 @@ def certify(
             "entry": entry.name,
             "reward": entry.spec.name,
             "model": entry.params.get("model"),
-            "base_url": entry.params.get("base_url"),
+            "base_url": re.sub(r"(//)[^/@\s]+@", r"\1***@", str(entry.params.get("base_url"))),
             "prompt_hash": prompt_hash(entry.spec.name, json.dumps(params, sort_keys=True, default=str)),
         },
         "labels": {"file": str(labels.path), "sha256": labels.sha256, "format": labels.format, "rows": len(labels.rows)},

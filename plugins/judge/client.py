@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,9 +72,13 @@ class Reply:
         return (self.prompt_tokens * endpoint.price_input + self.completion_tokens * endpoint.price_output) / 1e6
 
 
+_USERINFO = re.compile(r"(//)[^/@\s]+@")
+
+
 def redact(text: str, endpoint: Endpoint) -> str:
-    """``text`` with the API key replaced, whatever the server or httpx put in it."""
+    """``text`` with the API key and any credentials in a URL (``//user:pass@``) replaced."""
     key = endpoint.api_key()
+    text = _USERINFO.sub(r"\1***@", text)
     return text.replace(key, "***") if key else text
 
 
