@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ class Endpoint:
     max_tokens: int = 512
     price_input: float = 0.0  # per million prompt tokens
     price_output: float = 0.0  # per million completion tokens
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
 
     def api_key(self) -> str:
         """The key from the named environment variable ('' when none is named or it is unset)."""
@@ -112,7 +111,6 @@ async def chat(endpoint: Endpoint, messages: Sequence[Mapping[str, str]], *, log
         "messages": list(messages),
         "temperature": endpoint.temperature,
         "max_tokens": endpoint.max_tokens,
-        **endpoint.extra_body,
     }
     if logprobs:
         body.update(logprobs=True, top_logprobs=5)
