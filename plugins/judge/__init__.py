@@ -1,0 +1,40 @@
+"""LLM judges as rewards: ``judge.rubric``, ``judge.reference`` and ``judge.group`` over any OpenAI-compatible
+chat-completions endpoint, the injection battery for ``grpo-rewards attack`` and the
+``grpo-rewards judge certify`` command.
+
+- :mod:`.client`: one shared HTTP client per process, bounded concurrency, retries, the API key;
+- :mod:`.fence`, :mod:`.prompts`, :mod:`.verdict`: the policy's text fenced as data, the verdict read strictly;
+- :mod:`.rewards`: the rubric and reference judges; :mod:`.group`: a GRPO group judged together; :mod:`.attacks`: the injection classes; :mod:`.certify`: agreement and resistance.
+
+Importing this package never imports httpx: the rewards do, when they first run.
+"""
+
+from __future__ import annotations
+
+from grpo_rewards import hookimpl
+
+
+@hookimpl
+def register_rewards(register):
+    from .group import judge_group
+    from .rewards import judge_reference, judge_rubric
+
+    register(judge_rubric)
+    register(judge_reference)
+    register(judge_group)
+
+
+@hookimpl
+def register_attacks(register):
+    from .attacks import JUDGE_DOMAIN, injection_attacks
+
+    register(JUDGE_DOMAIN)
+    for attack in injection_attacks():
+        register(attack)
+
+
+@hookimpl
+def register_commands(cli):
+    from .certify_command import judge
+
+    cli.add_command(judge)

@@ -1,0 +1,215 @@
+"""``judge.rubric`` and ``judge.reference``: LLM-judge rewards over any OpenAI-compatible endpoint.
+
+Both are ``async def`` rewards (the runtime awaits them on its event loop, ``concurrency`` rows in
+flight) that fence the policy's text as data, read the verdict strictly (:mod:`.verdict`) and report
+their usage through :class:`~grpo_rewards.Scored`. A failed call or an unreadable verdict is a
+counted None (the reason in the row's details), never a 0; a completion that writes the fence syntax
+is refused without a call and scored as the reward's lowest value (``on_fence``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from grpo_rewards import Param, Sample, Scored, reward
+
+from .client import Endpoint, Reply, chat
+from .fence import imitates_fence
+from .prompts import Criterion, Prompt, reference_prompt, rubric_prompt
+from .verdict import VerdictError, read_yes_no, rubric_reader, verdict_payload, yes_probability
+
+INSTALL = "pip install 'grpo-rewards[judge]'"
+RESERVED = frozenset({"refused", "unparsed", "why", "flip", "p_yes", "calls"})
+_CRITERION = re.compile(r"^([a-z][a-z0-9_]{0,39})(?:=([0-9]+(?:\.[0-9]+)?))?:\s*(\S.{0,500})$", re.S)
+_PLAIN_VERDICT = re.compile(r"VERDICT:\s*(.+)")
+
+ENDPOINT_PARAMS = [
+    Param("base_url", str, "http://127.0.0.1:8000/v1", "The OpenAI-compatible API root (the part before /chat/completions)."),
+    Param("model", str, "", "The judge model's name as the endpoint knows it.", required=True),
+    Param("api_key_env", str, "", "Name of the environment variable that holds the API key ('': send none)."),
+    Param("max_concurrency", int, 8, "Calls in flight at once to this endpoint, per process.", min=1, max=1024),
+    Param("retries", int, 4, "Retries on 429, 5xx and transport errors, with jittered back-off.", min=0, max=20),
+    Param("deadline", float, 60.0, "Seconds one judge call may take in all, retries included.", min=0.1, max=3600),
+    Param("request_timeout", float, 30.0, "Seconds one HTTP request may take.", min=0.1, max=3600),
+    Param("temperature", float, 0.0, "Sampling temperature of the judge.", min=0.0, max=2.0),
+    Param("max_tokens", int, 512, "Most tokens the judge may write.", min=1, max=32768),
+    Param("price_input", float, 0.0, "Price per million prompt tokens, for the cost statistic.", min=0.0),
+    Param("price_output", float, 0.0, "Price per million completion tokens, for the cost statistic.", min=0.0),
+    Param(
+        "on_fence",
+        str,
+        "lowest",
+        "A completion that writes the fence syntax: 'lowest' (scored as the reward's lowest value) or 'none'.",
+        choices=("lowest", "none"),
+    ),
+    Param(
+        "defences", bool, True, "False builds the unfenced prompt and lax parser: only to measure what the defences are worth."
+    ),
+]
+
+
+def endpoint_of(params: Mapping[str, Any]) -> Endpoint:
+    return Endpoint(
+        base_url=params["base_url"],
+        model=params["model"],
+        api_key_env=params["api_key_env"],
+        max_concurrency=params["max_concurrency"],
+        retries=params["retries"],
+        deadline=params["deadline"],
+        request_timeout=params["request_timeout"],
+        temperature=params["temperature"],
+        max_tokens=params["max_tokens"],
+        price_input=params["price_input"],
+        price_output=params["price_output"],
+    )
+
+
+@lru_cache(maxsize=64)
+def parse_criteria(specs: tuple[str, ...]) -> tuple[Criterion, ...]:
+    """``"name[=weight]: description"`` per criterion; a ValueError names the bad one."""
+    out: list[Criterion] = []
+    for spec in specs:
+        match = _CRITERION.match(spec.strip())
+        if match is None:
+            raise ValueError(f"criterion {spec[:60]!r}: expected 'name[=weight]: description' with a lower-case name")
+        name, weight, description = match.group(1), float(match.group(2) or 1.0), match.group(3).strip()
+        if name in RESERVED or any(c.name == name for c in out):
+            raise ValueError(f"criterion {name!r}: the name is reserved or given twice")
+        if weight <= 0:
+            raise ValueError(f"criterion {name!r}: the weight must be positive")
+        out.append(Criterion(name, weight, description))
+    if not out:
+        raise ValueError("the rubric has no criteria")
+    return tuple(out)
+
+
+def _usage(replies: Sequence[Reply], endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "calls": sum(r.calls for r in replies),
+        "tokens": sum(r.prompt_tokens + r.completion_tokens for r in replies),
+        "cost": sum(r.cost(endpoint) for r in replies),
+    }
+
+
+def _payload(prompt: Prompt, reply: Reply, defences: bool) -> str:
+    if defences:
+        return verdict_payload(reply.text, prompt.fences.nonce, prompt.fences.boundary)
+    found = _PLAIN_VERDICT.findall(reply.text)  # the usual lax reading: the last match anywhere
+    if not found:
+        raise VerdictError("no_verdict")
+    return str(found[-1]).strip()
+
+
+def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
+    return Scored(lowest if params["on_fence"] == "lowest" else None, details={"refused": 1})
+
+
+@reward(
+    "judge.rubric",
+    description="An LLM judge's weighted score of the completion on a rubric of criteria, in [0, 1] "
+    "(OpenAI-compatible endpoint; the completion fenced as data; each criterion's score in the details).",
+    params=[
+        Param(
+            "criteria",
+            list,
+            [],
+            "The rubric: 'name[=weight]: description' per criterion (lower-case names; weight 1 by default).",
+            required=True,
+        ),
+        Param("scale_min", int, 1, "The lowest score of a criterion.", min=0, max=100),
+        Param("scale_max", int, 5, "The highest score of a criterion.", min=1, max=100),
+        *ENDPOINT_PARAMS,
+    ],
+    value_range=(0.0, 1.0),
+    kind="content",
+    answer_domain="judge",
+    timeout=300.0,
+    concurrency=64,
+    max_input_chars=64_000,
+    requires=[("httpx", INSTALL)],
+)
+async def judge_rubric(sample: Sample, criteria: list[str], scale_min: int, scale_max: int, **params: Any) -> Scored | None:
+    rubric = parse_criteria(tuple(criteria))
+    if scale_max <= scale_min:
+        raise ValueError(f"scale_max ({scale_max}) must be above scale_min ({scale_min})")
+    if params["defences"] and imitates_fence(sample.completion):
+        return _refused(params, 0.0)
+    endpoint = endpoint_of(params)
+    prompt = rubric_prompt(sample.prompt, sample.completion, rubric, scale_min, scale_max, defences=params["defences"])
+    reply = await chat(endpoint, prompt.messages)
+    usage = _usage([reply], endpoint)
+    try:
+        scores = rubric_reader([c.name for c in rubric], scale_min, scale_max)(_payload(prompt, reply, params["defences"]))
+    except VerdictError as exc:
+        return Scored(None, details={"unparsed": 1, "why": str(exc)}, **usage)
+    span = scale_max - scale_min
+    total = sum(c.weight for c in rubric)
+    value = sum(c.weight * (scores[c.name] - scale_min) / span for c in rubric) / total
+    return Scored(value, details={**scores, "unparsed": 0, "refused": 0}, **usage)
+
+
+@reward(
+    "judge.reference",
+    description="1 when an LLM judge finds the completion's final answer equivalent to the reference "
+    "column, asked in both orders by default (both must say yes); the yes-probability from log-probs "
+    "where the endpoint gives them.",
+    params=[
+        Param("reference_column", str, "answer", "The column holding the reference answer.", column=True),
+        Param(
+            "orders",
+            str,
+            "both",
+            "Which order the answer and the reference are shown in: 'both' (two calls; a flip between them "
+            "is reported and only yes in both pays), 'answer_first' or 'reference_first'.",
+            choices=("both", "answer_first", "reference_first"),
+        ),
+        Param(
+            "score",
+            str,
+            "binary",
+            "'binary' (1 or 0) or 'probability' (the lowest yes-probability over the orders; the binary "
+            "verdict where the endpoint gives no log-probs).",
+            choices=("binary", "probability"),
+        ),
+        *ENDPOINT_PARAMS,
+    ],
+    value_range=(0.0, 1.0),
+    kind="correctness",
+    answer_domain="judge",
+    timeout=300.0,
+    concurrency=64,
+    max_input_chars=64_000,
+    requires=[("httpx", INSTALL)],
+)
+async def judge_reference(sample: Sample, reference_column: str, orders: str, score: str, **params: Any) -> Scored | None:
+    reference = sample.columns.get(reference_column)
+    if reference is None or not str(reference).strip():
+        return None  # no reference: the reward does not apply
+    defences = params["defences"]
+    if defences and (imitates_fence(sample.completion) or imitates_fence(str(reference))):
+        return _refused(params, 0.0)
+    endpoint = endpoint_of(params)
+    firsts = [True, False] if orders == "both" else [orders == "answer_first"]
+
+    async def ask(answer_first: bool) -> tuple[Prompt, Reply]:
+        prompt = reference_prompt(sample.prompt, sample.completion, str(reference), answer_first=answer_first, defences=defences)
+        return prompt, await chat(endpoint, prompt.messages, logprobs=score == "probability")
+
+    asked = await asyncio.gather(*(ask(first) for first in firsts))
+    usage = _usage([reply for _, reply in asked], endpoint)
+    try:
+        verdicts = [read_yes_no(_payload(prompt, reply, defences)) for prompt, reply in asked]
+    except VerdictError as exc:
+        return Scored(None, details={"unparsed": 1, "why": str(exc)}, **usage)
+    details: dict[str, Any] = {"unparsed": 0, "refused": 0, "flip": int(len(set(verdicts)) > 1)}
+    value = float(all(verdicts))
+    if score == "probability":
+        probabilities = [yes_probability(reply.logprobs) for _, reply in asked]
+        if all(p is not None for p in probabilities):
+            value = min(p for p in probabilities if p is not None)
+            details["p_yes"] = value
+    return Scored(value, details=details, **usage)

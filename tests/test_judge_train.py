@@ -1,0 +1,43 @@
+"""The three judges in a real training run (tiny random Llama) against the loopback judge endpoint:
+every step's rows are judged, groups arrive whole, and the statistics reach the logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("trl")
+
+from grpo_rewards.trainer.run import train  # noqa: E402
+
+from tests.judge_support import JudgeServer  # noqa: E402
+from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
+
+pytestmark = [pytest.mark.train, pytest.mark.slow]  # about 50 s: TRL and a tiny model
+
+
+def test_judges_train_with_the_others(tmp_path):
+    with JudgeServer() as server:
+        common = f'base_url = "{server.base_url}"\nmodel = "rule-judge"\nretries = 0\n'
+        rewards = (
+            '[[rewards]]\nuse = "tiny.chars"\nname = "chars"\n\n'
+            f'[[rewards]]\nuse = "judge.rubric"\nname = "rubric"\nweight = 0.5\n[rewards.params]\n{common}'
+            'criteria = ["fox: mentions the fox", "dog=2: mentions the dog"]\n\n'
+            f'[[rewards]]\nuse = "judge.group"\nname = "group"\nweight = 0.5\n[rewards.params]\n{common}group_size = 4\n\n'
+            f'[[rewards]]\nuse = "judge.reference"\nname = "reference"\nweight = 0\n[rewards.params]\n{common}'
+            'reference_column = "text"\norders = "answer_first"\n'
+        )
+        config = write_run_files(tmp_path, build_tiny_model(tmp_path / "model"), rewards=rewards, grpo="max_steps = 2")
+        train(config)
+        prompts = [r["body"]["messages"][-1]["content"] for r in server.requests]
+    records = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "rewards/rubric/mean" in r]
+    assert len(steps) == 2, records[-1]
+    for record in steps:
+        for name in ("rubric", "group", "reference"):
+            assert record[f"rewards/{name}/error_rate"] == 0.0 and record[f"rewards/{name}/none_rate"] == 0.0, name
+    # per step 8 rows: two groups of 4, each judged whole in two orders (never merged, never split)
+    groups = [p for p in prompts if "Score each of the" in p]
+    assert len(groups) == 2 * 2 * 2 and all("candidate_4" in p and "candidate_5" not in p for p in groups)
+    assert 0 < len(prompts) - len(groups) <= 2 * (8 + 8)  # rubric and reference: identical rows are judged once
