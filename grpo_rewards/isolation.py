@@ -235,6 +235,11 @@ class WorkerPool:
 
         self._spawner.submit(run)
 
+    def idle_count(self) -> int:
+        """Workers started and free now: rows spread over these start at once."""
+        with self._cond:
+            return len(self._idle)
+
     def _acquire(self) -> _Worker:
         with self._cond:
             while not self._idle and self._started >= self.max_workers:

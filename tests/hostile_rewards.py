@@ -34,7 +34,7 @@ def act(sample: Sample) -> float:
             with open(os.environ["HOSTILE_FORK_PIDS"], "a") as record:
                 record.write(f"{child}\n")
         return 0.5
-    if command == "ignore_alarm":
+    if command.startswith("ignore_alarm"):
         signal.signal(signal.SIGALRM, signal.SIG_IGN)
         time.sleep(30)
     if command == "real_ctrl_c":

@@ -640,11 +640,11 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
 
     reward_set = load_reward_set(hostile_set("hostile.isolated"))
     score_rows(reward_set, [Row("warm")])  # the hard-limit worker started
-    completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm"]  # chunks of 1, 2, then 4 rows
+    completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm 2"]  # chunks of 1, 2, then 4 rows (distinct: none merged)
     with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
         remote = get_registry().get("reward_model.remote").build({"url": server.url, "reward": "hostile.isolated", "retries": 0})
         start = time.monotonic()
-        run = remote.run_trl(prompts=[f"q{i}" for i in range(5)], completions=completions)  # distinct rows: none merged
+        run = remote.run_trl(completions=completions)
         elapsed = time.monotonic() - start
         assert run.values == [1.0, 2.0, 3.0, None, None] and elapsed < 4.0  # two rows of 2 s each were still running
         stats = run.stats

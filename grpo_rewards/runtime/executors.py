@@ -95,6 +95,9 @@ class ThreadExecutor:
         return values
 
 
+ROWS_PER_COLD_WORKER = 16
+
+
 class ProcessExecutor:
     """Killable worker processes (:class:`grpo_rewards.isolation.WorkerPool`), unchanged guarantees:
     a row that overruns its limit has its worker killed (SIGKILL) and costs only that row."""
@@ -120,7 +123,10 @@ class ProcessExecutor:
             if job.fn.batched:
                 return self._batch(job)
             pool = worker_pool()
-            width = min(job.fn.concurrency or pool.max_workers, pool.max_workers, len(job.samples))
+            # Spread over the warm workers; start cold ones only for parts big enough to pay a start
+            # (about a second): a small batch never waits for a fresh interpreter.
+            wanted = max(pool.idle_count(), -(-len(job.samples) // ROWS_PER_COLD_WORKER))
+            width = max(1, min(job.fn.concurrency or pool.max_workers, pool.max_workers, len(job.samples), wanted))
             parts = split(job.samples, width)
             part_stats = [CallStats() for _ in parts]
             futures = [self._parts.submit(self._rows, job, part, st) for part, st in zip(parts, part_stats)]
