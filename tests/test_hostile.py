@@ -638,7 +638,9 @@ def test_a_request_deadline_answers_what_was_scored_in_time(hostile_set):
 
     from .reward_model_support import running
 
-    reward_set = load_reward_set(hostile_set("hostile.isolated"))
+    # the blocking rows run to a 4 s limit: the scoring thread is surely still busy when the next
+    # request has waited out its own 1.5 s deadline, however the rows are spread over workers
+    reward_set = load_reward_set(hostile_set("hostile.isolated", "timeout = 4.0\n"))
     score_rows(reward_set, [Row("warm")])  # the hard-limit worker started
     completions = ["a", "ab", "abc", "ignore_alarm", "ignore_alarm 2"]  # chunks of 1, 2, then 4 rows (distinct: none merged)
     with running(make_server(reward_set, threads=1, queue=1, request_timeout=1.5)) as server:
