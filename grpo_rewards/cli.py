@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import click
@@ -158,41 +157,12 @@ def _spec_json(spec: RewardSpec) -> dict[str, Any]:
     }
 
 
-@main.command()
-@click.argument("config", type=click.Path(path_type=Path))
-def check(config: Path) -> None:
-    """Validate a reward-set config (or a trainer/bench config with a rewards section)."""
-    reward_set = load_reward_set_or_fail(config)
-    table = Table(title=f"reward set from {config}")
-    gated = reward_set.has_gates
-    for column in ("name", "reward", "weight", "columns", "params", *(("gate", "closed gate gives") if gated else ())):
-        table.add_column(column)
-    for entry in reward_set.rewards:
-        table.add_row(
-            entry.name,
-            entry.spec.name,
-            f"{entry.weight:g}",
-            ", ".join(entry.columns),
-            ", ".join(f"{k}={v!r}" for k, v in entry.params.items()),
-            *((entry.when or "", entry.describe_closed()) if gated else ()),
-        )
-    out.print(table)
-    for entry in reward_set.rewards:
-        if entry.gate is not None:
-            out.print(
-                f"gate: {entry.name} counts when `{entry.when}`; where closed it gives {entry.describe_closed()}, "
-                "so failing the gate never pays more than passing it",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    out.print("[green]ok[/]: the reward set is valid")
-
-
 from .attack_command import attack  # noqa: E402
 from .bench.cli import bench  # noqa: E402
+from .check_command import check  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 
 main.add_command(score)
 main.add_command(bench)
 main.add_command(attack)
+main.add_command(check)

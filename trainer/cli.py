@@ -28,13 +28,22 @@ from grpo_rewards.terminal import fail, say
 @click.option("--output-dir", type=str, default=None, help="Output folder (same as --set output.dir=...).")
 @click.option("--overwrite", is_flag=True, help="Start over in an existing output folder of an earlier run.")
 @click.option(
+    "--dry-run", is_flag=True, help="Check everything `check` checks, print what would run, and stop before any model loads."
+)
+@click.option(
     "--progress",
     type=click.Choice(["auto", "rich", "lines", "none"]),
     default=None,
     help="Progress display (default: output.progress, 'auto').",
 )
 def train(
-    config: Path, overrides: tuple[str, ...], resume: bool, output_dir: str | None, overwrite: bool, progress: str | None
+    config: Path,
+    overrides: tuple[str, ...],
+    resume: bool,
+    output_dir: str | None,
+    overwrite: bool,
+    dry_run: bool,
+    progress: str | None,
 ) -> None:
     """Fine-tune a model with GRPO on the reward set of CONFIG (TOML/YAML).
 
@@ -46,6 +55,14 @@ def train(
 
     from .run import train as run_train
 
+    if dry_run:
+        from grpo_rewards.check_command import report_validation
+        from grpo_rewards.validate import validate_config
+
+        assignments = (*overrides, *((f"output.dir={output_dir}",) if output_dir is not None else ()))
+        report_validation(validate_config(config, assignments))
+        say("dry run: nothing was loaded or trained")
+        return
     try:
         result = run_train(
             config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite, progress=progress, log=say
