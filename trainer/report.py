@@ -209,6 +209,9 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         lines.append(f"- train time: {history.summary['train_runtime']:.0f} s this session")
     lines.append("")
 
+    from .findings import findings, markdown
+
+    lines += markdown(findings(history))
     lines += [
         "## Rewards",
         "",
