@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from .registry import get_registry
@@ -89,10 +90,11 @@ def rewards(name: str | None, as_json: bool) -> None:
         return
     if name:
         spec = specs[0]
-        out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin})\n{spec.description}")
+        out.print(f"[bold]{escape(spec.name)}[/]  (plugin {escape(spec.plugin)})\n{escape(spec.description)}")
         out.print(
             f"columns: {', '.join(spec.columns) or 'none fixed'}; value range: {_range(spec.value_range)}; "
-            f"time limit: {spec.default_timeout or 'none'}s per item"
+            f"time limit: {spec.default_timeout or 'none'}s per item",
+            markup=False,
         )
         table = Table(title="parameters")
         for column in ("name", "type", "default", "help"):
@@ -108,8 +110,8 @@ def rewards(name: str | None, as_json: bool) -> None:
             table.add_row(
                 p.name,
                 p.describe_type(),
-                "required" if p.required else repr(p.default),
-                p.help + (f" ({'; '.join(extra)})" if extra else ""),
+                "required" if p.required else escape(repr(p.default)),
+                escape(p.help + (f" ({'; '.join(extra)})" if extra else "")),
             )
         out.print(table)
         return
@@ -117,7 +119,7 @@ def rewards(name: str | None, as_json: bool) -> None:
     for column in ("reward", "plugin", "range", "description"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.name, spec.plugin, _range(spec.value_range), _summary(spec.description))
+        table.add_row(spec.name, spec.plugin, _range(spec.value_range), escape(_summary(spec.description)))
     out.print(table)
     warn_plugin_problems()
 

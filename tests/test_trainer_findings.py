@@ -129,5 +129,7 @@ def test_a_run_built_to_learn_nothing_says_so(tmp_path):
     for kind in ("nothing learned", "gate always closed", "always none", "moved by weights", "truncation"):
         assert f"**{kind}**" in section, section
     assert section.index("nothing learned") < section.index("truncation")
+    card = (tmp_path / "out" / "README.md").read_text()  # written at the checkpoint, ours not TRL's
+    assert "fine-tuned version of" not in card and "report.md" in card
     steps = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
     assert all(r["frac_reward_zero_std"] == 1.0 for r in steps if "reward" in r)
