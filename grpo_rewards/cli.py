@@ -162,9 +162,11 @@ def _spec_json(spec: RewardSpec) -> dict[str, Any]:
 from .attack_command import attack  # noqa: E402
 from .bench.cli import bench  # noqa: E402
 from .check_command import check  # noqa: E402
+from .explain_command import explain  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 
 main.add_command(score)
 main.add_command(bench)
 main.add_command(attack)
 main.add_command(check)
+main.add_command(explain)
