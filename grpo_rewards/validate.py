@@ -93,11 +93,20 @@ def validate_config(path: str | Path, overrides: Sequence[str] = ()) -> Validati
         problems += found.problems
         result.warnings += found.warnings
         result.summary += found.summary
-    text = path.read_text(encoding="utf-8")
-    lines = key_lines(path, text)
     homes = _homes(raw, owners)
-    result.problems = [_located(p, lines, homes, path.suffix.lower()) for p in _unique(problems)]
+    lines: dict[str, Mapping[str, int]] = {}  # per file: an included reward-set file has its own lines
+    for problem in _unique(problems):
+        if problem.source not in lines:
+            lines[problem.source] = _lines_of(Path(problem.source))
+        result.problems.append(_located(problem, lines[problem.source], homes, Path(problem.source).suffix.lower()))
     return result
+
+
+def _lines_of(path: Path) -> Mapping[str, int]:
+    try:
+        return key_lines(path, path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, UnicodeDecodeError):
+        return {}
 
 
 def _plugin_problems(raw: Mapping[str, Any], source: str, base_dir: Path) -> list[ConfigProblem]:

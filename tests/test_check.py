@@ -153,3 +153,12 @@ def test_train_dry_run_prints_what_would_run_and_loads_nothing(runner, registry,
     assert not (tmp_path / "out").exists()
     bad = runner.invoke(main, ["train", str(path), "--dry-run", "--set", "grpo.max_step=3"])
     assert bad.exit_code == 2 and "did you mean 'max_steps'?" in bad.output
+
+
+def test_problems_of_an_included_reward_set_file_keep_their_own_file(runner, registry, tmp_path):
+    (tmp_path / "set.toml").write_text('[[rewards]]\nuse = "test.gold"\nweight = "heavy"\n')
+    path = tmp_path / "bench.toml"
+    path.write_text('rewards = "set.toml"\n\n[bench]\nseed = 1\n')
+    result = check(runner, path)
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'set.toml'}:3: rewards[0] (use = 'test.gold'): key 'weight'" in result.output
