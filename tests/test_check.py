@@ -162,3 +162,12 @@ def test_problems_of_an_included_reward_set_file_keep_their_own_file(runner, reg
     result = check(runner, path)
     assert result.exit_code == 2
     assert f"{tmp_path / 'set.toml'}:3: rewards[0] (use = 'test.gold'): key 'weight'" in result.output
+
+
+def test_train_reports_every_problem_in_one_pass_too(runner, registry, tmp_path):
+    path = trainer_config(tmp_path, "\n[grpo]\nmax_step = 5\n")
+    path.write_text(path.read_text().replace("{question}", "{questoin}"))
+    result = runner.invoke(main, ["train", str(path), "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "2 problem(s) in the config" in result.output
+    assert "'max_step'" in result.output and "'questoin'" in result.output
+    assert not (tmp_path / "out").exists()

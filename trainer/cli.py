@@ -52,17 +52,21 @@ def train(
     """
     from grpo_rewards.errors import ConfigError, GrpoRewardsError
     from grpo_rewards.terminal import fail_config
+    from grpo_rewards.validate import validate_config
 
     from .run import train as run_train
 
+    # the same checks as `check`, every problem in one pass, before anything loads
+    assignments = (*overrides, *((f"output.dir={output_dir}",) if output_dir is not None else ()))
+    validation = validate_config(config, assignments)
     if dry_run:
         from grpo_rewards.check_command import report_validation
-        from grpo_rewards.validate import validate_config
 
-        assignments = (*overrides, *((f"output.dir={output_dir}",) if output_dir is not None else ()))
-        report_validation(validate_config(config, assignments))
+        report_validation(validation)
         say("dry run: nothing was loaded or trained")
         return
+    if validation.problems:
+        fail_config(ConfigError(validation.problems))
     try:
         result = run_train(
             config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite, progress=progress, log=say
