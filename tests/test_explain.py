@@ -169,3 +169,23 @@ def test_score_explain_adds_the_fields_to_each_row(runner, registry, tmp_path):
     plain = tmp_path / "plain.jsonl"
     runner.invoke(main, ["score", str(config), "-i", str(rows), "-o", str(plain)])
     assert "explain" not in json.loads(plain.read_text().splitlines()[0])  # only on request
+
+
+def test_every_rule_based_built_in_reward_explains_the_score_that_score_gives(runner, registry, tmp_path):
+    """explain is scoring plus reading: its values and total are exactly what `score` writes."""
+    names = [
+        n
+        for n, spec in registry.rewards.items()
+        if spec.plugin != "sample-rewards" and not n.startswith(("reward_model.", "gym.", "code.tests"))
+    ]
+    config = write(tmp_path, "".join(f'[[rewards]]\nuse = "{n}"\n\n' for n in names))
+    completion = "<think>6*7 = 42</think><answer>42</answer>"
+    got = explain(runner, config, completion, "--column", "answer=42")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"completion": completion, "answer": "42"}) + "\n")
+    output = tmp_path / "scored.jsonl"
+    assert runner.invoke(main, ["score", str(config), "-i", str(rows), "-o", str(output)]).exit_code == 0
+    scored = json.loads(output.read_text())
+    assert {n: got["rewards"][n]["value"] for n in names} == scored["rewards"]
+    assert got["total"] == pytest.approx(scored["reward"])
+    assert sum(item["contribution"] for item in got["rewards"].values()) == pytest.approx(got["total"])
