@@ -75,17 +75,22 @@ def _completion_lines(result: BenchResult) -> Iterable[str]:
         names = side.scores.result.names
         totals = side.totals()
         flat = [(g, c) for g in side.groups for c in g.completions]
+        details = {n: d for n, d in side.scores.result.details.items() if d}
         for i, (group, completion) in enumerate(flat):
+            row = {
+                "side": side.label,
+                "prompt_index": group.index,
+                "prompt": group.prompt,
+                "completion": completion.text,
+                "rewards": {n: side.scores.result.values[n][i] for n in names},
+                "total": totals[i],
+            }
+            read = {n: d[i] for n, d in details.items() if i < len(d) and d[i]}
+            if read:  # what each reward read (explain's fields): the extractor, the answer, the gold
+                row["read"] = read
             yield (
                 json.dumps(
-                    {
-                        "side": side.label,
-                        "prompt_index": group.index,
-                        "prompt": group.prompt,
-                        "completion": completion.text,
-                        "rewards": {n: side.scores.result.values[n][i] for n in names},
-                        "total": totals[i],
-                    },
+                    row,
                     ensure_ascii=False,
                     default=str,
                 )
