@@ -35,6 +35,13 @@ def check_trainer_tables(raw: Mapping[str, Any], source: str, base_dir: Path, re
     result = SectionCheck()
     if not any(t in raw for t in TABLES):
         return result  # a reward-set or bench-only file
+    try:
+        import trl  # noqa: F401  (GRPOConfig's fields are the installed TRL's)
+    except ImportError:
+        result.warnings.append(
+            f"{source}: [model], [data], [grpo] and [output] were not checked: the [train] extra (TRL) is not installed"
+        )
+        return result
     config = None
     try:
         config = validate_trainer_config(dict(raw), source, base_dir)
@@ -116,7 +123,11 @@ def _what_would_run(config: TrainerConfig) -> list[str]:
 
 
 def _keys() -> Mapping[str, Collection[str]]:
-    return {"model": MODEL_KEYS, "data": DATA_KEYS, "output": OUTPUT_KEYS, "grpo": grpo_fields()}
+    try:
+        grpo: Collection[str] = grpo_fields()
+    except ImportError:  # no [train] extra: no hint for [grpo] keys
+        grpo = ()
+    return {"model": MODEL_KEYS, "data": DATA_KEYS, "output": OUTPUT_KEYS, "grpo": grpo}
 
 
 SECTION = ConfigSection(TABLES, check_trainer_tables, keys_of=_keys)
