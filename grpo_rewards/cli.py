@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from .registry import get_registry
@@ -90,10 +90,11 @@ def rewards(name: str | None, as_json: bool) -> None:
         return
     if name:
         spec = specs[0]
-        out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin})\n{spec.description}")
+        out.print(f"[bold]{escape(spec.name)}[/]  (plugin {escape(spec.plugin)})\n{escape(spec.description)}")
         out.print(
             f"columns: {', '.join(spec.columns) or 'none fixed'}; value range: {_range(spec.value_range)}; "
-            f"time limit: {spec.default_timeout or 'none'}s per item"
+            f"time limit: {spec.default_timeout or 'none'}s per item",
+            markup=False,
         )
         table = Table(title="parameters")
         for column in ("name", "type", "default", "help"):
@@ -109,8 +110,8 @@ def rewards(name: str | None, as_json: bool) -> None:
             table.add_row(
                 p.name,
                 p.describe_type(),
-                "required" if p.required else repr(p.default),
-                p.help + (f" ({'; '.join(extra)})" if extra else ""),
+                "required" if p.required else escape(repr(p.default)),
+                escape(p.help + (f" ({'; '.join(extra)})" if extra else "")),
             )
         out.print(table)
         return
@@ -118,7 +119,7 @@ def rewards(name: str | None, as_json: bool) -> None:
     for column in ("reward", "plugin", "range", "description"):
         table.add_column(column)
     for spec in specs:
-        table.add_row(spec.name, spec.plugin, _range(spec.value_range), _summary(spec.description))
+        table.add_row(spec.name, spec.plugin, _range(spec.value_range), escape(_summary(spec.description)))
     out.print(table)
     warn_plugin_problems()
 
@@ -158,41 +159,14 @@ def _spec_json(spec: RewardSpec) -> dict[str, Any]:
     }
 
 
-@main.command()
-@click.argument("config", type=click.Path(path_type=Path))
-def check(config: Path) -> None:
-    """Validate a reward-set config (or a trainer/bench config with a rewards section)."""
-    reward_set = load_reward_set_or_fail(config)
-    table = Table(title=f"reward set from {config}")
-    gated = reward_set.has_gates
-    for column in ("name", "reward", "weight", "columns", "params", *(("gate", "closed gate gives") if gated else ())):
-        table.add_column(column)
-    for entry in reward_set.rewards:
-        table.add_row(
-            entry.name,
-            entry.spec.name,
-            f"{entry.weight:g}",
-            ", ".join(entry.columns),
-            ", ".join(f"{k}={v!r}" for k, v in entry.params.items()),
-            *((entry.when or "", entry.describe_closed()) if gated else ()),
-        )
-    out.print(table)
-    for entry in reward_set.rewards:
-        if entry.gate is not None:
-            out.print(
-                f"gate: {entry.name} counts when `{entry.when}`; where closed it gives {entry.describe_closed()}, "
-                "so failing the gate never pays more than passing it",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    out.print("[green]ok[/]: the reward set is valid")
-
-
 from .attack_command import attack  # noqa: E402
 from .bench.cli import bench  # noqa: E402
+from .check_command import check  # noqa: E402
+from .explain_command import explain  # noqa: E402
 from .score_command import score  # noqa: E402  (kept in its own module: it is the longest)
 
 main.add_command(score)
 main.add_command(bench)
 main.add_command(attack)
+main.add_command(check)
+main.add_command(explain)

@@ -44,6 +44,10 @@ class RegisterProbe(Protocol):
     def __call__(self, probe: Any, /) -> None: ...
 
 
+class RegisterConfigSection(Protocol):
+    def __call__(self, section: Any, /) -> None: ...
+
+
 class RegisterAttack(Protocol):
     def __call__(self, item: Attack | AnswerDomain, /) -> None: ...
 
@@ -81,6 +85,13 @@ def register_attacks(register: RegisterAttack) -> None:
     kinds and domains it names must not pay for, built per row), ``register(domain)`` with an
     :class:`grpo_rewards.attack.AnswerDomain` (plausible wrong answers for a gold answer), which a
     reward names in ``@reward(..., answer_domain=NAME)``."""
+
+
+@hookspec
+def register_config_sections(register: RegisterConfigSection) -> None:
+    """Claim top-level tables of a config and check them before anything runs: ``register(section)``
+    with a :class:`grpo_rewards.sections.ConfigSection` (the trainer claims ``model``, ``data``,
+    ``grpo`` and ``output``). ``check`` and ``train --dry-run`` run every registered checker."""
 
 
 @hookspec

@@ -43,6 +43,7 @@ from typing import Any
 
 from .guard import as_score, call_guarded, describe, mark_worker_process, note_error
 from .portable import LOCAL_MODULE_PREFIX, FileFunction
+from .reward import Scored
 
 MEMORY_ENV = "GRPO_REWARDS_WORKER_MEMORY_MB"
 DEFAULT_MEMORY_MB = 2048
@@ -131,17 +132,30 @@ def serve(fd: int) -> None:
         if kind == "rows":
             for sample in samples:
                 stats = _Stats()
-                value = as_score(call_guarded(lambda: fn(sample, **params), seconds, stats), stats)
+                value = _sendable(call_guarded(lambda: fn(sample, **params), seconds, stats), stats)
                 conn.send((value, stats.errors, stats.timeouts, stats.first_error))
         else:
             stats = _Stats()
             values = call_guarded(lambda: list(fn(list(samples), **params)), seconds, stats)
             if values is not None and len(values) == len(samples):
-                values = [as_score(v, stats) for v in values]
+                values = [_sendable(v, stats) for v in values]
             elif values is not None:
                 note_error(stats, f"returned {len(values)} scores for {len(samples)} samples")
                 values = None
             conn.send((values, stats.errors, stats.timeouts, stats.first_error))
+
+
+def _sendable(value: Any, stats: Any) -> Any:
+    """A worker's result for the parent: a score, or a :class:`Scored` whose details are plain
+    values (whatever a reward put there must survive pickling, and stay small)."""
+    if value.__class__ is not Scored:
+        return as_score(value, stats)
+    details = value.details
+    if details is not None:
+        details = {
+            str(k)[:100]: v if isinstance(v, (bool, int, float, type(None))) else str(v)[:500] for k, v in dict(details).items()
+        }
+    return Scored(as_score(value.value, stats), details, value.calls, value.tokens, value.cost)
 
 
 def _awaited(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -72,6 +72,7 @@ class PluginProblem:
     plugin: str
     distribution: str | None
     message: str
+    reward: str | None = None  # the reward it failed to register, so "unknown reward" can say why
 
     def __str__(self) -> str:
         where = f"plugin {self.plugin!r}"
@@ -94,6 +95,7 @@ class Registry:
         self.probes: dict[str, Any] = {}  # name -> grpo_rewards.bench.probes.Probe
         self.attacks: dict[str, Attack] = {}
         self.domains: dict[str, AnswerDomain] = {}
+        self.sections: list[Any] = []  # grpo_rewards.sections.ConfigSection, from register_config_sections
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
         self._command_groups: set[int] = set()
 
@@ -172,7 +174,9 @@ class Registry:
             problem = declaration_problem(spec)
             if problem:
                 self.problems.append(
-                    PluginProblem(info.name, info.distribution, f"reward {spec.name!r} not registered: {problem}")
+                    PluginProblem(
+                        info.name, info.distribution, f"reward {spec.name!r} not registered: {problem}", reward=spec.name
+                    )
                 )
                 return
             existing = self.rewards.get(spec.name)
@@ -229,8 +233,12 @@ class Registry:
             else:
                 raise TypeError(f"register() takes an Attack or an AnswerDomain, got {item!r}")
 
+        def register_section(section: Any) -> None:
+            self.sections.append(replace(section, plugin=info.name))
+
         for caller, register in (
             (self.pm.hook.register_rewards, register_reward),
+            (self.pm.hook.register_config_sections, register_section),
             (self.pm.hook.register_extractors, register_extractor),
             (self.pm.hook.register_datasets, register_dataset),
             (self.pm.hook.register_probes, register_probe),

@@ -272,7 +272,9 @@ def parse_reward_set(
         try:
             spec = registry.get(use)
         except UnknownRewardError as exc:
-            problems.append(ConfigProblem(source, entry, "use", str(exc)))
+            why = [p for p in registry.problems if p.reward == use]
+            message = f"reward {use!r} failed to register: {why[0]}" if why else str(exc)
+            problems.append(ConfigProblem(source, entry, "use", message))
             continue
         for message in spec.missing_requirements():
             problems.append(ConfigProblem(source, entry, "use", f"reward {use!r} {message}"))

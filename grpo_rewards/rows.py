@@ -348,3 +348,11 @@ def write_atomically(path: Path, content: str | Iterable[str]) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def shareable_location(location: object) -> str:
+    """A file, folder or model location as a shared report shows it: an absolute local path only by
+    its last part (``…/tiny-llama``), since reports travel; the full path stays in the run's JSON."""
+    text = str(location)
+    path = Path(text).expanduser()
+    return f"…/{path.name}" if path.is_absolute() else text

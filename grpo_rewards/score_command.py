@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import InputError
+from .explain import explain_batch
 from .rewardset import RewardSet
 from .rows import LINE_KEY, check_writable, completion_ids_problem, read_rows, summarise, write_atomically
 from .scoring import Row, ScoreResult, score_rows
@@ -153,7 +154,15 @@ def summary_table(result: ScoreResult) -> Table:
     default=None,
     help="Apply weight schedules at this TRL global step (default: the end of every schedule).",
 )
-def score(config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None) -> None:
+@click.option(
+    "--explain",
+    "with_explain",
+    is_flag=True,
+    help="Add 'explain' to each row: per reward what it read, why a None, its gate, weight and contribution.",
+)
+def score(
+    config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None, with_explain: bool
+) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
     from .terminal import console, fail, labelled, load_reward_set_or_fail, out
 
@@ -170,6 +179,8 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         rows = rows_for_scoring(raw_rows, reward_set, input_path)
     except InputError as exc:
         fail(str(exc))
+    if with_explain and any("explain" in row for row in raw_rows):
+        fail(f"{input_path}: a row has an 'explain' column, where --explain writes; rename or drop it")
     with Progress(
         TextColumn("scoring"),
         BarColumn(),
@@ -183,12 +194,15 @@ def score(config: Path, input_path: Path, output_path: Path, force: bool, worker
         result = score_rows(reward_set, rows, workers=workers, progress=lambda n: bar.advance(task, n))
 
     totals = result.total  # None where every reward is None, or where the weighted sum overflows a float
+    explained = explain_batch(reward_set, result) if with_explain else None
 
     def lines() -> Iterator[str]:
         for i, row in enumerate(raw_rows):
             row = {k: v for k, v in row.items() if k != LINE_KEY}
             row["rewards"] = result.row(i)
             row["reward"] = totals[i]
+            if explained is not None:
+                row["explain"] = explained[i]["rewards"]
             yield json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"  # never Infinity/NaN
 
     write_atomically(output_path, lines())

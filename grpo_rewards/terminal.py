@@ -18,8 +18,11 @@ from .errors import ConfigError
 from .registry import get_registry
 from .rewardset import RewardSet, load_reward_set
 
-console = Console(stderr=True)
-out = Console()
+# Off a terminal (a pipe, a file, CI logs) rich assumes 80 columns and cuts table cells to "…";
+# a log is read whole, so tables there may be as wide as their content.
+OFF_TTY_WIDTH = 240
+console = Console(stderr=True, width=None if sys.stderr.isatty() else OFF_TTY_WIDTH)
+out = Console(width=None if sys.stdout.isatty() else OFF_TTY_WIDTH)
 
 
 def labelled(label: str, style: str, message: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from grpo_rewards import Param, Sample, hookimpl, reward
+from grpo_rewards import Param, Sample, Scored, hookimpl, reward
 
 UNITS = ["chars", "words", "tokens"]
 _UNIT_HELP = (
@@ -67,15 +67,16 @@ def measure(sample: Sample, unit: str) -> int | None:
     ],
     value_range=(float("-inf"), 1.0),
 )
-def length_target(sample: Sample, target: int, unit: str, form: str, tolerance: int, scale: int | None) -> float | None:
+def length_target(sample: Sample, target: int, unit: str, form: str, tolerance: int, scale: int | None) -> Scored:
     length = measure(sample, unit)
     if length is None:
-        return None
+        return Scored(None, {"why": "unit = 'tokens' but no completion token ids were given"})
     excess = max(0, abs(length - target) - tolerance)
+    details = {"length": length, "unit": unit, "target": target, "outside_tolerance": excess}
     if form == "raw":
-        return -float(excess) + 0.0  # + 0.0: never -0.0
+        return Scored(-float(excess) + 0.0, details)  # + 0.0: never -0.0
     penalty = min(1.0, excess / (scale or max(target, 1)))
-    return 1.0 - penalty if form == "positive" else -penalty + 0.0
+    return Scored(1.0 - penalty if form == "positive" else -penalty + 0.0, details)
 
 
 @reward(

@@ -30,7 +30,7 @@ from html import escape
 
 from lxml import etree
 
-from grpo_rewards import Param, Sample, hookimpl, reward
+from grpo_rewards import Param, Sample, Scored, hookimpl, reward
 from grpo_rewards.cache import ByteBoundedCache
 
 MAX_CHARS = 200_000
@@ -259,15 +259,21 @@ def xml_format(
     mode: str,
     penalty: float,
     max_chars: int,
-) -> float:
+) -> Scored:
     tags = tuple(dict.fromkeys(elements))
     parsed = parse_completion(sample.completion, tags, max_chars)
     if parsed.rejected:
-        return 0.0
+        return Scored(0.0, {"why": f"not parsed: {parsed.rejected}"})
     report = check_format(parsed, tags, frozenset(optional), allow_outside_text, allow_empty)
+    found = [e.tag for e in parsed.elements]
+    details = {
+        "found": " ".join(found) or "no element",
+        "credit": report.credit,
+        "violations": ", ".join(f"{k} {v}" for k, v in report.violations.items() if v) or "none",
+    }
     if mode == "strict":
-        return 1.0 if report.credit == 1.0 and report.count == 0 else 0.0
-    return max(0.0, report.credit - penalty * report.count)
+        return Scored(1.0 if report.credit == 1.0 and report.count == 0 else 0.0, details)
+    return Scored(max(0.0, report.credit - penalty * report.count), details)
 
 
 @hookimpl

@@ -131,3 +131,13 @@ def test_benchmarking_given_completions_never_imports_torch(files, tmp_path):
     """)
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_completions_carry_what_each_reward_read(files, tmp_path):
+    config, prompts = files
+    out = tmp_path / "read"
+    assert run(config, "--prompts", prompts, "--output", out, "--no-plots").exit_code == 0
+    lines = [json.loads(line) for line in (out / "completions.jsonl").read_text().splitlines()]
+    correct = [line["read"]["correct"] for line in lines]
+    assert all({"extractor", "read", "gold", "why"} <= set(r) for r in correct)
+    assert all("found" in line["read"]["format"] for line in lines)

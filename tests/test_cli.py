@@ -76,7 +76,7 @@ def test_check_prints_the_resolved_set_or_every_problem(runner, registry, reward
     bad.write_text('[[rewards]]\nuse = "test.gold"\nweight = "heavy"\n')
     result = runner.invoke(main, ["check", str(bad)])
     assert result.exit_code == 2
-    assert f"{bad}: rewards[0] (use = 'test.gold'): key 'weight': expected a finite number, got 'heavy'" in result.output
+    assert f"{bad}:3: rewards[0] (use = 'test.gold'): key 'weight': expected a finite number, got 'heavy'" in result.output
 
 
 def test_score_writes_rows_with_rewards_and_total(runner, registry, reward_file, tmp_path):

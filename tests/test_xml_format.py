@@ -244,4 +244,4 @@ def test_plain_function_call_matches_the_built_reward():
         "penalty": 0.25,
         "max_chars": 200_000,
     }
-    assert xml_format(Sample("Hi " + GOOD), **params) == 0.75
+    assert xml_format(Sample("Hi " + GOOD), **params).value == 0.75  # a Scored: the value and what was found

@@ -28,13 +28,22 @@ from grpo_rewards.terminal import fail, say
 @click.option("--output-dir", type=str, default=None, help="Output folder (same as --set output.dir=...).")
 @click.option("--overwrite", is_flag=True, help="Start over in an existing output folder of an earlier run.")
 @click.option(
+    "--dry-run", is_flag=True, help="Check everything `check` checks, print what would run, and stop before any model loads."
+)
+@click.option(
     "--progress",
     type=click.Choice(["auto", "rich", "lines", "none"]),
     default=None,
     help="Progress display (default: output.progress, 'auto').",
 )
 def train(
-    config: Path, overrides: tuple[str, ...], resume: bool, output_dir: str | None, overwrite: bool, progress: str | None
+    config: Path,
+    overrides: tuple[str, ...],
+    resume: bool,
+    output_dir: str | None,
+    overwrite: bool,
+    dry_run: bool,
+    progress: str | None,
 ) -> None:
     """Fine-tune a model with GRPO on the reward set of CONFIG (TOML/YAML).
 
@@ -43,9 +52,21 @@ def train(
     """
     from grpo_rewards.errors import ConfigError, GrpoRewardsError
     from grpo_rewards.terminal import fail_config
+    from grpo_rewards.validate import validate_config
 
     from .run import train as run_train
 
+    # the same checks as `check`, every problem in one pass, before anything loads
+    assignments = (*overrides, *((f"output.dir={output_dir}",) if output_dir is not None else ()))
+    validation = validate_config(config, assignments)
+    if dry_run:
+        from grpo_rewards.check_command import report_validation
+
+        report_validation(validation)
+        say("dry run: nothing was loaded or trained")
+        return
+    if validation.problems:
+        fail_config(ConfigError(validation.problems))
     try:
         result = run_train(
             config, overrides, resume=resume, output_dir=output_dir, overwrite=overwrite, progress=progress, log=say

@@ -122,7 +122,9 @@ def _rename(dataset, data: DataSettings, config_source: str):
     return dataset.remove_columns(reserved) if reserved else dataset
 
 
-def column_problems(data: DataSettings, columns: list[str], reward_set: RewardSet, config_source: str) -> list[ConfigProblem]:
+def column_problems(
+    data: DataSettings, columns: list[str], reward_set: RewardSet | None, config_source: str
+) -> list[ConfigProblem]:
     """Template fields and reward columns the data lacks."""
     problems = []
     for name in data.template_fields():
@@ -136,7 +138,8 @@ def column_problems(data: DataSettings, columns: list[str], reward_set: RewardSe
                     f"column {name!r} is not in {data.source}{did_you_mean(name, columns)}; it has {', '.join(columns)}",
                 )
             )
-    problems += reward_set.column_problems(columns, f"data {data.source!r}")
+    if reward_set is not None:  # None: the set has problems of its own
+        problems += reward_set.column_problems(columns, f"data {data.source!r}")
     return problems
 
 

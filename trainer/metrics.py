@@ -193,6 +193,13 @@ def make_trainer_class():
             ours = all(isinstance(f, RewardFunction) for f in self.reward_funcs)
             self.scorer = Scorer(list(self.reward_funcs)) if ours else None
 
+        def create_model_card(self, model_name: Any = None, dataset_name: Any = None, tags: Any = None) -> None:
+            """Our card (what was trained, where the report is), not TRL's stock one."""
+            if self.is_world_process_zero():
+                from .modelcard import write_model_card
+
+                write_model_card(self.args.output_dir)
+
         # An override of a private method, on purpose: TRL 1.16 has no public hook that sees the
         # reward matrix after it is gathered over processes, and shares must come from that matrix.
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):

@@ -26,3 +26,10 @@ def bench_sampler() -> Any:
     from .bench_sampling import SAMPLER
 
     return SAMPLER
+
+
+@hookimpl
+def register_config_sections(register: Any) -> None:
+    from .validate import SECTION
+
+    register(SECTION)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grpo_rewards.rows import write_atomically
+from grpo_rewards.rows import shareable_location, write_atomically
 
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
@@ -107,6 +107,8 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
         ax.set_xlabel("step")
         if drawn:
             ax.legend(loc="best", fontsize="small")
+        else:
+            _no_data(ax)
         fig.tight_layout()
         written["shares"] = output_dir / PLOTS["shares"]
         fig.savefig(written["shares"], dpi=100)
@@ -128,6 +130,8 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
                 ax.grid(alpha=0.3)
                 if ax.get_legend_handles_labels()[0]:
                     ax.legend(loc="best", fontsize="small")
+                else:
+                    _no_data(ax)
             fig.tight_layout()
             written["weights"] = output_dir / PLOTS["weights"]
             fig.savefig(written["weights"], dpi=100)
@@ -144,7 +148,10 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
                 ax.plot(xs, ys, label=label, lw=1.5 if label == "mean" else 0.8)
         ax.set_title("completion length (tokens)")
         ax.set_xlabel("step")
-        ax.legend(loc="best", fontsize="small")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize="small")
+        else:
+            _no_data(ax)
         fig.tight_layout()
         written["length"] = output_dir / PLOTS["length"]
         fig.savefig(written["length"], dpi=100)
@@ -157,8 +164,15 @@ def _curve(ax, history: History, key: str, title: str) -> None:
     if xs:
         ax.plot(xs, ys, color="tab:blue", alpha=0.35, lw=1)
         ax.plot(xs, _smooth(ys), color="tab:blue", lw=2)
+    else:
+        _no_data(ax)
     ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3)
+
+
+def _no_data(ax) -> None:
+    """An empty plot says so, instead of showing bare axes."""
+    ax.text(0.5, 0.5, "no data logged", transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -176,8 +190,8 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         model = config.get("model", {})
         data = config.get("data", {})
         lines += [
-            f"- model: `{model.get('name', '?')}`" + (" with LoRA" if model.get("lora") else ""),
-            f"- data: `{data.get('source', '?')}` split `{data.get('split', 'train')}`",
+            f"- model: `{shareable_location(model.get('name', '?'))}`" + (" with LoRA" if model.get("lora") else ""),
+            f"- data: `{shareable_location(data.get('source', '?'))}` split `{data.get('split', 'train')}`",
         ]
         grpo = config.get("grpo", {})
         keys = (
@@ -209,6 +223,9 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         lines.append(f"- train time: {history.summary['train_runtime']:.0f} s this session")
     lines.append("")
 
+    from .findings import findings, markdown
+
+    lines += markdown(findings(history))
     lines += [
         "## Rewards",
         "",

@@ -238,6 +238,11 @@ def train(
 
         result.report = write_report(out_dir, status=f"{label} at step {result.global_step}")
         say(f"report: {result.report}")
+        from .findings import findings
+        from .report import load_history
+
+        for finding in findings(load_history(out_dir)):
+            say(f"finding: {finding.message}")
     if status == "interrupted":
         raise KeyboardInterrupt
     return result

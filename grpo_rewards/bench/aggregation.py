@@ -175,7 +175,7 @@ def recommend(modes: list[dict[str, Any]]) -> dict[str, Any]:
 
 # -- presentation (used by report.py; the plot is plots.aggregation) --------------------------------------------------
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
+    return "n/a" if value is None or value != value else f"{100 * value:.0f}%"
 
 
 def short_label(label: str) -> str:

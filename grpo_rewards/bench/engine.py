@@ -17,7 +17,7 @@ from typing import Any
 from ..reward import CallStats
 from ..rewardset import RewardSet
 from ..runtime import ScoreBatch, Scorer
-from ..scoring import Row, score_rows
+from ..scoring import Row, _extend_details, score_rows
 
 
 @dataclass
@@ -45,6 +45,7 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
     values: dict[str, list[float | None]] = {}
     stats: dict[str, CallStats] = {}
     latency: dict[str, list[float]] = {}
+    details: dict[str, list[Any] | None] = dict.fromkeys(reward_set.names)
     single = [r for r in reward_set.rewards if not r.spec.batched]
     batched = [r for r in reward_set.rewards if r.spec.batched]
     samples = [r.sample() for r in rows]
@@ -58,10 +59,13 @@ def score_timed(reward_set: RewardSet, rows: Sequence[Row], workers: int = 1, ba
             batch = scorer.score(samples[start : start + chunk_size])
             for name in batch.names:
                 values[name].extend(batch.values[name])
+                _extend_details(details, name, batch.details.get(name), len(values[name]) - len(batch), len(batch))
                 part = batch.stats[name]
                 stats[name].add(part)
                 if part.rows:
                     latency[name].append(1000.0 * part.seconds / part.rows)
     names = reward_set.names
-    result = ScoreBatch(names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names}, reward_set.gate)
+    result = ScoreBatch(
+        names, reward_set.weights, {n: values[n] for n in names}, {n: stats[n] for n in names}, reward_set.gate, details
+    )
     return TimedScores(result, {n: latency[n] for n in names})

@@ -16,7 +16,7 @@ from typing import Any
 from rich.table import Table
 
 from ..errors import GrpoRewardsError
-from ..rows import write_atomically
+from ..rows import shareable_location, write_atomically
 from . import aggregation as aggregation_mod
 from . import drift
 from .run import BenchResult
@@ -75,17 +75,22 @@ def _completion_lines(result: BenchResult) -> Iterable[str]:
         names = side.scores.result.names
         totals = side.totals()
         flat = [(g, c) for g in side.groups for c in g.completions]
+        details = {n: d for n, d in side.scores.result.details.items() if d}
         for i, (group, completion) in enumerate(flat):
+            row = {
+                "side": side.label,
+                "prompt_index": group.index,
+                "prompt": group.prompt,
+                "completion": completion.text,
+                "rewards": {n: side.scores.result.values[n][i] for n in names},
+                "total": totals[i],
+            }
+            read = {n: d[i] for n, d in details.items() if i < len(d) and d[i]}
+            if read:  # what each reward read (explain's fields): the extractor, the answer, the gold
+                row["read"] = read
             yield (
                 json.dumps(
-                    {
-                        "side": side.label,
-                        "prompt_index": group.index,
-                        "prompt": group.prompt,
-                        "completion": completion.text,
-                        "rewards": {n: side.scores.result.values[n][i] for n in names},
-                        "total": totals[i],
-                    },
+                    row,
                     ensure_ascii=False,
                     default=str,
                 )
@@ -103,7 +108,8 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+    # NaN: no group to measure (one completion per prompt, every value None); never "nan%"
+    return "-" if value is None or value != value else f"{100 * value:.0f}%"
 
 
 def describe_flag(flag: dict[str, Any]) -> str:
@@ -277,9 +283,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     plots = set(report.get("files", {}).get("plots", []))
     data = report["data"]
     out = [
-        f"# Reward benchmark: {report['config']}",
+        f"# Reward benchmark: {shareable_location(report['config'])}",
         "",
-        f"Held-out prompts: `{report['prompts']}` ({data['prompts']} prompts, {data['completions']} completions, "
+        f"Held-out prompts: `{shareable_location(report['prompts'])}` ({data['prompts']} prompts, {data['completions']} completions, "
         f"group sizes {data['group_sizes']}). Created {report['created']}.",
         "",
     ]
@@ -287,7 +293,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if gen:
         s = gen["sampling"]
         out += [
-            f"Completions sampled from {gen['model']}: {s['num_generations']} per prompt, temperature {s['temperature']}, "
+            f"Completions sampled from {shareable_location(gen['model'])}: {s['num_generations']} per prompt, temperature {s['temperature']}, "
             f"top_p {s['top_p']}, top_k {s['top_k']}, max {s['max_completion_length']} tokens, seed {s['seed']} "
             f"({gen['generated_prompts']} prompts sampled in {gen['seconds']:.1f} s, {gen['cached_prompts']} from the cache; "
             f"{pct(gen['truncated_rate'])} hit the length limit).",

@@ -98,15 +98,18 @@ class BenchConfig:
 
 def load_bench_config(path: str | Path) -> BenchConfig:
     """Read and validate CONFIG; raises one ConfigError listing every problem."""
+    path = Path(path)
+    return bench_config_from(load_config_file(path), str(path), path.parent)
+
+
+def bench_config_from(raw: dict[str, Any], source: str, base_dir: Path) -> BenchConfig:
+    """Validate a parsed config as the bench reads it; raises one ConfigError listing every problem."""
     from .probes import BUILTIN_PROBES, parse_user_probes
 
-    path = Path(path)
-    raw = load_config_file(path)
-    source = str(path)
     problems: list[ConfigProblem] = check_keys(raw, TOP_KEYS, source, "")
     reward_set = None
     try:
-        reward_set = reward_set_from_config(raw, source, path.parent)
+        reward_set = reward_set_from_config(raw, source, base_dir)
     except ConfigError as exc:
         problems += exc.problems
 
@@ -145,7 +148,7 @@ def load_bench_config(path: str | Path) -> BenchConfig:
         raise ConfigError(problems)
     return BenchConfig(
         source=source,
-        base_dir=path.parent,
+        base_dir=base_dir,
         raw=raw,
         reward_set=reward_set,
         is_trainer_config=any(k in raw for k in TRAINER_SECTIONS),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 from grpo_rewards.errors import RunError
 
 from .backends import make_backend
@@ -131,7 +131,7 @@ def code_tests(
     total_timeout: float,
     request_timeout: float,
     retries: int,
-) -> list[float | None | Exception]:
+) -> list[Scored | None | Exception]:
     from grpo_rewards.plugins.reward_model.remote import _PENDING, run_bounded
 
     deadline = time.monotonic() + total_timeout
@@ -157,7 +157,7 @@ def code_tests(
             continue  # no tests: the reward does not apply
         program = extract_program(sample.completion, language, extract, after_think)
         if program is None:
-            results[index] = 0.0
+            results[index] = Scored(0.0, {"why": f"no {language} program found ({extract!r} extraction)"})
             continue
         setup = str(sample.columns.get(setup_column) or "") if setup_column else ""
         entry = sample.columns.get(entry_point_column) if entry_point_column else None
@@ -176,8 +176,17 @@ def code_tests(
     for index, outcome in zip(where, run_bounded(tasks, workers, deadline)):
         if outcome is _PENDING:
             outcome = RunError(f"not run within total_timeout={total_timeout:g}s")
-        results[index] = outcome.score(scoring) if isinstance(outcome, Outcome) else outcome
+        results[index] = _scored(outcome, scoring) if isinstance(outcome, Outcome) else outcome
     return results
+
+
+def _scored(outcome: Outcome, scoring: str) -> Scored:
+    """The score with what explain shows: tests passed, and the first failure (the runner's own
+    words, bounded; never the per-run secret, which only the harness reads)."""
+    details: dict[str, Any] = {"passed": outcome.passed, "tests": outcome.total}
+    if outcome.failure:
+        details["first_failure"] = outcome.failure[:300]
+    return Scored(outcome.score(scoring), details)
 
 
 @reward(

@@ -409,8 +409,14 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
     :data:`DEFAULT_ORDER`); an unknown name raises the registry's error. An extractor that
     returns ``""`` found its marker but refused the content: the search stops there (None).
     """
+    return extract_with_source(text, extractors)[0]
+
+
+def extract_with_source(text: str, extractors: Sequence[str] | None = None) -> tuple[str | None, str | None]:
+    """:func:`extract_answer` and the name of the extractor that fired (None when none did): what
+    ``explain`` shows beside a correctness score."""
     if not isinstance(text, str) or not text:
-        return None
+        return None, None
     text = text.translate(SIGNS)  # a look-alike minus is a minus for every extractor
     order = DEFAULT_ORDER if extractors is None else extractors
     # a reward set binds its extractor names to functions once (grpo_rewards.registry.Refs)
@@ -424,8 +430,8 @@ def extract_answer(text: str, extractors: Sequence[str] | None = None) -> str | 
         if found is not None:
             # "" : the extractor's marker is there but what it holds was refused (unreadable,
             # too large); the answer is that refusal, not a weaker extractor's stray number
-            return found.strip() or None
-    return None
+            return found.strip() or None, name
+    return None, None
 
 
 def gold_answer(raw_gold: object) -> str | None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 
 from .equivalence import matches, values_equivalent
-from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed, boxed_contents, extract_answer, gold_answer
+from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed, boxed_contents, extract_answer, extract_with_source, gold_answer
 from .parse import parse_answer
 from .think import after_reasoning
 from .values import Answer
@@ -89,24 +89,33 @@ def math_correct(
     partial_credit: float,
     wrong_score: float,
     after_think: bool = False,
-) -> float | None:
-    gold = gold_answer(sample.columns.get(answer_column))
+) -> Scored:
+    raw_gold = sample.columns.get(answer_column)
+    gold = gold_answer(raw_gold)
     gold_value = parse_answer(gold) if gold is not None else None
     if gold_value is None:
-        return None
+        why = f"no gold answer in column {answer_column!r}" if raw_gold is None else "the gold answer could not be read"
+        return Scored(None, {"gold": _shown(gold), "why": why})
     completion = after_reasoning(sample.completion)
     if completion is None:  # no closed reasoning block: strict mode has no answer, else read it all
         if after_think:
-            return wrong_score
+            return Scored(wrong_score, {"gold": _shown(gold), "why": "after_think: the <think> block is never closed"})
         completion = sample.completion
-    predicted = extract_answer(completion, extractors)
+    predicted, extractor = extract_with_source(completion, extractors)
+    details = {"extractor": extractor, "read": _shown(predicted), "gold": _shown(gold)}
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
         if final_answers_disagree(completion, extractors, predicted, rel_tol):
-            return wrong_score
-        return 1.0
+            return Scored(wrong_score, {**details, "why": "two final answers disagree"})
+        return Scored(1.0, {**details, "why": "equals the gold answer"})
     if partial_credit != wrong_score and appears_elsewhere(completion, gold_value, predicted, rel_tol):
-        return partial_credit
-    return wrong_score
+        return Scored(partial_credit, {**details, "why": "the gold answer appears, but not where the extractors read"})
+    why = "no extractor found an answer" if predicted is None else "differs from the gold answer"
+    return Scored(wrong_score, {**details, "why": why})
+
+
+def _shown(text: str | None, limit: int = 200) -> str | None:
+    """What was read, bounded: details travel in every output row."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 FINAL_MARKERS = ("boxed", "answer_tag", "gsm8k")
