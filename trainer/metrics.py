@@ -29,7 +29,7 @@ TRL's own ``rewards/<name>/mean`` and ``/std`` of a gated reward are put back to
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,8 @@ from grpo_rewards.aggregation import Aggregation, nanstd
 from grpo_rewards.contributions import compute_contributions, correlation_matrix
 from grpo_rewards.reward import CallStats, RewardFunction, message_text, samples_from_trl
 from grpo_rewards.runtime import ScoreBatch, Scorer
+
+from .dynamic_sampling import DynamicSamplingSettings, RoundScores, check_dynamic_sampling, generate_step
 
 STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
 
@@ -167,7 +169,13 @@ def make_trainer_class():
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
 
         def __init__(
-            self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4, reward_set: Any = None, **kwargs: Any
+            self,
+            *args: Any,
+            correlation_steps: int = 10,
+            samples_per_step: int = 4,
+            reward_set: Any = None,
+            dynamic_sampling: DynamicSamplingSettings | None = None,
+            **kwargs: Any,
         ) -> None:
             super().__init__(*args, **kwargs)
             # the RewardSet behind reward_funcs (same order), for schedules and gates; None: plain weights
@@ -192,6 +200,11 @@ def make_trainer_class():
             # our rewards (all of them) are scored together through the runtime; else TRL's own path
             ours = all(isinstance(f, RewardFunction) for f in self.reward_funcs)
             self.scorer = Scorer(list(self.reward_funcs)) if ours else None
+            self.dynamic_sampling = dynamic_sampling if dynamic_sampling is not None and dynamic_sampling.enabled else None
+            self.sampling_round: list[RoundScores] | None = None  # rounds of the step being sampled
+            self._refills: Iterator[list[dict[str, Any]]] | None = None
+            if self.dynamic_sampling is not None:
+                check_dynamic_sampling(self)
 
         # An override of a private method, on purpose: TRL 1.16 has no public hook that sees the
         # reward matrix after it is gathered over processes, and shares must come from that matrix.
@@ -218,10 +231,39 @@ def make_trainer_class():
             table, timed = call_stats_rows(step_stats, len(prompts))
             stats = torch.tensor(table, dtype=torch.float64, device=values.device)
             stats = self.accelerator.gather(stats.unsqueeze(0)).view(-1, *stats.shape).sum(dim=0)
+            if mode == "train" and self.sampling_round is not None:
+                # dynamic sampling: metrics and samples wait for the groups that are kept
+                self.sampling_round.append(
+                    RoundScores(
+                        raw,
+                        values.detach().double().cpu().numpy(),
+                        gate_open,
+                        self.reward_weights.tolist(),
+                        stats.cpu().numpy(),
+                        timed,
+                        list(prompts),
+                        list(completions),
+                    )
+                )
+                return values
             self.reward_metrics[mode].add(raw, stats.cpu().numpy(), timed, self.reward_weights.tolist(), gate_open)
             if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
                 self._keep_samples(prompts, completions, raw[: len(prompts)])
             return values
+
+        def _prepare_inputs(self, generation_batch):
+            """TRL's own buffering (generate once per ``steps_per_generation`` x ``num_iterations``
+            steps, shuffle, split into per-step slices), with the generation done by dynamic
+            sampling when it is on; evaluation and plain runs go to TRL unchanged."""
+            if self.dynamic_sampling is None or not self.model.training:
+                return super()._prepare_inputs(generation_batch)
+            from trl.trainer.utils import shuffle_sequence_dict, split_tensor_dict
+
+            generate_every = self.args.steps_per_generation * self.num_iterations
+            if self._step % generate_every == 0 or self._buffered_inputs is None:
+                batch = shuffle_sequence_dict(generate_step(self, generation_batch))
+                self._buffered_inputs = split_tensor_dict(batch, self.args.steps_per_generation)
+            return self._buffered_inputs[self._step % self.args.steps_per_generation]
 
         def _score_step(self, inputs, prompts, completions, completion_ids_list) -> ScoreBatch:
             """Every reward of the step at once through the Scorer (what TRL's own method does reward

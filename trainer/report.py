@@ -14,6 +14,7 @@ from typing import Any
 
 from grpo_rewards.rows import write_atomically
 
+from .report_sampling import plot_sampling, sampling_section
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
 REPORT_FILE = "report.md"
@@ -264,6 +265,7 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
     ):
         if key in plots:
             lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
+    lines += sampling_section(history, plots.get("sampling"), config)
     lines += _sample_section(history)
     return "\n".join(lines) + "\n"
 
@@ -298,6 +300,9 @@ def write_report(output_dir: str | Path, status: str = "finished") -> Path:
     output_dir = Path(output_dir)
     history = load_history(output_dir)
     plots = plot_history(history, output_dir)
+    sampling = plot_sampling(history, output_dir)
+    if sampling is not None:
+        plots["sampling"] = sampling
     path = output_dir / REPORT_FILE
     write_atomically(path, render_markdown(history, output_dir, plots, status))
     return path

@@ -90,6 +90,7 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
         "aggregation": Aggregation.from_grpo(grpo).label,
         "grpo": {k: v for k, v in grpo.items() if k not in ("output_dir", "reward_weights")},
         "output": asdict(config.output),
+        "dynamic_sampling": asdict(config.dynamic_sampling),
     }
 
 
@@ -204,6 +205,7 @@ def train(
         correlation_steps=config.output.correlation_steps,
         samples_per_step=config.output.samples_per_step,
         reward_set=training_set,
+        dynamic_sampling=config.dynamic_sampling,
     )
     trainer.remove_callback(PrinterCallback)
     files.trainer = trainer
