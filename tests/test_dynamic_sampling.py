@@ -314,6 +314,7 @@ def test_the_assembled_batch_holds_the_kept_rows_with_their_advantages(tiny_mode
 
 
 @pytest.mark.train
+@pytest.mark.slow
 def test_one_process_with_gradient_accumulation_keeps_only_groups_with_spread(tiny_model, tmp_path):
     from grpo_rewards.trainer.run import train
 
@@ -339,6 +340,7 @@ def test_one_process_with_gradient_accumulation_keeps_only_groups_with_spread(ti
 
 
 @pytest.mark.train
+@pytest.mark.slow
 def test_the_refill_limit_is_reached_when_no_group_has_spread(tiny_model, tmp_path):
     from grpo_rewards.trainer.run import train
 
@@ -359,6 +361,7 @@ def test_the_refill_limit_is_reached_when_no_group_has_spread(tiny_model, tmp_pa
 
 
 @pytest.mark.train
+@pytest.mark.slow
 def test_two_processes_agree_on_what_is_kept(tiny_model, tmp_path):
     if shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("accelerate's launcher is not installed next to this Python")

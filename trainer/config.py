@@ -21,11 +21,12 @@ from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet, reward_set_from_config
 from grpo_rewards.schema import Key, check_section
 
+from .canary import ON_ALARM, CanarySettings
 from .dynamic_sampling import DynamicSamplingSettings
 
 # [bench] belongs to `grpo-rewards bench` (it validates it); the trainer accepts and ignores it, so one
 # file can describe both the run and how to benchmark its reward set.
-TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench", "dynamic_sampling")
+TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench", "dynamic_sampling", "canaries")
 
 DEFAULT_MODEL = "builtin:smollm2"
 
@@ -129,6 +130,7 @@ class TrainerConfig:
     output: OutputSettings
     warnings: list[str] = field(default_factory=list)  # printed before training starts
     dynamic_sampling: DynamicSamplingSettings = field(default_factory=DynamicSamplingSettings)
+    canaries: CanarySettings = field(default_factory=CanarySettings)
 
     @property
     def output_dir(self) -> Path:
@@ -183,6 +185,12 @@ DYNAMIC_SAMPLING_KEYS = {
     "tolerance": Key((float,), min=0),
     "max_rounds": Key((int,), min=0),
 }
+# [canaries]: how the trainer watches the set's canary rewards (see trainer/canary.py)
+CANARY_KEYS = {
+    "window": Key((int,), min=2),
+    "threshold": Key((float,), min=0),
+    "on_alarm": Key((str,), choices=ON_ALARM),
+}
 LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
 LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear"}
 REPORT_BACKENDS = (
@@ -228,6 +236,7 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     grpo_raw = _section(raw, "grpo", source, problems)
     output_raw = _section(raw, "output", source, problems)
     dynamic_raw = _section(raw, "dynamic_sampling", source, problems)
+    canary_raw = _section(raw, "canaries", source, problems)
 
     model = ModelSettings(**check_section(model_raw, MODEL_KEYS, source, "model", problems))
     if model.lora is True:
@@ -260,7 +269,10 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     dynamic = DynamicSamplingSettings(**check_section(dynamic_raw, DYNAMIC_SAMPLING_KEYS, source, "dynamic_sampling", problems))
     if dynamic.enabled:
         problems += _dynamic_sampling_problems(grpo, source)
+    canaries = CanarySettings(**check_section(canary_raw, CANARY_KEYS, source, "canaries", problems))
     warnings: list[str] = []
+    if canary_raw and reward_set is not None and not any(r.canary for r in reward_set.rewards):
+        warnings.append(f"{source}: [canaries] is set but no [[rewards]] entry has canary = true: nothing is watched")
     if reward_set is not None:
         problems += schedule_problems(reward_set)
         warnings += schedule_warnings(reward_set, grpo.get("max_steps"))
@@ -272,7 +284,7 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         )
     if problems:
         raise ConfigError(problems)
-    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output, warnings, dynamic)
+    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output, warnings, dynamic, canaries)
 
 
 def schedule_problems(reward_set: RewardSet) -> list[ConfigProblem]:

@@ -289,8 +289,14 @@ def generate_step(trainer: Any, batch: list[dict[str, Any]]) -> dict[str, Any]:
     loss_mask = out["completion_mask"] if "tool_mask" not in out else out["completion_mask"] * out["tool_mask"]
     out["num_items_in_batch"] = trainer.accelerator.gather(loss_mask.sum()).sum()
 
+    local_kept = [(r, i - offset) for r, idx in kept for i in idx if offset <= i < offset + local_rows]
+    if kept:
+        trainer.watch_canaries(
+            values,
+            [rounds[r].prompts[i] for r, i in local_kept],
+            [rounds[r].completions[i] for r, i in local_kept],
+        )
     if trainer.samples_per_step and trainer.accelerator.is_main_process:
-        local_kept = [(r, i - offset) for r, idx in kept for i in idx if offset <= i < offset + local_rows]
         if local_kept:
             trainer._keep_samples(
                 [rounds[r].prompts[i] for r, i in local_kept],

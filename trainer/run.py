@@ -24,7 +24,7 @@ from .runfiles import METRICS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, read_run_conf
 class RunResult:
     output_dir: Path
     global_step: int
-    status: str  # finished, stopped (Ctrl-C, checkpoint saved) or interrupted
+    status: str  # finished, stopped (Ctrl-C, checkpoint saved), alarm (a canary's on_alarm = stop) or interrupted
     report: Path | None = None
     model_dirs: dict[str, Path] = field(default_factory=dict)
     checkpoint: str | None = None
@@ -84,6 +84,7 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
                 **({"schedule": r.schedule.describe()} if r.schedule else {}),
                 **({"when": r.when} if r.when else {}),
                 **({"eval_only": True} if r.eval_only else {}),
+                **({"canary": True, "canary_every": r.canary_every} if r.canary else {}),
             }
             for r in config.reward_set.rewards
         ],
@@ -91,6 +92,7 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
         "grpo": {k: v for k, v in grpo.items() if k not in ("output_dir", "reward_weights")},
         "output": asdict(config.output),
         "dynamic_sampling": asdict(config.dynamic_sampling),
+        "canaries": asdict(config.canaries),
     }
 
 
@@ -184,11 +186,12 @@ def train(
 
     from transformers import PrinterCallback
 
-    from .callbacks import RunFilesCallback, SaveAtEnd, StopOnInterrupt
+    from .callbacks import OnCanaryAlarm, RunFilesCallback, SaveAtEnd, StopOnInterrupt
     from .metrics import make_trainer_class
     from .progress import ProgressDisplay
 
     files = RunFilesCallback(out_dir)
+    alarm_action = OnCanaryAlarm(config.canaries.on_alarm)
     stopper = StopOnInterrupt(notify=say)
     training_set = config.reward_set.training_set()  # eval_only rewards are left to score and bench
     display = ProgressDisplay(training_set.names, progress or config.output.progress)
@@ -201,14 +204,17 @@ def train(
         eval_dataset=loaded.eval,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[files, stopper, SaveAtEnd(), display, *extra_callbacks],
+        callbacks=[files, stopper, alarm_action, SaveAtEnd(), display, *extra_callbacks],
         correlation_steps=config.output.correlation_steps,
         samples_per_step=config.output.samples_per_step,
         reward_set=training_set,
         dynamic_sampling=config.dynamic_sampling,
+        canaries=config.canaries,
+        notify=say,
     )
     trainer.remove_callback(PrinterCallback)
     files.trainer = trainer
+    alarm_action.trainer = trainer
 
     status = "finished"
     stopper.install()
@@ -216,6 +222,8 @@ def train(
         trainer.train(resume_from_checkpoint=checkpoint)
         if stopper.stopped_early:
             status = "stopped"
+        elif alarm_action.stopped:
+            status = "alarm"
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
@@ -228,12 +236,13 @@ def train(
         result.model_dirs = save_final(trainer, tokenizer, config, out_dir)
         for kind, path in result.model_dirs.items():
             say(f"saved {kind} to {path}")
-    elif status == "stopped":
+    elif status in ("stopped", "alarm"):
         say(f"stopped at step {result.global_step}; continue with --resume")
     if config.output.report and is_main:
         label = {
             "finished": "finished",
             "stopped": "stopped early by Ctrl-C (checkpoint saved; --resume continues)",
+            "alarm": "stopped by a canary alarm (checkpoint saved; see alarms/ and the Canaries section)",
             "interrupted": "interrupted (no checkpoint at the last step)",
         }[status]
         from .report import write_report
