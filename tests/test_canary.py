@@ -9,6 +9,7 @@ trend certain with a random model; a checksum of the completion gives every grou
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -237,3 +238,44 @@ def test_an_honest_run_stays_silent(tiny_model, tmp_path):
     assert [r["canary/sometimes/alarm"] for r in steps] == [0.0] * 6
     assert not (out / "alarms").exists()
     assert "No alarm" in (out / "report.md").read_text()
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_two_processes_raise_the_same_alarm_and_stop_together(tiny_model, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.trainer_support import write_run_files
+
+    if shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("accelerate's launcher is not installed next to this Python")
+    # one group per process per step; the alarm's groups come from both processes
+    config = write_run_files(
+        tmp_path,
+        tiny_model,
+        rewards=rewards_with("hack.falling"),
+        grpo="per_device_train_batch_size = 4\nmax_steps = 6",
+        output="samples_per_step = 0",
+    )
+    (tmp_path / "hack_rewards.py").write_text(HACK_SOURCE, encoding="utf-8")
+    text = config.read_text(encoding="utf-8").replace('plugins = ["tiny_rewards.py"]', 'plugins = ["hack_rewards.py"]')
+    config.write_text(text + '\n[canaries]\nwindow = 2\nthreshold = 0.1\non_alarm = "stop"\n', encoding="utf-8")
+    launcher = str(Path(sys.executable).parent / "accelerate")
+    command = [launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no"]
+    command += ["--dynamo_backend", "no", "-m", "grpo_rewards", "train", str(config), "--progress", "none"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRPO_REWARDS_PLUGINS": ""}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    # stopped by the alarm: each process exits 3, which the launcher reports (and exits 1)
+    assert re.search(r"exitcode\s*:\s*3\b", result.stderr), result.stdout[-3000:] + result.stderr[-3000:]
+    said = result.stdout + result.stderr
+    assert said.count("canary alarm at step 4: watch fell") == 1  # said once, by the main process
+    out = tmp_path / "out"
+    assert [r["step"] for r in records(out)] == [1, 2, 3, 4]  # both processes stopped at the alarm
+    written = [json.loads(line) for line in (out / "alarms" / "step-4.jsonl").read_text().splitlines()]
+    assert written[0]["groups"] == 2
+    prompts = [group["prompt"] for group in written[1:]]
+    assert all(p and p.startswith("Summarize: Note") for p in prompts)
+    assert all(row["completion"] is not None for group in written[1:] for row in group["completions"])
