@@ -279,3 +279,56 @@ def test_two_processes_raise_the_same_alarm_and_stop_together(tiny_model, tmp_pa
     prompts = [group["prompt"] for group in written[1:]]
     assert all(p and p.startswith("Summarize: Note") for p in prompts)
     assert all(row["completion"] is not None for group in written[1:] for row in group["completions"])
+
+
+# ---------------------------------------------------------------- the default canary
+
+
+def shaping_set(extra: str = "") -> object:
+    from grpo_rewards.rewardset import reward_set_from_config
+
+    return reward_set_from_config({"rewards": [{"use": "length.target"}, *([] if not extra else [{"use": extra}])]}, "x.toml")
+
+
+def test_a_set_of_shaping_rewards_gets_the_on_topic_canary():
+    pytest.importorskip("trl")
+    from grpo_rewards.trainer.canary_default import default_canary
+
+    from grpo_rewards.bench.drift import content_reward
+
+    if content_reward() is None:
+        pytest.skip("no content reward installed")
+    canary = default_canary(shaping_set(), ["text"], ["text", "label"])
+    assert canary is not None and canary.canary and canary.weight == 0.0 and canary.name == "on_topic"
+    assert canary.spec.kind == "content" and canary.columns == ["text"]  # the prompt's source column
+    assert default_canary(shaping_set(), ["text"], ["label"]) is None  # no source column to compare with
+    assert default_canary(shaping_set("math.correct"), ["text"], ["text", "answer"]) is None  # a reward reads the content
+    declared = shaping_set()
+    declared.rewards[0].canary = True
+    assert default_canary(declared, ["text"], ["text"]) is None  # a canary is declared
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_a_run_of_shaping_rewards_is_watched_by_the_default_canary(tiny_model, tmp_path):
+    from grpo_rewards.trainer.run import train
+
+    from grpo_rewards.bench.drift import content_reward
+    from tests.trainer_support import write_run_files
+
+    if content_reward() is None:
+        pytest.skip("no content reward installed")
+    rewards = '[[rewards]]\nuse = "length.target"\nname = "short"\nparams = { target = 20 }\n'
+    config = write_run_files(tmp_path, tiny_model, rewards=rewards, grpo="max_steps = 2")
+    lines: list[str] = []
+    result = train(config, log=lines.append)
+    assert result.status == "finished"
+    said = [line for line in lines if line.startswith("canary: on_topic")]
+    assert len(said) == 1 and "against column 'text'" in said[0] and "only the form" in said[0]
+    out = tmp_path / "out"
+    for record in records(out):
+        assert isinstance(record["rewards/on_topic/mean"], float)  # scored every step
+        assert record["rewards/on_topic/weight"] == 0.0 and record["canary/on_topic/alarm"] == 0.0
+    entry = json.loads((out / "run_config.json").read_text())["rewards"][-1]
+    assert entry["name"] == "on_topic" and entry["canary"] and entry["default"]
+    assert "## Canaries" in (out / "report.md").read_text()

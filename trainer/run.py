@@ -171,7 +171,31 @@ def train(
         ) from None
     peft_config = lora_config(config.model.lora) if config.model.lora is not None else None
 
+    from .canary_default import with_default_canary
+
+    training_set, default = with_default_canary(
+        config.reward_set.training_set(),  # eval_only rewards are left to score and bench
+        config.data.template_fields(),
+        loaded.train.column_names,
+    )
+    if default is not None:
+        args.reward_weights = training_set.weights_at(0)  # one weight per reward TRL gets, the canary's 0
+        say(
+            f"canary: {default.name} ({default.spec.name} against column {default.columns[0]!r}) "
+            "watches this run: every weighted reward of the set reads only the form (length, format, style)"
+        )
     record = resolved_config(config, grpo_kwargs(config, device, loaded.eval is not None), location)
+    if default is not None:
+        record["rewards"].append(
+            {
+                "name": default.name,
+                "use": default.spec.name,
+                "weight": 0.0,
+                "params": default.params,
+                "canary": True,
+                "default": True,
+            }
+        )
     if is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint:
@@ -193,7 +217,6 @@ def train(
     files = RunFilesCallback(out_dir)
     alarm_action = OnCanaryAlarm(config.canaries.on_alarm)
     stopper = StopOnInterrupt(notify=say)
-    training_set = config.reward_set.training_set()  # eval_only rewards are left to score and bench
     display = ProgressDisplay(training_set.names, progress or config.output.progress)
     reward_funcs, _ = training_set.to_trl()
     trainer = make_trainer_class()(
