@@ -272,7 +272,9 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     canaries = CanarySettings(**check_section(canary_raw, CANARY_KEYS, source, "canaries", problems))
     warnings: list[str] = []
     if canary_raw and reward_set is not None and not any(r.canary for r in reward_set.rewards):
-        warnings.append(f"{source}: [canaries] is set but no [[rewards]] entry has canary = true: nothing is watched")
+        warnings.append(
+            f"{source}: [canaries] is set but no [[rewards]] entry has canary = true: only a set of shaping rewards gets a canary (the default one)"
+        )
     if reward_set is not None:
         problems += schedule_problems(reward_set)
         warnings += schedule_warnings(reward_set, grpo.get("max_steps"))
