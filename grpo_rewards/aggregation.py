@@ -225,3 +225,14 @@ def close_gates(matrix: np.ndarray, open_: np.ndarray | None, closed: Sequence[f
         return matrix
     bound = np.broadcast_to(np.asarray(closed, dtype=float).reshape(1, -1), matrix.shape)
     return np.where(open_, matrix, np.minimum(matrix, bound))
+
+
+def group_spread(advantages: np.ndarray, group_size: int) -> np.ndarray:
+    """Per group, how far apart its advantages lie (max - min): 0 for a group that teaches nothing
+    (every completion pushed the same way, or not at all). ``advantages`` as ``compute_advantages``
+    returns them, rows in consecutive groups of ``group_size``."""
+    a = np.asarray(advantages, dtype=float)
+    if group_size < 1 or a.size % group_size:
+        raise ValueError(f"{a.size} advantages do not split into groups of {group_size}")
+    grouped = a.reshape(-1, group_size)
+    return np.asarray(grouped.max(axis=1) - grouped.min(axis=1)) if grouped.size else np.zeros(0)

@@ -24,6 +24,12 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     use = "reward_model.similarity"
     eval_only = true          # scored by score and bench, never passed to the trainer
 
+    [[rewards]]
+    use = "reward_model.similarity"
+    name = "on_topic"
+    canary = true             # weight 0, watched by the trainer against the optimised total
+    canary_every = 5          # optional: score it every 5 steps only (a costly canary)
+
 A ``weight = 0`` reward is scored and reported but never moves the advantage.
 
 The list may also sit under ``rewards`` in a trainer or benchmark config, or ``rewards`` may be a
@@ -61,6 +67,8 @@ ENTRY_KEYS = (
     "isolation",
     "max_input_chars",
     "executor",
+    "canary",
+    "canary_every",
 )
 MAX_INCLUDE_DEPTH = 8
 # Plugin files named in a config are Python code run on load: only from the config's own folder
@@ -85,6 +93,8 @@ class WeightedReward:
     gate: gates_mod.Node | None = field(default=None, repr=False)
     eval_only: bool = False
     closed: float | None = None  # the entry's ``closed``, as written
+    canary: bool = False  # weight 0, watched by the trainer against the optimised total
+    canary_every: int = 1  # a canary is scored every N steps (costly ones)
 
     @property
     def closed_value(self) -> float | None:
@@ -282,8 +292,10 @@ def parse_reward_set(
         if not isinstance(eval_only, bool):
             problems.append(ConfigProblem(source, entry, "eval_only", f"expected true or false, got {eval_only!r}"))
             eval_only = False
+        canary, canary_every, canary_problems = _canary_keys(raw, eval_only, source, entry)
+        problems += canary_problems
         schedule = None
-        raw_weight = raw.get("weight", 0.0 if eval_only else 1.0)
+        raw_weight = raw.get("weight", 0.0 if eval_only or canary else 1.0)
         if isinstance(raw_weight, Mapping):
             try:
                 schedule = parse_schedule(raw_weight)
@@ -403,12 +415,40 @@ def parse_reward_set(
                 gate=gate,
                 eval_only=eval_only,
                 closed=closed,
+                canary=canary,
+                canary_every=canary_every,
             )
         )
     problems += _gate_problems(rewards, entries, source, where)
     if problems:
         raise ConfigError(problems)
     return RewardSet(rewards, source)
+
+
+def _canary_keys(raw: Mapping[str, Any], eval_only: bool, source: str, entry: str) -> tuple[bool, int, list[ConfigProblem]]:
+    """``canary`` and ``canary_every``: a canary is scored in training with weight 0 and watched."""
+    problems = []
+    canary = raw.get("canary", False)
+    if not isinstance(canary, bool):
+        problems.append(ConfigProblem(source, entry, "canary", f"expected true or false, got {brief(canary)}"))
+        canary = False
+    every = raw.get("canary_every", 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        problems.append(
+            ConfigProblem(source, entry, "canary_every", f"expected a whole number of steps >= 1, got {brief(every)}")
+        )
+        every = 1
+    elif "canary_every" in raw and not canary:
+        problems.append(ConfigProblem(source, entry, "canary_every", "applies to a canary only: add canary = true"))
+    if canary and eval_only:
+        problems.append(
+            ConfigProblem(source, entry, "canary", "a canary is watched during training; eval_only rewards are not scored there")
+        )
+    if canary and "weight" in raw and raw["weight"] != 0:
+        problems.append(
+            ConfigProblem(source, entry, "weight", "a canary is watched, never optimised: leave weight out (or set it to 0)")
+        )
+    return canary, every, problems
 
 
 def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: str, where: str) -> list[ConfigProblem]:

@@ -101,3 +101,26 @@ class SaveAtEnd(TrainerCallback):
         if state.max_steps and state.global_step >= state.max_steps:
             control.should_save = True
         return control
+
+
+class OnCanaryAlarm(TrainerCallback):
+    """``[canaries] on_alarm``: after a step that raised a canary alarm, save a checkpoint
+    (``checkpoint``) or save and stop (``stop``); ``warn`` only warns (done where it is raised).
+    Every process raised the same alarm at the same step, so they all act together."""
+
+    def __init__(self, on_alarm: str) -> None:
+        self.on_alarm = on_alarm
+        self.trainer: Any = None
+        self.stopped = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        trainer = self.trainer
+        if trainer is None or not getattr(trainer, "canary_alarms", None):
+            return control
+        trainer.canary_alarms = []
+        if self.on_alarm in ("checkpoint", "stop"):
+            control.should_save = True
+        if self.on_alarm == "stop":
+            control.should_training_stop = True
+            self.stopped = True
+        return control

@@ -14,6 +14,8 @@ import click
 
 from grpo_rewards.terminal import fail, say
 
+ALARM_EXIT = 3  # exit status of a run stopped by a canary alarm (on_alarm = "stop")
+
 
 @click.command()
 @click.argument("config", type=click.Path(path_type=Path))
@@ -77,6 +79,8 @@ def train(
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+    if result.status == "alarm":
+        sys.exit(ALARM_EXIT)  # a canary stopped the run: not a success, not a Ctrl-C
     if result.status != "finished":
         sys.exit(130)
 

@@ -21,9 +21,12 @@ from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet, reward_set_from_config
 from grpo_rewards.schema import Key, check_section
 
+from .canary import ON_ALARM, CanarySettings
+from .dynamic_sampling import DynamicSamplingSettings
+
 # [bench] belongs to `grpo-rewards bench` (it validates it); the trainer accepts and ignores it, so one
 # file can describe both the run and how to benchmark its reward set.
-TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench")
+TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench", "dynamic_sampling", "canaries")
 
 DEFAULT_MODEL = "builtin:smollm2"
 
@@ -126,6 +129,8 @@ class TrainerConfig:
     grpo: dict[str, Any]
     output: OutputSettings
     warnings: list[str] = field(default_factory=list)  # printed before training starts
+    dynamic_sampling: DynamicSamplingSettings = field(default_factory=DynamicSamplingSettings)
+    canaries: CanarySettings = field(default_factory=CanarySettings)
 
     @property
     def output_dir(self) -> Path:
@@ -174,6 +179,18 @@ OUTPUT_KEYS = {
     "report": Key((bool,)),
     "progress": Key((str,), choices=("auto", "rich", "lines", "none")),
 }
+# [dynamic_sampling]: ours, not TRL's (see trainer/dynamic_sampling.py)
+DYNAMIC_SAMPLING_KEYS = {
+    "enabled": Key((bool,)),
+    "tolerance": Key((float,), min=0),
+    "max_rounds": Key((int,), min=0),
+}
+# [canaries]: how the trainer watches the set's canary rewards (see trainer/canary.py)
+CANARY_KEYS = {
+    "window": Key((int,), min=2),
+    "threshold": Key((float,), min=0),
+    "on_alarm": Key((str,), choices=ON_ALARM),
+}
 LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
 LORA_DEFAULTS = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear"}
 REPORT_BACKENDS = (
@@ -218,6 +235,8 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
     data_raw = _section(raw, "data", source, problems)
     grpo_raw = _section(raw, "grpo", source, problems)
     output_raw = _section(raw, "output", source, problems)
+    dynamic_raw = _section(raw, "dynamic_sampling", source, problems)
+    canary_raw = _section(raw, "canaries", source, problems)
 
     model = ModelSettings(**check_section(model_raw, MODEL_KEYS, source, "model", problems))
     if model.lora is True:
@@ -247,7 +266,15 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         problems += exc.problems
 
     grpo = _grpo_kwargs(grpo_raw, model, source, problems)
+    dynamic = DynamicSamplingSettings(**check_section(dynamic_raw, DYNAMIC_SAMPLING_KEYS, source, "dynamic_sampling", problems))
+    if dynamic.enabled:
+        problems += _dynamic_sampling_problems(grpo, source)
+    canaries = CanarySettings(**check_section(canary_raw, CANARY_KEYS, source, "canaries", problems))
     warnings: list[str] = []
+    if canary_raw and reward_set is not None and not any(r.canary for r in reward_set.rewards):
+        warnings.append(
+            f"{source}: [canaries] is set but no [[rewards]] entry has canary = true: only a set of shaping rewards gets a canary (the default one)"
+        )
     if reward_set is not None:
         problems += schedule_problems(reward_set)
         warnings += schedule_warnings(reward_set, grpo.get("max_steps"))
@@ -259,7 +286,7 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         )
     if problems:
         raise ConfigError(problems)
-    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output, warnings)
+    return TrainerConfig(source, base_dir, raw, model, data, reward_set, grpo, output, warnings, dynamic, canaries)
 
 
 def schedule_problems(reward_set: RewardSet) -> list[ConfigProblem]:
@@ -287,6 +314,33 @@ def schedule_warnings(reward_set: RewardSet, max_steps: Any) -> list[str]:
         f"{r.schedule.at(max_steps - 1):g}, not {r.schedule.final:g})"
         for i, r in enumerate(reward_set.rewards)
         if r.schedule and r.schedule.end_step > max_steps
+    ]
+
+
+def _dynamic_sampling_problems(grpo: Mapping[str, Any], source: str) -> list[ConfigProblem]:
+    """Refills fill each process's share of the batch with whole groups: a group must not straddle
+    two processes."""
+    g, per_device = grpo.get("num_generations"), grpo.get("per_device_train_batch_size")
+    if not isinstance(g, int) or not isinstance(per_device, int) or g < 1:
+        return []
+    processes = world_size()
+    if isinstance(grpo.get("generation_batch_size"), int):
+        local = grpo["generation_batch_size"] // processes
+        how = f"generation_batch_size / processes = {grpo['generation_batch_size']} / {processes}"
+    else:
+        steps = grpo.get("steps_per_generation") or grpo.get("gradient_accumulation_steps", 1)
+        local = per_device * steps
+        how = f"per_device_train_batch_size x steps_per_generation = {per_device} x {steps}"
+    if local % g == 0:
+        return []
+    return [
+        ConfigProblem(
+            source,
+            "dynamic_sampling",
+            "enabled",
+            f"needs whole groups on each process: the generation batch per process ({how} = {local}) "
+            f"is not divisible by grpo.num_generations = {g}",
+        )
     ]
 
 

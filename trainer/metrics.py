@@ -29,7 +29,7 @@ TRL's own ``rewards/<name>/mean`` and ``/std`` of a gated reward are put back to
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,9 @@ from grpo_rewards.aggregation import Aggregation, nanstd
 from grpo_rewards.contributions import compute_contributions, correlation_matrix
 from grpo_rewards.reward import CallStats, RewardFunction, message_text, samples_from_trl
 from grpo_rewards.runtime import ScoreBatch, Scorer
+
+from .canary import Alarm, CanarySettings, CanaryWatch
+from .dynamic_sampling import DynamicSamplingSettings, RoundScores, check_dynamic_sampling, generate_step
 
 STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
 
@@ -158,6 +161,11 @@ def make_trainer_class():
 
     check_trl(GRPOTrainer)
 
+    def gather_texts(local: list[Any]) -> list[Any]:
+        from accelerate.utils import gather_object
+
+        return list(gather_object(local))
+
     def gather_rows(local: torch.Tensor) -> torch.Tensor:
         from accelerate.utils import gather  # what TRL's own _calculate_rewards gathers with
 
@@ -167,7 +175,15 @@ def make_trainer_class():
         """GRPOTrainer that logs what each reward contributes and keeps sample completions."""
 
         def __init__(
-            self, *args: Any, correlation_steps: int = 10, samples_per_step: int = 4, reward_set: Any = None, **kwargs: Any
+            self,
+            *args: Any,
+            correlation_steps: int = 10,
+            samples_per_step: int = 4,
+            reward_set: Any = None,
+            dynamic_sampling: DynamicSamplingSettings | None = None,
+            canaries: CanarySettings | None = None,
+            notify: Any = print,
+            **kwargs: Any,
         ) -> None:
             super().__init__(*args, **kwargs)
             # the RewardSet behind reward_funcs (same order), for schedules and gates; None: plain weights
@@ -192,6 +208,25 @@ def make_trainer_class():
             # our rewards (all of them) are scored together through the runtime; else TRL's own path
             ours = all(isinstance(f, RewardFunction) for f in self.reward_funcs)
             self.scorer = Scorer(list(self.reward_funcs)) if ours else None
+            self.dynamic_sampling = dynamic_sampling if dynamic_sampling is not None and dynamic_sampling.enabled else None
+            self.sampling_round: list[RoundScores] | None = None  # rounds of the step being sampled
+            self._refills: Iterator[list[dict[str, Any]]] | None = None
+            if self.dynamic_sampling is not None:
+                check_dynamic_sampling(self)
+            watched = [r for r in reward_set.rewards if r.canary] if reward_set is not None else []
+            self.canary_every = {r.name: r.canary_every for r in watched if r.canary_every > 1}
+            if self.canary_every and self.scorer is None:
+                raise ValueError("canary_every needs every reward of the set to be ours (scored through the runtime)")
+            self._partial_scorers: dict[tuple[str, ...], Scorer] = {}
+            self.canary_watch = (
+                CanaryWatch(
+                    list(self.reward_func_names), [r.name for r in watched], self.num_generations, canaries or CanarySettings()
+                )
+                if watched
+                else None
+            )
+            self.canary_alarms: list[Alarm] = []  # raised at this step, for the on_alarm callback
+            self.notify = notify
 
         def create_model_card(self, model_name: Any = None, dataset_name: Any = None, tags: Any = None) -> None:
             """Our card (what was trained, where the report is), not TRL's stock one."""
@@ -208,7 +243,7 @@ def make_trainer_class():
                 values = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
             else:
                 batch = self._score_step(inputs, prompts, completions, completion_ids_list)
-                local = torch.tensor(batch.matrix(gated=False), dtype=torch.float32, device=self.accelerator.device)
+                local = torch.tensor(self._full_matrix(batch), dtype=torch.float32, device=self.accelerator.device)
                 values = gather_rows(local)
             mode = "train" if self.model.training else "eval"
             raw = values.detach().double().cpu().numpy()
@@ -221,14 +256,91 @@ def make_trainer_class():
                     gated, gate_open = self.reward_set.apply_gates(raw)
                     self._keep_raw_stats(mode, raw)
                     values = torch.as_tensor(gated, dtype=values.dtype, device=values.device)
-            step_stats = [batch.stats[n] for n in batch.names] if batch is not None else [None] * len(self.reward_funcs)
+            step_stats = (
+                [batch.stats.get(n, CallStats()) for n in self.reward_func_names]
+                if batch is not None
+                else [None] * len(self.reward_funcs)
+            )
             table, timed = call_stats_rows(step_stats, len(prompts))
             stats = torch.tensor(table, dtype=torch.float64, device=values.device)
             stats = self.accelerator.gather(stats.unsqueeze(0)).view(-1, *stats.shape).sum(dim=0)
+            if mode == "train" and self.sampling_round is not None:
+                # dynamic sampling: metrics and samples wait for the groups that are kept
+                self.sampling_round.append(
+                    RoundScores(
+                        raw,
+                        values.detach().double().cpu().numpy(),
+                        gate_open,
+                        self.reward_weights.tolist(),
+                        stats.cpu().numpy(),
+                        timed,
+                        list(prompts),
+                        list(completions),
+                    )
+                )
+                return values
             self.reward_metrics[mode].add(raw, stats.cpu().numpy(), timed, self.reward_weights.tolist(), gate_open)
             if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
                 self._keep_samples(prompts, completions, raw[: len(prompts)])
+            if mode == "train":
+                self.watch_canaries(values.detach().double().cpu().numpy(), list(prompts), list(completions))
             return values
+
+        def watch_canaries(self, values: np.ndarray, prompts: list[Any], completions: list[Any]) -> None:
+            """Feed the canary watch the batch TRL trains on (``values`` gathered; ``prompts`` and
+            ``completions`` this process's rows of it); on an alarm, warn and write its groups."""
+            if self.canary_watch is None:
+                return
+            step = self.state.global_step + 1  # the optimizer step these completions train
+            alarms = self.canary_watch.add(step, values, self.reward_weights.tolist())
+            for name in self.canary_watch.canaries:
+                self._metrics["train"][f"canary/{name}/alarm"].append(float(any(a.canary == name for a in alarms)))
+            if not alarms:
+                return
+            from .alarms import write_alarm
+
+            texts = gather_texts(list(zip(map(message_text, prompts), map(message_text, completions))))
+            base = self.canary_watch.baseline()
+            for alarm in alarms:
+                if self.accelerator.is_main_process:
+                    self.notify(f"warning: {alarm.message()}")
+                if self.accelerator.is_main_process and base is not None:
+                    write_alarm(
+                        self.args.output_dir,
+                        alarm,
+                        values,
+                        self.reward_weights.tolist(),
+                        self.reward_func_names,
+                        self.num_generations,
+                        texts,
+                        base,
+                        self.canary_watch.canaries,
+                    )
+            self.canary_alarms += alarms
+
+        def _full_matrix(self, batch: ScoreBatch) -> np.ndarray:
+            """The batch's N x K raw matrix in reward order; a canary skipped at this step is NaN."""
+            matrix = batch.matrix(gated=False)
+            if list(batch.names) == list(self.reward_func_names):
+                return matrix
+            full = np.full((matrix.shape[0], len(self.reward_func_names)), np.nan)
+            for j, name in enumerate(batch.names):
+                full[:, self.reward_func_names.index(name)] = matrix[:, j]
+            return full
+
+        def _prepare_inputs(self, generation_batch):
+            """TRL's own buffering (generate once per ``steps_per_generation`` x ``num_iterations``
+            steps, shuffle, split into per-step slices), with the generation done by dynamic
+            sampling when it is on; evaluation and plain runs go to TRL unchanged."""
+            if self.dynamic_sampling is None or not self.model.training:
+                return super()._prepare_inputs(generation_batch)
+            from trl.trainer.utils import shuffle_sequence_dict, split_tensor_dict
+
+            generate_every = self.args.steps_per_generation * self.num_iterations
+            if self._step % generate_every == 0 or self._buffered_inputs is None:
+                batch = shuffle_sequence_dict(generate_step(self, generation_batch))
+                self._buffered_inputs = split_tensor_dict(batch, self.args.steps_per_generation)
+            return self._buffered_inputs[self._step % self.args.steps_per_generation]
 
         def _score_step(self, inputs, prompts, completions, completion_ids_list) -> ScoreBatch:
             """Every reward of the step at once through the Scorer (what TRL's own method does reward
@@ -238,7 +350,14 @@ def make_trainer_class():
             columns = {key: [example[key] for example in inputs] for key in keys}
             samples = samples_from_trl(prompts, completions, completion_ids_list, columns)
             extras = {"log_metric": self._log_metric, "log_extra": self._log_completion_extra}
-            return self.scorer.score(samples, extras=extras)
+            step = self.state.global_step
+            skipped = tuple(n for n, every in self.canary_every.items() if step % every and self.model.training)
+            if not skipped:
+                return self.scorer.score(samples, extras=extras)
+            if skipped not in self._partial_scorers:
+                kept = [f for f, n in zip(self.reward_funcs, self.reward_func_names) if n not in skipped]
+                self._partial_scorers[skipped] = Scorer(kept)
+            return self._partial_scorers[skipped].score(samples, extras=extras)
 
         def _keep_raw_stats(self, mode: str, raw: np.ndarray) -> None:
             """TRL logs rewards/<name>/{mean,std} from the matrix it receives; keep the raw ones of

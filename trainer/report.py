@@ -14,6 +14,8 @@ from typing import Any
 
 from grpo_rewards.rows import shareable_location, write_atomically
 
+from .report_canary import canary_names, canary_section, plot_canaries
+from .report_sampling import plot_sampling, sampling_section
 from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
 
 REPORT_FILE = "report.md"
@@ -281,6 +283,8 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
     ):
         if key in plots:
             lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
+    lines += canary_section(output_dir, plots.get("canaries"), config)
+    lines += sampling_section(history, plots.get("sampling"), config)
     lines += _sample_section(history)
     return "\n".join(lines) + "\n"
 
@@ -315,6 +319,12 @@ def write_report(output_dir: str | Path, status: str = "finished") -> Path:
     output_dir = Path(output_dir)
     history = load_history(output_dir)
     plots = plot_history(history, output_dir)
+    sampling = plot_sampling(history, output_dir)
+    if sampling is not None:
+        plots["sampling"] = sampling
+    canaries = plot_canaries(history, output_dir, canary_names(read_run_config(output_dir) or {}))
+    if canaries is not None:
+        plots["canaries"] = canaries
     path = output_dir / REPORT_FILE
     write_atomically(path, render_markdown(history, output_dir, plots, status))
     return path

@@ -24,7 +24,7 @@ from .runfiles import METRICS_FILE, RUN_CONFIG_FILE, SAMPLES_FILE, read_run_conf
 class RunResult:
     output_dir: Path
     global_step: int
-    status: str  # finished, stopped (Ctrl-C, checkpoint saved) or interrupted
+    status: str  # finished, stopped (Ctrl-C, checkpoint saved), alarm (a canary's on_alarm = stop) or interrupted
     report: Path | None = None
     model_dirs: dict[str, Path] = field(default_factory=dict)
     checkpoint: str | None = None
@@ -84,12 +84,15 @@ def resolved_config(config: TrainerConfig, grpo: dict[str, Any], model_location:
                 **({"schedule": r.schedule.describe()} if r.schedule else {}),
                 **({"when": r.when} if r.when else {}),
                 **({"eval_only": True} if r.eval_only else {}),
+                **({"canary": True, "canary_every": r.canary_every} if r.canary else {}),
             }
             for r in config.reward_set.rewards
         ],
         "aggregation": Aggregation.from_grpo(grpo).label,
         "grpo": {k: v for k, v in grpo.items() if k not in ("output_dir", "reward_weights")},
         "output": asdict(config.output),
+        "dynamic_sampling": asdict(config.dynamic_sampling),
+        "canaries": asdict(config.canaries),
     }
 
 
@@ -168,7 +171,31 @@ def train(
         ) from None
     peft_config = lora_config(config.model.lora) if config.model.lora is not None else None
 
+    from .canary_default import with_default_canary
+
+    training_set, default = with_default_canary(
+        config.reward_set.training_set(),  # eval_only rewards are left to score and bench
+        config.data.template_fields(),
+        loaded.train.column_names,
+    )
+    if default is not None:
+        args.reward_weights = training_set.weights_at(0)  # one weight per reward TRL gets, the canary's 0
+        say(
+            f"canary: {default.name} ({default.spec.name} against column {default.columns[0]!r}) "
+            "watches this run: every weighted reward of the set reads only the form (length, format, style)"
+        )
     record = resolved_config(config, grpo_kwargs(config, device, loaded.eval is not None), location)
+    if default is not None:
+        record["rewards"].append(
+            {
+                "name": default.name,
+                "use": default.spec.name,
+                "weight": 0.0,
+                "params": default.params,
+                "canary": True,
+                "default": True,
+            }
+        )
     if is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint:
@@ -183,13 +210,13 @@ def train(
 
     from transformers import PrinterCallback
 
-    from .callbacks import RunFilesCallback, SaveAtEnd, StopOnInterrupt
+    from .callbacks import OnCanaryAlarm, RunFilesCallback, SaveAtEnd, StopOnInterrupt
     from .metrics import make_trainer_class
     from .progress import ProgressDisplay
 
     files = RunFilesCallback(out_dir)
+    alarm_action = OnCanaryAlarm(config.canaries.on_alarm)
     stopper = StopOnInterrupt(notify=say)
-    training_set = config.reward_set.training_set()  # eval_only rewards are left to score and bench
     display = ProgressDisplay(training_set.names, progress or config.output.progress)
     reward_funcs, _ = training_set.to_trl()
     trainer = make_trainer_class()(
@@ -200,13 +227,17 @@ def train(
         eval_dataset=loaded.eval,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[files, stopper, SaveAtEnd(), display, *extra_callbacks],
+        callbacks=[files, stopper, alarm_action, SaveAtEnd(), display, *extra_callbacks],
         correlation_steps=config.output.correlation_steps,
         samples_per_step=config.output.samples_per_step,
         reward_set=training_set,
+        dynamic_sampling=config.dynamic_sampling,
+        canaries=config.canaries,
+        notify=say,
     )
     trainer.remove_callback(PrinterCallback)
     files.trainer = trainer
+    alarm_action.trainer = trainer
 
     status = "finished"
     stopper.install()
@@ -214,6 +245,8 @@ def train(
         trainer.train(resume_from_checkpoint=checkpoint)
         if stopper.stopped_early:
             status = "stopped"
+        elif alarm_action.stopped:
+            status = "alarm"
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
@@ -226,12 +259,13 @@ def train(
         result.model_dirs = save_final(trainer, tokenizer, config, out_dir)
         for kind, path in result.model_dirs.items():
             say(f"saved {kind} to {path}")
-    elif status == "stopped":
+    elif status in ("stopped", "alarm"):
         say(f"stopped at step {result.global_step}; continue with --resume")
     if config.output.report and is_main:
         label = {
             "finished": "finished",
             "stopped": "stopped early by Ctrl-C (checkpoint saved; --resume continues)",
+            "alarm": "stopped by a canary alarm (checkpoint saved; see alarms/ and the Canaries section)",
             "interrupted": "interrupted (no checkpoint at the last step)",
         }[status]
         from .report import write_report

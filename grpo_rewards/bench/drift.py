@@ -92,13 +92,24 @@ def plan(
     return TopicPlan(reference=reference, scorer=scorer, scorer_name=f"{spec.name} (kind content)", columns=tuple(columns))
 
 
-def _registered_scorer() -> tuple[RewardSpec, RewardFunction] | None:
+def content_reward() -> tuple[RewardSpec, str] | None:
+    """The first registered ``kind="content"`` reward that reads one reference column and whose
+    requirements are installed, with the name of that column parameter (the on-topic check's
+    scorer, here and as the trainer's default canary)."""
     for spec in get_registry().rewards.values():
         column_params = [p for p in spec.params if p.column]
         if spec.kind != "content" or len(column_params) != 1 or spec.missing_requirements():
             continue
-        return spec, spec.build({column_params[0].name: REFERENCE_COLUMN}, timeout=None, concurrent=False)
+        return spec, column_params[0].name
     return None
+
+
+def _registered_scorer() -> tuple[RewardSpec, RewardFunction] | None:
+    found = content_reward()
+    if found is None:
+        return None
+    spec, column = found
+    return spec, spec.build({column: REFERENCE_COLUMN}, timeout=None, concurrent=False)
 
 
 def side_scores(
