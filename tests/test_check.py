@@ -171,3 +171,14 @@ def test_train_reports_every_problem_in_one_pass_too(runner, registry, tmp_path)
     assert result.exit_code == 2 and "2 problem(s) in the config" in result.output
     assert "'max_step'" in result.output and "'questoin'" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_trainers_own_tables_are_checked_not_refused(runner, registry, tmp_path):
+    """[dynamic_sampling] and [canaries] are the trainer's tables: known to check, their keys checked."""
+    path = trainer_config(tmp_path, "\n[dynamic_sampling]\nenabled = true\n\n[canaries]\nwindow = 5\n")
+    result = check(runner, path)
+    assert result.exit_code == 0, result.output
+    path.write_text(path.read_text().replace("enabled = true", "enabeld = true"))
+    result = check(runner, path)
+    assert result.exit_code == 2
+    assert "dynamic_sampling: key 'enabeld': unknown key; did you mean 'enabled'?" in result.output

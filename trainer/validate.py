@@ -16,7 +16,9 @@ from grpo_rewards.schema import check_section
 from grpo_rewards.sections import ConfigSection, SectionCheck
 
 from .config import (
+    CANARY_KEYS,
     DATA_KEYS,
+    DYNAMIC_SAMPLING_KEYS,
     MODEL_KEYS,
     OUTPUT_KEYS,
     SMALL_RUN_DEFAULTS,
@@ -27,7 +29,7 @@ from .config import (
     validate_trainer_config,
 )
 
-TABLES = ("model", "data", "grpo", "output")
+TABLES = ("model", "data", "grpo", "output", "dynamic_sampling", "canaries")
 
 
 def check_trainer_tables(raw: Mapping[str, Any], source: str, base_dir: Path, reward_set: RewardSet | None) -> SectionCheck:
@@ -39,7 +41,8 @@ def check_trainer_tables(raw: Mapping[str, Any], source: str, base_dir: Path, re
         import trl  # noqa: F401  (GRPOConfig's fields are the installed TRL's)
     except ImportError:
         result.warnings.append(
-            f"{source}: [model], [data], [grpo] and [output] were not checked: the [train] extra (TRL) is not installed"
+            f"{source}: [model], [data], [grpo], [output], [dynamic_sampling] and [canaries] were not checked: "
+            "the [train] extra (TRL) is not installed"
         )
         return result
     config = None
@@ -127,7 +130,14 @@ def _keys() -> Mapping[str, Collection[str]]:
         grpo: Collection[str] = grpo_fields()
     except ImportError:  # no [train] extra: no hint for [grpo] keys
         grpo = ()
-    return {"model": MODEL_KEYS, "data": DATA_KEYS, "output": OUTPUT_KEYS, "grpo": grpo}
+    return {
+        "model": MODEL_KEYS,
+        "data": DATA_KEYS,
+        "output": OUTPUT_KEYS,
+        "grpo": grpo,
+        "dynamic_sampling": DYNAMIC_SAMPLING_KEYS,
+        "canaries": CANARY_KEYS,
+    }
 
 
 SECTION = ConfigSection(TABLES, check_trainer_tables, keys_of=_keys)
