@@ -32,7 +32,6 @@ def gate(entries: list[dict], sources: tuple[str, ...], limit: int | None) -> li
     return paid_failures(report)
 
 
-@until_issue_20_fixes_merge
 def test_math_correct_pays_no_attack():
     failed = gate([{"use": "math.correct", "name": "math"}], ("builtin:gsm8k", "builtin:math"), 50)
     assert not failed, "\n".join(failed)
