@@ -536,7 +536,7 @@ _CONCLUSION = re.compile(
     re.IGNORECASE,
 )
 # The value that ends a concluding sentence: a number run, then at most a few words ("dollars").
-_ENDS_WITH_VALUE = re.compile(r"(?:\s{1,4}[A-Za-z]+){0,3}\s{0,4}[.!]?\s{0,4}$")
+_ENDS_WITH_VALUE = re.compile(r"\$?(?:\s{1,4}[A-Za-z]+){0,3}\s{0,4}\$?[.!]?\s{0,4}$")
 MAX_CONCLUSIONS = 8
 
 
@@ -545,7 +545,7 @@ def conclusions_after(text: str, position: int) -> list[str]:
     after ``position`` (where a final answer was marked), last first: a final answer followed by
     a conclusion that gives another value states two answers. A conclusion's value is the number
     (or run of alternatives) that ends its sentence, else the rest of the sentence (after its last
-    ``=``) when that reads as a value ("we finally get \\frac{2 \\sqrt{3}}{3}")."""
+    ``=``) when that is a formula, not prose ("we finally get \\frac{2 \\sqrt{3}}{3}")."""
     tail = text[position:][-PHRASE_SCAN_CHARS:]
     found = list(_CONCLUSION.finditer(tail))[-MAX_CONCLUSIONS:]
     out = []
@@ -558,7 +558,7 @@ def conclusions_after(text: str, position: int) -> list[str]:
                 out.append(_number_run(sentence, numbers))  # its only value, at its end: "we finally get 164"
                 continue
         stated = _phrase_value(rest.lstrip(" ,:"))
-        if stated is None or not (_reads_as_value(stated) or _formula_only(stated)):  # the rest is a formula
+        if stated is None or not _formula_only(stated):  # the rest of the sentence is a formula
             continue
         if "=" in stated:
             stated = _clean(stated.rsplit("=", 1)[1])  # "so 2 + 3 = 5" concludes 5
@@ -571,7 +571,9 @@ def _formula_only(candidate: str) -> bool:
     """Whether ``candidate`` is written as mathematics (digits, no prose words), read or not: a
     conclusion that states a formula the parser cannot read still states something."""
     words = _PROSE_WORD.findall(_LATEX_WORDS.sub(" ", candidate))
-    return bool(_DIGIT.search(candidate)) and not [w for w in words if w.lower() not in _MATH_WORDS]
+    if [w for w in words if w.lower() not in _MATH_WORDS]:
+        return False
+    return bool(_DIGIT.search(candidate)) or _reads_as_value(candidate)
 
 
 def _reads_as_value(candidate: str) -> bool:
