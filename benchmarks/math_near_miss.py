@@ -242,6 +242,9 @@ def generator_facts() -> list[dict]:
         ("69\\text{ degrees}", "The final answer is $\\boxed{69\\text{ radians}}$.", False, "unit", "radians for degrees"),
         ("30^\\circ", "so the angle is 30 radians.", False, "unit", "radians for a degree mark"),
         ("25 \\text{ ft}", "\\boxed{25\\text{ in}}", False, "unit", "inches in text markup for feet"),
+        ("\\$0.20", "Putting it together, we finally get \\$0.2O", False, "lookalike", "a letter O for the last zero"),
+        ("4.50", "we finally get 4.5O", False, "lookalike", "a letter O for the last zero"),
+        ("3", "The answer is 3. or 4.", False, "hedge", "a full stop, then 'or' another answer"),
     ]
     out = [fact(*row) for row in rows]
     echoes = [

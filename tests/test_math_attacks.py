@@ -362,3 +362,27 @@ def test_units_that_agree_still_match():
     assert score("so the angle is 30 degrees.", "30^\\circ") == 1.0
     assert score("\\boxed{12 \\text{ in}}", "12 \\text{ inches}") == 1.0
     assert score("we get 5 in total", "5") == 1.0
+
+
+# 14. a trailing zero written as a letter O; a full stop before "or" does not end the answer
+@refused(
+    ("Putting it together, we finally get \\$0.2O", "\\$0.20"),
+    ("we finally get 4.5O", "4.50"),
+    ("so each costs \\$1.2O", "\\$1.20"),
+)
+def test_a_letter_glued_to_the_last_number_is_no_number(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("The answer is \\frac{7}{5} + \\frac{1}{5} i. or -(\\frac{7}{5} + \\frac{1}{5} i.).", "\\frac{7}{5} + \\frac{1}{5} i"),
+    ("The answer is 3. or 4.", "3"),
+    ("The answer is 2x + 1. or maybe 2x - 1.", "2x + 1"),
+)
+def test_a_full_stop_before_or_does_not_end_the_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_sentences_and_units_after_a_number_still_read():
+    assert score("The answer is 5. And that is all.", "5") == 1.0
+    assert score("we finally get 12 Ohms", "12") == 1.0

@@ -93,7 +93,10 @@ _NOT_VALUES = frozenset(
         "unclear",
     }
 )
-_SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
+# (a full stop before "or"/"and" does not end the sentence: "... is 7/5. or -7/5" goes on)
+_SENTENCE_END = re.compile(
+    r"(?:(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$))(?!\s{0,8}(?:or|and)\b)|[!?](?=\s+[A-Z])"
+)
 _PREAMBLES = frozenset({"the", "this", "an"})
 _STATED = re.compile(r"\b(?:is|are|equals)\b|=")
 _CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
@@ -362,6 +365,7 @@ _RUN_UNIT = re.compile(
     r"(?:\s|\\[,;:! ]|\\q?quad\b){0,4}(?:\^\s{0,4}\{?\s{0,4}\\circ\s{0,4}\}?|\\?%|\\(?:text|mathrm|mbox|textrm)\s{0,4}\{[^{}]{0,24}\}|\$|[A-Za-z]{1,12}\b)"
 )
 MAX_RUN = 16
+_GLUED_LOOKALIKE = re.compile(r"[OoIl](?![A-Za-z])")  # a letter O, I or l glued to a number's end
 
 
 def last_number(text: str) -> str | None:
@@ -372,6 +376,8 @@ def last_number(text: str) -> str | None:
     for chunk in (text[-TAIL_CHARS:], text) if len(text) > TAIL_CHARS else (text,):
         found = list(_NUMBER.finditer(chunk))
         if found:
+            if _GLUED_LOOKALIKE.match(chunk, found[-1].end()):
+                return ""  # "0.2O", "1O": a digit written as a letter; no number is read as the answer
             return _number_run(chunk, found)
     return None
 
