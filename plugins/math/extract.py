@@ -544,33 +544,48 @@ _CONCLUSION = re.compile(
 # The value that ends a concluding sentence: a number run, then at most a few words ("dollars").
 _ENDS_WITH_VALUE = re.compile(r"\$?(?:\s{1,4}[A-Za-z]+){0,3}\s{0,4}\$?[.!]?\s{0,4}$")
 MAX_CONCLUSIONS = 8
+# Before a conclusion's value: a named quantity ("$x$ is", "x =") makes it a remark about that quantity.
+_NAMES_QUANTITY = re.compile(r"=|<|>|\\[lg]eq?(?![A-Za-z])|\$[^$]*[A-Za-z][^$]*\$|\b[a-zA-Z]\s{0,4}(?:=|\bis\b)")
+_RELATION = re.compile(r"=|<|>|\\(?:[lg]eq?|neq|approx|le|ge)(?![A-Za-z])")
+_WORD = re.compile(r"[A-Za-z]+")
+MAX_LEAD_WORDS = 4  # "so the total is 45"; not "so it must be the closest to 67.4"
 
 
 def conclusions_after(text: str, position: int) -> list[str]:
     """The values of concluding statements ("... we finally get 164", "So the total is $12.") made
     after ``position`` (where a final answer was marked), last first: a final answer followed by
-    a conclusion that gives another value states two answers. A conclusion's value is the number
-    (or run of alternatives) that ends its sentence, else the rest of the sentence (after its last
-    ``=``) when that is a formula, not prose ("we finally get \\frac{2 \\sqrt{3}}{3}")."""
+    a conclusion that gives another value states two answers. Only a conclusion that states the
+    text's last value and names no other quantity counts: its value is the number (or run of
+    alternatives) that ends its sentence, else the rest of the sentence when that is a formula
+    ("we finally get \\frac{2 \\sqrt{3}}{3}"), within a few words of the phrase. A remark after a
+    box ("so $QM/PQ = 15/17$", "so $x$ is 5 or 1", "we have $n(n-1) < 6^n$", "so it must be the
+    closest to 67.4") is about something else and is not read."""
     tail = text[position:][-PHRASE_SCAN_CHARS:]
     found = list(_CONCLUSION.finditer(tail))[-MAX_CONCLUSIONS:]
     out = []
     for m in reversed(found):
         rest = tail[m.end() : m.end() + MAX_PHRASE_CHARS]
         sentence = _SENTENCE_END.split(rest.split("\n", 1)[0], maxsplit=1)[0]
+        if _DIGIT.search(tail, m.end() + len(sentence)):
+            continue  # a value stated later: this was an intermediate step
         numbers = list(_NUMBER.finditer(sentence))
         if numbers and _ENDS_WITH_VALUE.match(sentence, numbers[-1].end()):
-            if not _DIGIT.search(sentence, 0, numbers[_run_start(sentence, numbers)].start()):
+            first = numbers[_run_start(sentence, numbers)].start()
+            lead = sentence[:first]
+            if not _DIGIT.search(lead) and not _NAMES_QUANTITY.search(lead) and len(_WORD.findall(lead)) <= MAX_LEAD_WORDS:
                 out.append(_number_run(sentence, numbers))  # its only value, at its end: "we finally get 164"
                 continue
         stated = _phrase_value(rest.lstrip(" ,:"))
-        if stated is None or not _formula_only(stated):  # the rest of the sentence is a formula
-            continue
-        if "=" in stated:
-            stated = _clean(stated.rsplit("=", 1)[1])  # "so 2 + 3 = 5" concludes 5
-        if stated is not None:
+        if stated is None or not _formula_only(stated) or _bare(stated) != _bare(sentence):
+            continue  # the whole rest of the sentence must be the formula
+        if not _RELATION.search(stated):  # "so $QM/PQ = 15/17$", "we have $44 \\times 55 = 3506$": a check, a remark
             out.append(stated)
     return out
+
+
+def _bare(text: str) -> str:
+    """``text`` without math delimiters, spaces and closing punctuation, to compare spans."""
+    return re.sub(r"\\[()\[\]]|[$\s]", "", text).rstrip(".,;:!")
 
 
 def _formula_only(candidate: str) -> bool:
