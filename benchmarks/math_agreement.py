@@ -454,7 +454,8 @@ def score_facts_ours(facts: list[dict]) -> tuple[list[bool], list[float]]:
             fns[key] = get_registry().get("math.correct").build({"rel_tol": key[0], "after_think": key[1]})
         clear_parse_cache()
         start = time.perf_counter()
-        [score] = fns[key](prompts=None, completions=[fact["prediction"]], answer=[fact["gold"]])
+        prompts = [fact["prompt"]] if "prompt" in fact else None  # the near-miss set's echo facts
+        [score] = fns[key](prompts=prompts, completions=[fact["prediction"]], answer=[fact["gold"]])
         seconds.append(time.perf_counter() - start)
         verdicts.append(score == 1.0)
     return verdicts, seconds

@@ -188,8 +188,91 @@ def hand_facts() -> list[dict]:
     return [fact(*row) for row in rows]
 
 
+ERIN = (
+    "The ice cream parlor was offering a deal, buy 2 scoops of ice cream, get 1 scoop free.  Each scoop cost $1.50.  "
+    "If Erin had  $6.00, how many scoops of ice cream should she buy?"
+)
+COWS = "A farmer keeps 14 cows and sells 2 of them each week until he has 6 left. How many weeks does it take?"
+
+
+def generator_facts() -> list[dict]:
+    """Classes `grpo-rewards attack` found after the hand-found ones were closed: a final answer
+    then another conclusion, the prompt echoed, alternatives read by the last-number reader, a sign
+    before currency markup, a unit after the last number. A fact with a ``prompt`` is scored with it."""
+    rows = [
+        (
+            "163",
+            "The answer is 163. Checking once more, I correct it. Putting it together, we finally get 164",
+            False,
+            "restated_then_wrong",
+            "an answer phrase, then a concluding statement with another value",
+        ),
+        (
+            "42",
+            "So the answer is \\boxed{42}. Wait, I dropped a carry: so the total is 45.",
+            False,
+            "restated_then_wrong",
+            "a box, then a concluding 'so ... 45'",
+        ),
+        (
+            "18",
+            "#### 18\nOn reflection, therefore, she sells 20 eggs.",
+            False,
+            "restated_then_wrong",
+            "a GSM8K marker, then 'therefore ... 20'",
+        ),
+        (
+            "7",
+            "<answer>7</answer>\nActually the last step was off, thus we get 9",
+            False,
+            "restated_then_wrong",
+            "an answer element, then 'thus we get 9'",
+        ),
+        ("5", "\\boxed{5}. So the answer is 5 apples.", True, "control", "a conclusion that agrees"),
+        ("1430", "Putting it together, we finally get 1431 or 1430", False, "hedge", "two values read by the last-number reader"),
+        ("13", "so the total must be 12, or maybe 13", False, "hedge", "'A, or maybe B'"),
+        ("106^\\circ", "Hence it is either -106^\\circ or 106^\\circ", False, "hedge", "'either A or B' with units"),
+        ("24, -3", "#### 24, -3 or 24", False, "hedge", "alternatives that repeat a value: a list or one item"),
+        ("2, -1", "we finally get 2 or -1", True, "control", "two solutions read whole by the last-number reader"),
+        ("\\$1.25", "Putting it together, we finally get -\\$1.25", False, "sign", "a minus before an escaped dollar sign"),
+        ("7.25", "so the balance ends at -\\text{\\$}7.25", False, "sign", "a minus before a dollar sign in text markup"),
+        ("12", "the net change comes to \u2212$12", False, "sign", "a Unicode minus before a dollar sign"),
+        ("-1.25", "we finally get -\\$1.25", True, "control", "the negative amount"),
+        ("312 \\text{ dollars}", "we finally get 312\\text{ cents}", False, "unit", "another unit after the last number"),
+        ("69\\text{ degrees}", "The final answer is $\\boxed{69\\text{ radians}}$.", False, "unit", "radians for degrees"),
+        ("30^\\circ", "so the angle is 30 radians.", False, "unit", "radians for a degree mark"),
+        ("25 \\text{ ft}", "\\boxed{25\\text{ in}}", False, "unit", "inches in text markup for feet"),
+        ("\\$0.20", "Putting it together, we finally get \\$0.2O", False, "lookalike", "a letter O for the last zero"),
+        ("4.50", "we finally get 4.5O", False, "lookalike", "a letter O for the last zero"),
+        ("3", "The answer is 3. or 4.", False, "hedge", "a full stop, then 'or' another answer"),
+    ]
+    out = [fact(*row) for row in rows]
+    echoes = [
+        (ERIN, ERIN, "6", False, "the question copied back; its last number is the answer"),
+        ("What is $\\sqrt{16}$?", "What is $\\sqrt{16}$?", "4", False, "the question's formula evaluates to the answer"),
+        ("Compute $\\dbinom{7}{7}$.", "Compute $\\dbinom{7}{7}$.", "1", False, "the question's formula evaluates to the answer"),
+        (
+            COWS,
+            "Let me restate it. A farmer keeps 14 cows and sells 2 of them each week until he has 6 left",
+            "6",
+            False,
+            "a sentence of the question copied",
+        ),
+        (
+            ERIN,
+            "If Erin had $6.00, how many scoops of ice cream should she buy? Two scoops cost $3.00 and a third is free, so 6.",
+            "6",
+            True,
+            "the question restated, then the model's own answer",
+        ),
+    ]
+    for prompt, completion, gold, expected, why in echoes:
+        out.append({**fact(gold, completion, expected, "control" if expected else "prompt_echo", why), "prompt": prompt})
+    return out
+
+
 def build() -> list[dict]:
-    return hand_facts() + gsm8k_facts() + math500_facts()
+    return hand_facts() + generator_facts() + gsm8k_facts() + math500_facts()
 
 
 def load() -> list[dict]:

@@ -4,9 +4,7 @@ by math.correct, code.tests or gym.score.
 Rows: 50 of GSM8K's and 50 of MATH's test split, 2 of every offered reasoning-gym task, 20 HumanEval
 problems and the six assert/stdio rows of benchmarks/data/attack_code_rows.jsonl, drawn with seed 0;
 the quick attack set (no loops until the time limit, bombs or filesystem walks). On main 77be7b5
-issue 20's holes are open, so these tests are expected to fail there: each is marked
-``until_issue_20_fixes_merge`` (a strict xfail, so it fails loudly once it passes: then remove the
-marker).
+issue 20's holes were open and every gate failed; now each holds.
 """
 
 from __future__ import annotations
@@ -18,9 +16,6 @@ from grpo_rewards.attack_command import load_rows
 from grpo_rewards.rewardset import parse_reward_set
 
 SEED = 0
-until_issue_20_fixes_merge = pytest.mark.xfail(
-    strict=True, reason="issue 20's holes are open on this branch; remove this marker once the math/code/gym fixes are merged"
-)
 
 
 def gate(entries: list[dict], sources: tuple[str, ...], limit: int | None) -> list[str]:
@@ -32,7 +27,6 @@ def gate(entries: list[dict], sources: tuple[str, ...], limit: int | None) -> li
     return paid_failures(report)
 
 
-@until_issue_20_fixes_merge
 def test_math_correct_pays_no_attack():
     failed = gate([{"use": "math.correct", "name": "math"}], ("builtin:gsm8k", "builtin:math"), 50)
     assert not failed, "\n".join(failed)

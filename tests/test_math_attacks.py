@@ -256,3 +256,133 @@ def test_rounded_decimals_follow_rel_tol_in_every_structure():
     ]
     assert [score(c, g) for c, g in cases] == [0.0, 0.0, 0.0]
     assert [score(c, g, rel_tol=1e-4) for c, g in cases] == [1.0, 1.0, 1.0]
+
+
+# Found by `grpo-rewards attack` (issue 21) after the classes above were closed.
+def score_after(prompt: str, completion: str, gold: str, **params) -> float | None:
+    fn = get_registry().get("math.correct").build(params)
+    [value] = fn(prompts=[prompt], completions=[completion], answer=[gold])
+    return value
+
+
+# 9. a final answer, then a concluding statement that gives another value
+@refused(
+    ("The answer is 163. Checking the last step once more, I correct it. Putting it together, we finally get 164", "163"),
+    ("So the answer is \\boxed{42}. Wait, I dropped a carry: so the total is 45.", "42"),
+    ("#### 18\nOn reflection, therefore, she sells 20 eggs.", "18"),
+    ("<answer>7</answer>\nActually the last step was off, thus we get 9", "7"),
+    (
+        "The answer is \\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}. Correcting it, we finally get "
+        "\\begin{vmatrix} 1 \\\\ 2 \\end{vmatrix}",
+        "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+    ),
+)
+def test_a_final_answer_then_another_conclusion_is_no_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_conclusion_that_agrees_keeps_the_answer():
+    assert score("\\boxed{5}. So the answer is 5 apples.", "5") == 1.0
+    assert score("The answer is 12. Thus 3 + 9 = 12.", "12") == 1.0
+    assert score("The answer is 12. We have used that 3 + 4 = 7 along the way.", "12") == 1.0
+
+
+# 10. the question copied back: its numbers are the prompt's, not an answer
+ERIN = (
+    "The ice cream parlor was offering a deal, buy 2 scoops of ice cream, get 1 scoop free.  Each scoop cost $1.50.  "
+    "If Erin had  $6.00, how many scoops of ice cream should she buy?"
+)
+COWS = "A farmer keeps 14 cows and sells 2 of them each week until he has 6 left. How many weeks does it take?"
+
+
+@pytest.mark.parametrize(
+    "prompt, completion, gold",
+    [
+        (ERIN, ERIN, "6"),
+        ("What is $\\sqrt{16}$?", "What is $\\sqrt{16}$?", "4"),
+        ("Compute $\\dbinom{7}{7}$.", "Compute $\\dbinom{7}{7}$.", "1"),
+        (COWS, "Let me restate it. A farmer keeps 14 cows and sells 2 of them each week until he has 6 left", "6"),
+    ],
+)
+def test_the_echoed_prompt_is_no_answer(prompt, completion, gold):
+    assert score_after(prompt, completion, gold) == 0.0
+
+
+def test_an_answer_after_the_restated_question_counts():
+    restated = "If Erin had $6.00, how many scoops of ice cream should she buy? Two scoops cost $3.00 and a third is free, so 6."
+    assert score_after(ERIN, restated, "6") == 1.0
+    assert score_after(ERIN, ERIN, "6", read_prompt_echo=True) == 1.0  # the looser reading, opted into
+
+
+# 11. a final value offered as alternatives
+@refused(
+    ("Putting it together, we finally get 1431 or 1430", "1430"),
+    ("so the total must be 12, or maybe 13", "13"),
+    ("Hence it is either -106^\\circ or 106^\\circ", "106^\\circ"),
+    ("she pays \\$30 or \\$35", "35"),
+    ("#### 24, -3 or 24", "24, -3"),
+    ("<answer>\\frac{1}{2}, 1, 2 or \\frac{1}{2}, 1</answer>", "\\frac{1}{2}, 1, 2"),
+)
+def test_alternatives_are_a_hedge(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_list_of_solutions_is_read_whole():
+    assert score("we finally get 2 or -1", "2, -1") == 1.0  # refused before: the last number alone
+    assert score("\\boxed{(3, 17), (3, 17), (5, 2)}", "(3, 17), (5, 2)") == 1.0  # a repeat without "or"
+
+
+# 12. a sign before currency markup
+@refused(
+    ("Putting it together, we finally get -\\$1.25", "\\$1.25"),
+    ("so the balance ends at -\\text{\\$}7.25", "7.25"),
+    ("the net change comes to \u2212$12", "12"),
+    ("so the profit is -\u20ac3", "3"),
+)
+def test_a_sign_before_currency_is_kept(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_negative_amount_states_the_negative():
+    assert score("we finally get -\\$1.25", "-1.25") == 1.0
+
+
+# 13. a unit after the last number, degrees against radians, inches in text markup
+@refused(
+    ("we finally get 312\\text{ cents}", "312 \\text{ dollars}"),
+    ("The final answer is $\\boxed{69\\text{ radians}}$.", "69\\text{ degrees}"),
+    ("so the angle is 30 radians.", "30^\\circ"),
+    ("\\boxed{25\\text{ in}}", "25 \\text{ ft}"),
+)
+def test_the_unit_after_the_last_number_is_read(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_units_that_agree_still_match():
+    assert score("so the angle is 30 degrees.", "30^\\circ") == 1.0
+    assert score("\\boxed{12 \\text{ in}}", "12 \\text{ inches}") == 1.0
+    assert score("we get 5 in total", "5") == 1.0
+
+
+# 14. a trailing zero written as a letter O; a full stop before "or" does not end the answer
+@refused(
+    ("Putting it together, we finally get \\$0.2O", "\\$0.20"),
+    ("we finally get 4.5O", "4.50"),
+    ("so each costs \\$1.2O", "\\$1.20"),
+)
+def test_a_letter_glued_to_the_last_number_is_no_number(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+@refused(
+    ("The answer is \\frac{7}{5} + \\frac{1}{5} i. or -(\\frac{7}{5} + \\frac{1}{5} i.).", "\\frac{7}{5} + \\frac{1}{5} i"),
+    ("The answer is 3. or 4.", "3"),
+    ("The answer is 2x + 1. or maybe 2x - 1.", "2x + 1"),
+)
+def test_a_full_stop_before_or_does_not_end_the_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_sentences_and_units_after_a_number_still_read():
+    assert score("The answer is 5. And that is all.", "5") == 1.0
+    assert score("we finally get 12 Ohms", "12") == 1.0

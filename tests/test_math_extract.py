@@ -70,7 +70,7 @@ def test_answer_is(text, expected):
     "text, expected",
     [
         ("I bought 3 apples for $1,250.50 total", "1,250.50"),
-        ("temperature fell to -5 degrees", "-5"),
+        ("temperature fell to -5 degrees", "-5 degrees"),  # the unit is part of the value
         ("from 2023-2024", "2024"),
         ("half of it: 3/4", "3/4"),
         ("a share of 20%", "20%"),

@@ -23,7 +23,8 @@ def test_the_set_covers_every_class_with_attacks_and_controls():
 
 def test_every_near_miss_is_refused_and_every_control_accepted():
     fn = get_registry().get("math.correct").build({})
-    scores = fn(prompts=None, completions=[r["completion"] for r in _ROWS], answer=[r["gold"] for r in _ROWS])
+    prompts = [r.get("prompt", "") for r in _ROWS]  # the echo facts are scored with their prompt
+    scores = fn(prompts=prompts, completions=[r["completion"] for r in _ROWS], answer=[r["gold"] for r in _ROWS])
     wrong = [
         (row["class"], row["gold"][-60:], row["completion"], score)
         for row, score in zip(_ROWS, scores)

@@ -93,7 +93,10 @@ _NOT_VALUES = frozenset(
         "unclear",
     }
 )
-_SENTENCE_END = re.compile(r"(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$)|[!?](?=\s+[A-Z])")
+# (a full stop before "or"/"and" does not end the sentence: "... is 7/5. or -7/5" goes on)
+_SENTENCE_END = re.compile(
+    r"(?:(?<!\d)(?<!\.[mM])\.(?![mM]\.)(?!\d)|(?<!\.[mM])\.(?=\s|$))(?!\s{0,8}(?:or|and)\b)|[!?](?=\s+[A-Z])"
+)
 _PREAMBLES = frozenset({"the", "this", "an"})
 _STATED = re.compile(r"\b(?:is|are|equals)\b|=")
 _CLOSERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
@@ -344,15 +347,91 @@ def _last_run(rest: str, first: bool = False) -> str | None:
     return ", ".join(c for c in spans if c)
 
 
+# A sign written before currency or unit markup: "-\\$1.25", "-$1.25", "-\\text{\\$}1.25", "-€5".
+_SIGNED_MARKUP = re.compile(
+    r"(?<![\w.)\]}])-\s{0,4}(?:\\?\$|\\(?:text|mathrm|textrm|mbox)\s{0,4}\{\s{0,4}\\?\$\s{0,4}\}|\u20ac|\u00a3|\\euro|\\pounds)\s{0,4}$"
+)
+# Between two numbers that are offered as alternatives or as a list: "1431 or 1430", "3, or maybe
+# 4", "either 2 or 3", "2, 3 and 5". A run joined by these is read whole (and is a hedge, or a list).
+_ALTERNATIVE = re.compile(
+    r"\s{0,8}(?:,\s{0,8})?(?:\\text\{\s{0,4})?\b(?:or|and|and/or|nor)\b(?:\s{0,4}\})?"
+    r"(?:\s{1,8}(?:maybe|possibly|perhaps|probably|rather|even|else|alternatively))?,?\s{0,8}"
+    r"(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\}|\u20ac|\u00a3)\s{0,4})?"
+)
+_LIST_COMMA = re.compile(r"\s{0,8}[,;]\s{0,8}(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\}|\u20ac|\u00a3)\s{0,4})?")
+# What may follow a number of a run before its joiner: a degree sign, a percent sign, a unit in
+# text markup, a word ("-106^\\circ or 106^\\circ", "-25 \\text{ ft} or 25 \\text{ ft}", "3 cm or 4").
+_RUN_UNIT = re.compile(
+    r"(?:\s|\\[,;:! ]|\\q?quad\b){0,4}(?:\^\s{0,4}\{?\s{0,4}\\circ\s{0,4}\}?|\\?%|\\(?:text|mathrm|mbox|textrm)\s{0,4}\{[^{}]{0,24}\}|\$|[A-Za-z]{1,12}\b)"
+)
+MAX_RUN = 16
+_GLUED_LOOKALIKE = re.compile(r"[OoIl](?![A-Za-z])")  # a letter O, I or l glued to a number's end
+
+
 def last_number(text: str) -> str | None:
-    """The last number in the text (``-3``, ``1,250``, ``0.5``, ``3/4``, ``\\frac{1}{2}``, ``20%``)."""
+    """The last number in the text (``-3``, ``1,250``, ``0.5``, ``3/4``, ``\\frac{1}{2}``, ``20%``),
+    with its sign when the sign stands before currency markup (``-\\$1.25``). A last number offered
+    with others as alternatives or a list ("1431 or 1430", "3, or maybe 4", "2, 3 and 5") is read
+    with them, as the parser reads such a run: a hedge or a list, never its last item alone."""
     for chunk in (text[-TAIL_CHARS:], text) if len(text) > TAIL_CHARS else (text,):
-        last = None
-        for last in _NUMBER.finditer(chunk):
-            pass
-        if last is not None:
-            return last.group(0).strip()
+        found = list(_NUMBER.finditer(chunk))
+        if found:
+            if _GLUED_LOOKALIKE.match(chunk, found[-1].end()):
+                return ""  # "0.2O", "1O": a digit written as a letter; no number is read as the answer
+            return _number_run(chunk, found)
     return None
+
+
+# A unit written right after the last number: "312\\text{ cents}", "12 radians", "69^\\circ".
+_UNIT_AFTER = re.compile(
+    r"(?:\s|\\[,;:! ]){0,4}(?:(\^\s{0,4}\{?\s{0,4}\\circ\s{0,4}\}?|\u00b0)|"
+    r"\\(?:text|mathrm|mbox|textrm)\s{0,4}\{\s{0,4}([A-Za-z]{1,16})\s{0,4}\}|([A-Za-z]{1,16})\b(?=\s{0,4}(?:[.,;:!?)]|\$|$)))"  # a word unit ends the sentence: not "5 in total"
+)
+
+
+def _with_unit(chunk: str, end: int) -> str:
+    """The unit written right after ``end`` (a number's end), as written, when it is one: the
+    last-number reader keeps it, so that 312 cents is not read as 312 (dollars)."""
+    from .units import is_unit
+
+    m = _UNIT_AFTER.match(chunk, end)
+    if m is None or not (m.group(1) or is_unit(m.group(2) or m.group(3) or "")):
+        return ""
+    return chunk[end : m.end()]
+
+
+def _signed(chunk: str, m: re.Match[str]) -> str:
+    number = m.group(0).strip()
+    if not number.startswith("-") and _SIGNED_MARKUP.search(chunk, max(0, m.start() - 40), m.start()):
+        return "-" + number
+    return number
+
+
+def _number_run(chunk: str, found: list[re.Match[str]]) -> str:
+    """The last number and the numbers joined to it as alternatives or a list, as one answer."""
+    first = _run_start(chunk, found)
+    head = _signed(chunk, found[first])
+    unit = _with_unit(chunk, found[-1].end())
+    if first == len(found) - 1:
+        return head + unit
+    return head + chunk[found[first].end() : found[-1].end()] + unit  # as written: "24 or 24, -3"
+
+
+def _run_start(chunk: str, found: list[re.Match[str]]) -> int:
+    """Index in ``found`` of the first number of the last run: numbers joined by commas, "or",
+    "and" ("2, 3 or 4"), each perhaps followed by its unit."""
+    first = len(found) - 1
+    while first > 0 and len(found) - first < MAX_RUN:
+        at, end = found[first - 1].end(), found[first].start()
+        unit = _RUN_UNIT.match(chunk, at, end)
+        if not any(
+            joiner.fullmatch(chunk, start, end)
+            for joiner in (_ALTERNATIVE, _LIST_COMMA)
+            for start in ((at, unit.end()) if unit else (at,))
+        ):
+            break
+        first -= 1
+    return first
 
 
 def _find_unescaped(text: str, needle: str, start: int) -> int:
@@ -460,3 +539,93 @@ def gold_answer(raw_gold: object) -> str | None:
         if found is not None:
             return found
     return bare or None  # may not parse ("9^9^9^9"): then the row has no gold
+
+
+# A concluding statement: "we (finally) get N", "so N", "therefore ... N", "thus N", "hence N".
+_CONCLUSION = re.compile(
+    r"\b(?:we\s{1,4}(?:finally\s{1,4}|now\s{1,4})?(?:get|have|obtain|find|arrive\s{1,4}at|conclude)|so|therefore|"
+    r"thus|hence|finally|in\s{1,4}total|altogether|(?:this|which)\s{1,4}gives|giving|the\s{1,4}result\s{1,4}is)\b",
+    re.IGNORECASE,
+)
+# The value that ends a concluding sentence: a number run, then at most a few words ("dollars").
+_ENDS_WITH_VALUE = re.compile(r"\$?(?:\s{1,4}[A-Za-z]+){0,3}\s{0,4}\$?[.!]?\s{0,4}$")
+MAX_CONCLUSIONS = 8
+# Before a conclusion's value: a named quantity ("$x$ is", "x =") makes it a remark about that quantity.
+_NAMES_QUANTITY = re.compile(r"=|<|>|\\[lg]eq?(?![A-Za-z])|\$[^$]*[A-Za-z][^$]*\$|\b[a-zA-Z]\s{0,4}(?:=|\bis\b)")
+_RELATION = re.compile(r"=|<|>|\\(?:[lg]eq?|neq|approx|le|ge)(?![A-Za-z])")
+_WORD = re.compile(r"[A-Za-z]+")
+MAX_LEAD_WORDS = 4  # "so the total is 45"; not "so it must be the closest to 67.4"
+
+
+def conclusions_after(text: str, position: int) -> list[str]:
+    """The values of concluding statements ("... we finally get 164", "So the total is $12.") made
+    after ``position`` (where a final answer was marked), last first: a final answer followed by
+    a conclusion that gives another value states two answers. Only a conclusion that states the
+    text's last value and names no other quantity counts: its value is the number (or run of
+    alternatives) that ends its sentence, else the rest of the sentence when that is a formula
+    ("we finally get \\frac{2 \\sqrt{3}}{3}"), within a few words of the phrase. A remark after a
+    box ("so $QM/PQ = 15/17$", "so $x$ is 5 or 1", "we have $n(n-1) < 6^n$", "so it must be the
+    closest to 67.4") is about something else and is not read."""
+    tail = text[position:][-PHRASE_SCAN_CHARS:]
+    found = list(_CONCLUSION.finditer(tail))[-MAX_CONCLUSIONS:]
+    out = []
+    for m in reversed(found):
+        rest = tail[m.end() : m.end() + MAX_PHRASE_CHARS]
+        sentence = _SENTENCE_END.split(rest.split("\n", 1)[0], maxsplit=1)[0]
+        if _DIGIT.search(tail, m.end() + len(sentence)):
+            continue  # a value stated later: this was an intermediate step
+        numbers = list(_NUMBER.finditer(sentence))
+        if numbers and _ENDS_WITH_VALUE.match(sentence, numbers[-1].end()):
+            first = numbers[_run_start(sentence, numbers)].start()
+            lead = sentence[:first]
+            if not _DIGIT.search(lead) and not _NAMES_QUANTITY.search(lead) and len(_WORD.findall(lead)) <= MAX_LEAD_WORDS:
+                out.append(_number_run(sentence, numbers))  # its only value, at its end: "we finally get 164"
+                continue
+        stated = _phrase_value(rest.lstrip(" ,:"))
+        if stated is None or not _formula_only(stated) or _bare(stated) != _bare(sentence):
+            continue  # the whole rest of the sentence must be the formula
+        if not _RELATION.search(stated):  # "so $QM/PQ = 15/17$", "we have $44 \\times 55 = 3506$": a check, a remark
+            out.append(stated)
+    return out
+
+
+def _bare(text: str) -> str:
+    """``text`` without math delimiters, spaces and closing punctuation, to compare spans."""
+    return re.sub(r"\\[()\[\]]|[$\s]", "", text).rstrip(".,;:!")
+
+
+def _formula_only(candidate: str) -> bool:
+    """Whether ``candidate`` is written as mathematics (digits, no prose words), read or not: a
+    conclusion that states a formula the parser cannot read still states something."""
+    words = _PROSE_WORD.findall(_LATEX_WORDS.sub(" ", candidate))
+    if [w for w in words if w.lower() not in _MATH_WORDS]:
+        return False
+    return bool(_DIGIT.search(candidate)) or _reads_as_value(candidate)
+
+
+def _reads_as_value(candidate: str) -> bool:
+    """Whether ``candidate`` parses as a value (not as words)."""
+    from .parse import parse_answer
+    from .values import Text
+
+    value = parse_answer(candidate)
+    return value is not None and not isinstance(value, Text)
+
+
+def final_marker_position(text: str, extractors: Sequence[str]) -> int | None:
+    """Where the last final-answer marker the extractors read starts (a box, an ``<answer>``
+    element, ``####``, an answer phrase); None when there is none."""
+    positions = []
+    if "boxed" in extractors:
+        positions += [m.start() for m in list(_BOX_COMMAND.finditer(text[-PHRASE_SCAN_CHARS:]))[-1:]]
+        positions = [p + max(0, len(text) - PHRASE_SCAN_CHARS) for p in positions]
+    if "answer_tag" in extractors:
+        positions.append(text.lower().rfind("<answer>"))
+    if "gsm8k" in extractors:
+        positions.append(text.rfind("####"))
+    if "answer_is" in extractors:
+        found = _answer_phrase(text)
+        if found is not None:
+            positions.append(found[1])
+    best = max(positions, default=-1)
+    return best if best >= 0 else None

@@ -5,7 +5,10 @@ The gold answer comes from a dataset column (``answer`` by default) and may be b
 completion's extractors); None when it is missing or cannot be read (the reward does not apply to
 that row, and TRL leaves it out of the mean). The answer is read after the last ``</think>``
 when the completion has one (a box inside the reasoning block is a draft); ``after_think`` is the
-strict form: a completion that never closes the block has no answer at all.
+strict form: a completion that never closes the block has no answer at all. Sentences copied from
+the prompt are not read (the echoed question is no answer; ``read_prompt_echo`` reads them), and a
+final answer followed by a different one (another marker, or a concluding "so / we finally get N")
+is a hedge, not an answer.
 """
 
 from __future__ import annotations
@@ -14,11 +17,23 @@ import re
 
 from grpo_rewards import Param, Sample, Scored, reward
 
+from .echo import without_echo
 from .equivalence import matches, values_equivalent
-from .extract import _NUMBER, DEFAULT_ORDER, answer_tag, boxed, boxed_contents, extract_answer, extract_with_source, gold_answer
+from .extract import (
+    _NUMBER,
+    DEFAULT_ORDER,
+    answer_tag,
+    boxed,
+    boxed_contents,
+    conclusions_after,
+    extract_answer,
+    extract_with_source,
+    final_marker_position,
+    gold_answer,
+)
 from .parse import parse_answer
 from .think import after_reasoning
-from .values import Answer
+from .values import Answer, Collection
 
 MAX_ELSEWHERE_CANDIDATES = 48
 _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
@@ -75,6 +90,13 @@ _MATH_SPAN = re.compile(r"\$\$?([^$]{1,200})\$\$?")
             "completion that never closes </think> scores wrong_score. Either way the answer is "
             "read only after the last </think> when there is one",
         ),
+        Param(
+            "read_prompt_echo",
+            bool,
+            False,
+            "read answers from sentences copied verbatim from the prompt (off: a value read only "
+            "from the echoed question is no answer)",
+        ),
     ],
     value_range=(0.0, 1.0),
     isolation="process",
@@ -89,6 +111,7 @@ def math_correct(
     partial_credit: float,
     wrong_score: float,
     after_think: bool = False,
+    read_prompt_echo: bool = False,
 ) -> Scored:
     raw_gold = sample.columns.get(answer_column)
     gold = gold_answer(raw_gold)
@@ -101,9 +124,13 @@ def math_correct(
         if after_think:
             return Scored(wrong_score, {"gold": _shown(gold), "why": "after_think: the <think> block is never closed"})
         completion = sample.completion
+    if not read_prompt_echo:
+        completion = without_echo(completion, sample.prompt)
     predicted, extractor = extract_with_source(completion, extractors)
     details = {"extractor": extractor, "read": _shown(predicted), "gold": _shown(gold)}
     if predicted is not None and matches(predicted, gold_value, rel_tol=rel_tol):
+        if overlapping_alternatives(predicted, rel_tol):
+            return Scored(wrong_score, {**details, "why": "a hedge: alternatives that repeat a value"})
         if final_answers_disagree(completion, extractors, predicted, rel_tol):
             return Scored(wrong_score, {**details, "why": "two final answers disagree"})
         return Scored(1.0, {**details, "why": "equals the gold answer"})
@@ -119,6 +146,21 @@ def _shown(text: str | None, limit: int = 200) -> str | None:
 
 
 FINAL_MARKERS = ("boxed", "answer_tag", "gsm8k")
+_DISJUNCTION = re.compile(r"\bor\b", re.IGNORECASE)
+MAX_ALTERNATIVES = 32
+
+
+def overlapping_alternatives(predicted: str, rel_tol: float) -> bool:
+    """Whether ``predicted`` offers alternatives that share a value: "24, -3 or 24" is "24, -3" or
+    "24", a hedge, though as a set of solutions it would read {24, -3}. A list written with
+    commas alone may repeat a value (a restatement); one joined by "or" may not."""
+    if not _DISJUNCTION.search(predicted):
+        return False
+    value = parse_answer(predicted)
+    if not isinstance(value, Collection) or value.kind != "list" or len(value.items) > MAX_ALTERNATIVES:
+        return False
+    items = value.items
+    return any(values_equivalent(items[i], items[j], rel_tol=rel_tol) for i in range(len(items)) for j in range(i))
 
 
 def final_answers_disagree(text: str, extractors: list[str], predicted: str, rel_tol: float) -> bool:
@@ -139,6 +181,27 @@ def final_answers_disagree(text: str, extractors: list[str], predicted: str, rel
             continue
         other_value = parse_answer(other)
         if other_value is not None and not values_equivalent(other_value, value, rel_tol=rel_tol):
+            return True
+    return concluded_otherwise(text, extractors, predicted, rel_tol)
+
+
+def concluded_otherwise(text: str, extractors: list[str], predicted: str, rel_tol: float) -> bool:
+    """Whether a concluding statement after the last final marker gives another value: "The answer
+    is 163. Checking once more ... we finally get 164" states two final answers."""
+    position = final_marker_position(text, extractors)
+    if position is None:
+        return False
+    value = parse_answer(predicted)
+    if value is None:
+        return False
+    for concluded in conclusions_after(text, position):
+        if matches(concluded, value, rel_tol=rel_tol):
+            continue
+        other = parse_answer(concluded)
+        if other is None:  # a formula that cannot be read (a determinant of a column): another statement
+            if concluded.replace(" ", "") != predicted.replace(" ", ""):
+                return True
+        elif not matches(predicted, other, rel_tol=rel_tol):
             return True
     return False
 

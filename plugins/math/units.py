@@ -16,7 +16,7 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "cm": ("cm", "centimeter", "centimeters", "centimetre", "centimetres"),
     "m": ("m", "meter", "meters", "metre", "metres"),
     "km": ("km", "kilometer", "kilometers", "kilometre", "kilometres"),
-    "in": ("inch", "inches"),
+    "in": ("in", "inch", "inches"),  # "in" only as the last word after a number: "25 \\text{ in}"
     "ft": ("ft", "foot", "feet"),
     "yd": ("yd", "yard", "yards"),
     "mi": ("mi", "mile", "miles"),
@@ -37,6 +37,8 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "year": ("year", "years"),
     "dollar": ("dollar", "dollars"),
     "cent": ("cent", "cents"),
+    "deg": ("deg", "degree", "degrees"),  # and the degree mark (90^\\circ, 90°)
+    "rad": ("rad", "rads", "radian", "radians"),
     "K": ("K", "kelvin"),
     "C": ("C", "celsius"),
     "F": ("F", "fahrenheit"),
@@ -55,6 +57,9 @@ def trailing_unit(tokens: list[Token]) -> str:
     """The canonical unit written at the end of an answer's tokens, with its power (``cm^2``),
     after a number; "" when there is none or it is not a known unit."""
     end = len(tokens)
+    degree = end >= 2 and tokens[-1].kind == "OP" and tokens[-1].value == "deg" and tokens[-2].kind in ("NUM", "RBRACE")
+    if degree and not any(t.kind == "FUNC" for t in tokens):  # \\sin 30^\\circ is a number
+        return "deg"  # 12^\\circ is 12 degrees, never 12 radians
     power = ""
     if end >= 3 and tokens[-2].kind == "OP" and tokens[-2].value == "^" and tokens[-1].kind == "NUM":
         power, end = f"^{tokens[-1].value}", end - 2
@@ -77,3 +82,8 @@ def trailing_unit(tokens: list[Token]) -> str:
     elif not power and words & {"cubic", "cu"}:
         power = "^3"
     return unit + power
+
+
+def is_unit(word: str) -> bool:
+    """Whether ``word`` names a unit of the table (``cents``, ``ft``, ``radians``)."""
+    return _canonical(word) is not None
