@@ -2,7 +2,8 @@
 math.correct and math-verify disagreed, each decided by the mathematics (a value that differs from
 the gold) or by the final-answer rule (a hedge, a list of candidates, a final value after the gold,
 an answer after a closed think block, the question echoed). Every one is wrong; checked here without
-math-verify. ``paid_on_main_by`` says which of the two paid it on main 77be7b5.
+math-verify. ``paid_on_main_by`` says which of the two paid it on main 77be7b5; an echo of the question
+carries that question as its ``prompt``.
 """
 
 from __future__ import annotations
@@ -10,20 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from grpo_rewards.rewardset import parse_reward_set
 from grpo_rewards.scoring import Row, score_rows
 
 FACTS = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "benchmarks/data/attack_math_facts.jsonl").open()]
-until_issue_20_fixes_merge = pytest.mark.xfail(
-    strict=True, reason="math.correct's issue 20 holes are open on this branch; remove this marker once the math fixes are merged"
-)
 
 
 def paid(facts: list[dict]) -> list[str]:
     reward_set = parse_reward_set([{"use": "math.correct", "name": "correct"}])
-    result = score_rows(reward_set, [Row(f["completion"], "", {"answer": f["gold"]}) for f in facts])
+    result = score_rows(reward_set, [Row(f["completion"], f.get("prompt", ""), {"answer": f["gold"]}) for f in facts])
     return [
         f"{f['class']}: gold {f['gold']!r}, completion ...{f['completion'][-60:]!r} scored {score}"
         for f, score in zip(facts, result.values["correct"])
@@ -41,7 +37,6 @@ def test_math_correct_refuses_what_math_verify_paid():
     assert not failed, "\n".join(failed)
 
 
-@until_issue_20_fixes_merge
 def test_math_correct_refuses_what_it_paid_on_main():
     failed = paid([f for f in FACTS if f["paid_on_main_by"] == "math.correct"])
     assert not failed, "\n".join(failed)
