@@ -28,29 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from grpo_rewards.plugins.math.words import SMALL_NUMBER_WORDS  # noqa: E402
 from math_agreement import data_dir, read_jsonl, score_facts_math_verify, score_facts_ours  # noqa: E402
 
 FACTS = Path(__file__).resolve().parent / "data" / "math_near_miss.jsonl"
 GSM8K_GOLDS = 12  # integer GSM8K golds each class is made from
-_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-]
+_WORDS = SMALL_NUMBER_WORDS[:17]  # zero .. sixteen: the words the facts file was written with
 
 
 def fact(gold: str, completion: str, expected: bool, cls: str, why: str) -> dict:

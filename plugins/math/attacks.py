@@ -19,6 +19,8 @@ from typing import Any
 from grpo_rewards.attack import AnswerDomain
 from grpo_rewards.attack.domains import choice_near_misses, number_near_misses
 
+from .words import SMALL_NUMBER_WORDS as _WORDS
+
 _INT = re.compile(r"^-?\d+$")
 _FRAC = re.compile(r"^(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}$")
 _LABELLED = re.compile(r"^\s*([a-zA-Z])\s*=\s*([^,=]+?)\s*$")
@@ -51,29 +53,6 @@ _UNIT_SWAP = {
 }
 # |g| differs from g wherever g < 0; not e or i, which are constants
 _ODD_MONOMIAL = re.compile(r"^-?\d*\s*[a-df-hj-z](\^\{?[13579]\}?)?$")
-_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
 
 
 def _split_top(text: str) -> list[str]:

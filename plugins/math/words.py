@@ -34,6 +34,8 @@ _UNITS = {
     "eighteen": 18,
     "nineteen": 19,
 }
+# "zero" .. "twenty", indexed by value: for writing small numbers as words (attacks, test facts)
+SMALL_NUMBER_WORDS = [*_UNITS, "twenty"]
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _DENOMINATORS = {
