@@ -75,16 +75,25 @@ class DiskWatch:
                 return
             path = "/proc/" + str(pid) + "/root" + self.path
         while not self.stopped.wait(QUOTA_INTERVAL):
-            used, entries = disk_usage(path, self.max_files)
-            if used > self.max_bytes or entries > self.max_files:
-                self.exceeded = (
-                    "disk quota exceeded: more than "
-                    + (str(self.max_files) + " files" if entries > self.max_files else str(self.max_bytes >> 20) + " MiB")
-                    + " in the work directory"
-                )
+            if self._over(path):
                 self.kill()
                 return
 
+    def _over(self, path):
+        used, entries = disk_usage(path, self.max_files)
+        if used > self.max_bytes or entries > self.max_files:
+            self.exceeded = (
+                "disk quota exceeded: more than "
+                + (str(self.max_files) + " files" if entries > self.max_files else str(self.max_bytes >> 20) + " MiB")
+                + " in the work directory"
+            )
+        return self.exceeded is not None
+
     def stop(self):
+        """Stop watching, with one last look at a work directory we can still see: a program that
+        writes faster than the watch looks can finish before it is caught, and its run then counts
+        as over the quota all the same (the caller passes nothing)."""
         self.stopped.set()
         self.thread.join(5)
+        if self.exceeded is None and self.info_fd is None:
+            self._over(self.path)

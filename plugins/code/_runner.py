@@ -364,6 +364,9 @@ def run(job):
             pass
         if watch is not None:
             watch.stop()
+            if watch.exceeded:  # over the quota, if only at the end: nothing passes
+                verdict["passed"] = 0
+                verdict["failure"] = verdict["failure"] or watch.exceeded
         if own:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -381,7 +381,8 @@ def run_stdio(program: str, stdin: str, timeout: float, limits: Limits, level: I
         if not stderr.startswith(ARMED_MARK):
             raise RunError(f"the code sandbox did not start: {stderr.replace(chr(0), ' ').strip()[:300] or 'no output'}")
         result.stdout, result.stderr = out.decode("utf-8", "replace"), stderr[len(ARMED_MARK) :]
-        if watch.exceeded:
+        if watch.exceeded:  # a run over its disk quota passes nothing, whatever it printed
+            result.stdout = ""
             result.stderr += "\n" + watch.exceeded
         return result
 
