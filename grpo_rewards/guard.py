@@ -54,7 +54,10 @@ def user_interrupted() -> bool:
     """Whether a KeyboardInterrupt now propagating came from the user rather than a reward."""
     if _sigint["worker"]:
         return False
-    return _sigint["seen"] or signal.getsignal(signal.SIGINT) is not _on_sigint
+    handler = signal.getsignal(signal.SIGINT)
+    if handler == signal.SIG_IGN:  # no Ctrl-C can arrive (a background job, nohup): the reward raised it
+        return False
+    return _sigint["seen"] or handler is not _on_sigint
 
 
 def note_error(stats: Any, message: str) -> None:

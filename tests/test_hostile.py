@@ -186,7 +186,20 @@ def test_base_exceptions_from_a_reward_are_counted_errors(hostile_set, command, 
         assert result.stats[use].errors == 1 and expected in result.stats[use].first_error
 
 
+def test_with_sigint_ignored_a_rewards_keyboard_interrupt_is_still_its_error(hostile_set):
+    """A background job or nohup ignores SIGINT: no Ctrl-C can arrive, so the reward raised it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = score_rows(load_reward_set(hostile_set("hostile.act")), [Row("keyboard_interrupt"), Row("ok")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.values["hostile.act"] == [None, 2.0]
+    assert result.stats["hostile.act"].errors == 1
+
+
 def test_a_real_ctrl_c_during_a_reward_still_stops_the_run(hostile_set):
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored in this process (a background job): no Ctrl-C can arrive")
     reward_set = load_reward_set(hostile_set("hostile.act"))
     with pytest.raises(KeyboardInterrupt):
         score_rows(reward_set, [Row("real_ctrl_c")])
