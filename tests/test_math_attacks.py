@@ -386,3 +386,67 @@ def test_a_full_stop_before_or_does_not_end_the_answer(completion, gold):
 def test_sentences_and_units_after_a_number_still_read():
     assert score("The answer is 5. And that is all.", "5") == 1.0
     assert score("we finally get 12 Ohms", "12") == 1.0
+
+
+# 15. an area or a volume in "units" is not a length in units
+@refused(
+    ("#### 18\\text{ square units}", "18\\text{ units}"),
+    ("The area is 24 sq units.", "24 \\text{ units}"),
+    ("\\boxed{64 \\text{ cubic units}}", "64 \\text{ units}"),
+)
+def test_square_units_are_not_units(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_units_that_name_the_same_measure_match():
+    assert score("\\boxed{18 \\text{ square units}}", "18 \\text{ square units}") == 1.0
+    assert score("The area is 18 square units.", "18") == 1.0
+    assert score("\\boxed{7 \\text{ units}}", "7") == 1.0
+
+
+# 16. alternatives written in text markup are a hedge
+@refused(
+    ("we finally get \\text{13} or -\\text{13}", "\\text{13}"),
+    ("we finally get \\text{7} or \\text{8}", "\\text{8}"),
+    ("Putting it together, we finally get \\text{May 4} or \\text{May 5}", "\\text{May 5}"),
+)
+def test_alternatives_in_text_markup_are_a_hedge(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_one_value_in_text_markup_still_reads():
+    assert score("we finally get \\text{13}", "13") == 1.0
+    assert score("so the year is \\text{1999}.", "1999") == 1.0
+
+
+# 17. a final answer, then a concluding formula with letters that differs
+@refused(
+    (
+        "The answer is 3qr + 6q - 15r -30. Checking once more, I correct it. Putting it together, "
+        "we finally get -(3qr + 6q - 15r -30)",
+        "3qr + 6q - 15r -30",
+    ),
+    ("The answer is 2ab + 1. Checking again, we finally get 2ab - 1", "2ab + 1"),
+    ("The answer is pq. Checking again, we finally get -pq", "pq"),
+)
+def test_a_concluding_formula_with_letters_is_a_second_answer(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_concluding_formula_that_agrees_keeps_the_answer():
+    assert score("The answer is 2ab + 1. Checking again, we finally get 1 + 2ab", "2ab + 1") == 1.0
+
+
+# 18. several digits written as letters before a percent sign
+@refused(
+    ("we finally get 1OO\\%", "100\\%"),
+    ("so the rate is 2OO%", "200\\%"),
+    ("we finally get 5OO\\%", "500\\%"),
+)
+def test_letters_glued_to_a_number_before_a_percent_are_no_number(completion, gold):
+    assert score(completion, gold) == 0.0
+
+
+def test_a_percent_written_in_digits_still_reads():
+    assert score("we finally get 100\\%", "100\\%") == 1.0
+    assert score("so it weighs 10 lb", "10") == 1.0

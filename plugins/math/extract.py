@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+from .lexer import LexError, tokenize
 from .normalize import SIGNS, strip_delimiters
 
 MAX_BOXED_TRIES = 8
@@ -356,7 +357,7 @@ _SIGNED_MARKUP = re.compile(
 _ALTERNATIVE = re.compile(
     r"\s{0,8}(?:,\s{0,8})?(?:\\text\{\s{0,4})?\b(?:or|and|and/or|nor)\b(?:\s{0,4}\})?"
     r"(?:\s{1,8}(?:maybe|possibly|perhaps|probably|rather|even|else|alternatively))?,?\s{0,8}"
-    r"(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\}|\u20ac|\u00a3)\s{0,4})?"
+    r"(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\}|\u20ac|\u00a3|\\(?:text|mathrm|mbox|textrm)\s{0,4}\{[A-Za-z ]{0,16})\s{0,4})?"
 )
 _LIST_COMMA = re.compile(r"\s{0,8}[,;]\s{0,8}(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\}|\u20ac|\u00a3)\s{0,4})?")
 # What may follow a number of a run before its joiner: a degree sign, a percent sign, a unit in
@@ -364,8 +365,12 @@ _LIST_COMMA = re.compile(r"\s{0,8}[,;]\s{0,8}(?:-?\s{0,4}(?:\\?\$|\\text\{\\?\$\
 _RUN_UNIT = re.compile(
     r"(?:\s|\\[,;:! ]|\\q?quad\b){0,4}(?:\^\s{0,4}\{?\s{0,4}\\circ\s{0,4}\}?|\\?%|\\(?:text|mathrm|mbox|textrm)\s{0,4}\{[^{}]{0,24}\}|\$|[A-Za-z]{1,12}\b)"
 )
+# A number written inside text markup, perhaps after a label: "\\text{13}", "\\text{June 20}". In a
+# run ("\\text{13} or -\\text{13}") the markup is read with it, so the run is a hedge, not its last item.
+_TEXT_OPENED = re.compile(r"\\(?:text|mathrm|mbox|textrm)\s{0,4}\{[A-Za-z ]{0,16}$")
+_TEXT_CLOSED = re.compile(r"\s{0,4}\}")
 MAX_RUN = 16
-_GLUED_LOOKALIKE = re.compile(r"[OoIl](?![A-Za-z])")  # a letter O, I or l glued to a number's end
+_GLUED_LOOKALIKE = re.compile(r"[OoIl]+(?![A-Za-z])")  # letters O, I or l glued to a number's end ("1OO")
 
 
 def last_number(text: str) -> str | None:
@@ -377,15 +382,21 @@ def last_number(text: str) -> str | None:
         found = list(_NUMBER.finditer(chunk))
         if found:
             if _GLUED_LOOKALIKE.match(chunk, found[-1].end()):
-                return ""  # "0.2O", "1O": a digit written as a letter; no number is read as the answer
+                return ""  # "0.2O", "1OO\\%": digits written as letters; no number is read as the answer
             return _number_run(chunk, found)
     return None
 
 
-# A unit written right after the last number: "312\\text{ cents}", "12 radians", "69^\\circ".
+# A unit written right after the last number: "312\\text{ cents}", "12 radians", "69^\\circ", with
+# its power as a word: "24 sq units" is an area, never 24 units.
+_POWER_WORD = r"(?:(?:square|sq|cubic|cu)\.?\s{1,4})?"
 _UNIT_AFTER = re.compile(
     r"(?:\s|\\[,;:! ]){0,4}(?:(\^\s{0,4}\{?\s{0,4}\\circ\s{0,4}\}?|\u00b0)|"
-    r"\\(?:text|mathrm|mbox|textrm)\s{0,4}\{\s{0,4}([A-Za-z]{1,16})\s{0,4}\}|([A-Za-z]{1,16})\b(?=\s{0,4}(?:[.,;:!?)]|\$|$)))"  # a word unit ends the sentence: not "5 in total"
+    r"\\(?:text|mathrm|mbox|textrm)\s{0,4}\{\s{0,4}"
+    + _POWER_WORD
+    + r"([A-Za-z]{1,16})\s{0,4}\}|"
+    + _POWER_WORD
+    + r"([A-Za-z]{1,16})\b(?=\s{0,4}(?:[.,;:!?)]|\$|$)))"  # a word unit ends the sentence: not "5 in total"
 )
 
 
@@ -414,7 +425,21 @@ def _number_run(chunk: str, found: list[re.Match[str]]) -> str:
     unit = _with_unit(chunk, found[-1].end())
     if first == len(found) - 1:
         return head + unit
-    return head + chunk[found[first].end() : found[-1].end()] + unit  # as written: "24 or 24, -3"
+    opened = _text_wrapped(chunk, found[first])
+    if opened is not None:  # "\\text{13} or -\\text{13}": the markup is kept, and balanced
+        head = chunk[opened : found[first].start()] + head
+    closed = _text_wrapped(chunk, found[-1])
+    tail = _TEXT_CLOSED.match(chunk, found[-1].end()).group(0) if closed is not None else unit  # type: ignore[union-attr]
+    return head + chunk[found[first].end() : found[-1].end()] + tail  # as written: "24 or 24, -3"
+
+
+def _text_wrapped(chunk: str, m: re.Match[str]) -> int | None:
+    """Where the text markup around the number ``m`` opens ("\\text{June 20}"), when the number
+    ends its markup; None when it is not written inside text markup."""
+    opened = _TEXT_OPENED.search(chunk, max(0, m.start() - 40), m.start())
+    if opened is None or not _TEXT_CLOSED.match(chunk, m.end()):
+        return None
+    return opened.start()
 
 
 def _run_start(chunk: str, found: list[re.Match[str]]) -> int:
@@ -423,6 +448,8 @@ def _run_start(chunk: str, found: list[re.Match[str]]) -> int:
     first = len(found) - 1
     while first > 0 and len(found) - first < MAX_RUN:
         at, end = found[first - 1].end(), found[first].start()
+        if _text_wrapped(chunk, found[first - 1]) is not None:  # "\\text{13} or ...": after its "}"
+            at = _TEXT_CLOSED.match(chunk, at).end()  # type: ignore[union-attr]
         unit = _RUN_UNIT.match(chunk, at, end)
         if not any(
             joiner.fullmatch(chunk, start, end)
@@ -598,9 +625,18 @@ def _formula_only(candidate: str) -> bool:
     """Whether ``candidate`` is written as mathematics (digits, no prose words), read or not: a
     conclusion that states a formula the parser cannot read still states something."""
     words = _PROSE_WORD.findall(_LATEX_WORDS.sub(" ", candidate))
-    if [w for w in words if w.lower() not in _MATH_WORDS]:
+    if [w for w in words if w.lower() not in _MATH_WORDS and not _product_of_symbols(w)]:
         return False
     return bool(_DIGIT.search(candidate)) or _reads_as_value(candidate)
+
+
+def _product_of_symbols(word: str) -> bool:
+    """Whether the lexer reads ``word`` as single-letter symbols multiplied ("qr" in ``3qr + 6q``),
+    not as a word ("is", "the"): a formula with such a product is still a formula."""
+    try:
+        return all(t.kind == "SYM" for t in tokenize(word))
+    except LexError:
+        return False
 
 
 def _reads_as_value(candidate: str) -> bool:

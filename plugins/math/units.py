@@ -42,6 +42,7 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "K": ("K", "kelvin"),
     "C": ("C", "celsius"),
     "F": ("F", "fahrenheit"),
+    "unit": ("unit", "units"),  # "18 square units" is an area, never 18 units of length
 }
 _CANONICAL = {spelling: unit for unit, spellings in _SPELLINGS.items() for spelling in spellings}
 _CASED = frozenset({"L", "K", "C", "F", "mL"})  # letters whose case names the unit
