@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("trl")
 
 from grpo_rewards.trainer.findings import findings  # noqa: E402
-from grpo_rewards.trainer.report import History  # noqa: E402
+from grpo_rewards.trainer.history import History  # noqa: E402
 
 from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .report import History, window_means
+from .history import History, window_means
 
 ALL = 0.999  # "every row": a rate logged as a float mean of 0/1 values
 NO_SPREAD_STEPS = 3  # consecutive logged steps without a group with spread worth a finding

@@ -8,64 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grpo_rewards.rows import shareable_location, write_atomically
 
+from .history import History, load_history, mean, window_means
 from .report_canary import canary_names, canary_section, plot_canaries
 from .report_sampling import plot_sampling, sampling_section
-from .runfiles import METRICS_FILE, SAMPLES_FILE, read_jsonl, read_run_config
+from .runfiles import read_run_config
 
 REPORT_FILE = "report.md"
 PLOTS = {"reward": "reward.png", "shares": "shares.png", "weights": "weights.png", "length": "length.png"}
 FIGURES = ("weighted_mean", "share", "zero_spread", "none_rate", "error_rate", "timeout_rate", "latency_ms")
-
-
-@dataclass
-class History:
-    """Training log records (one per logging step), the reward names and kept samples."""
-
-    steps: list[dict[str, Any]]
-    names: list[str]
-    samples: list[dict[str, Any]]
-    summary: dict[str, Any]  # the final train_runtime/... record, if the run finished
-
-    def series(self, key: str) -> tuple[list[int], list[float]]:
-        xs, ys = [], []
-        for record in self.steps:
-            value = record.get(key)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                xs.append(int(record["step"]))
-                ys.append(float(value))
-        return xs, ys
-
-
-def load_history(output_dir: Path) -> History:
-    records = read_jsonl(Path(output_dir) / METRICS_FILE)
-    steps = [r for r in records if "reward" in r]
-    summary = next((r for r in reversed(records) if "train_runtime" in r), {})
-    names: list[str] = []
-    for record in steps:
-        for key in record:
-            if key.startswith("rewards/") and key.endswith("/mean") and key.count("/") == 2:
-                name = key.split("/")[1]
-                if name not in names:
-                    names.append(name)
-    return History(steps, names, read_jsonl(Path(output_dir) / SAMPLES_FILE), summary)
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else math.nan
-
-
-def window_means(ys: Sequence[float], fraction: float = 0.2) -> tuple[float, float]:
-    """Mean of the first and the last ``fraction`` of a curve (at least one point each)."""
-    if not ys:
-        return math.nan, math.nan
-    n = max(1, int(len(ys) * fraction))
-    return _mean(ys[:n]), _mean(ys[-n:])
 
 
 def _smooth(ys: Sequence[float]) -> list[float]:
@@ -241,11 +196,11 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
     start, end = window_means(total)
     lines.append(
         f"| **total** | {_fmt(start)} | {_fmt(end)} | | {_fmt(end)} | 1 | "
-        f"{_fmt(_mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |"
+        f"{_fmt(mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |"
     )
     for name in history.names:
         start, end = window_means(history.series(f"rewards/{name}/mean")[1])
-        avg = {f: _mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
+        avg = {f: mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
         _, wend = window_means(history.series(f"rewards/{name}/weighted_mean")[1])
         weights = history.series(f"rewards/{name}/weight")[1]
         weight = (
@@ -255,8 +210,8 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
         amplified = history.series(f"rewards/{name}/amplified")[1]
         lines.append(
             f"| {name} | {_fmt(start)} | {_fmt(end)} | {weight} | {_fmt(wend)} | {_fmt(avg['share'])} | "
-            f"{_fmt(avg['zero_spread'])} | {_fmt(_mean(gated)) if gated else ''} | "
-            f"{_fmt(_mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
+            f"{_fmt(avg['zero_spread'])} | {_fmt(mean(gated)) if gated else ''} | "
+            f"{_fmt(mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
             f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |"
         )
     _, lengths = history.series("completions/mean_length")
@@ -273,7 +228,7 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
             "| pair | correlation |",
             "|---|---|",
         ]
-        lines += [f"| {key.split('/', 2)[2]} | {_fmt(_mean(history.series(key)[1]))} |" for key in correlations]
+        lines += [f"| {key.split('/', 2)[2]} | {_fmt(mean(history.series(key)[1]))} |" for key in correlations]
     lines.append("")
     for key, title in (
         ("reward", "Reward curves"),

@@ -273,7 +273,7 @@ def train(
         result.report = write_report(out_dir, status=f"{label} at step {result.global_step}")
         say(f"report: {result.report}")
         from .findings import findings
-        from .report import load_history
+        from .history import load_history
 
         for finding in findings(load_history(out_dir)):
             say(f"finding: {finding.message}")
