@@ -120,7 +120,10 @@ def test_a_run_built_to_learn_nothing_says_so(tmp_path):
     source = plugin.read_text()
     head = source.index("@hookimpl\ndef register_rewards")
     tail = source.index("\n", source.index("for fn in (", head))
-    plugin.write_text(source[:head] + NEVER + source[tail:])
+    # under its own file name: the registry knows a local plugin file by its name, and another
+    # test of this process may have loaded the tiny model's own tiny_rewards.py already
+    (tmp_path / "tiny_rewards_never.py").write_text(source[:head] + NEVER + source[tail:])
+    config.write_text(config.read_text().replace('"tiny_rewards.py"', '"tiny_rewards_never.py"'))
     from grpo_rewards.trainer.run import train
 
     result = train(config, log=lambda message: None)
