@@ -14,6 +14,8 @@ import pytest
 
 from grpo_rewards.registry import get_registry
 
+from .test_gym import score  # the TRL call: one value per completion, None for an error or a timeout
+
 gym_installed = importlib.util.find_spec("reasoning_gym") is not None
 pytestmark = pytest.mark.skipif(not gym_installed, reason="needs the [gym] extra")
 
@@ -23,18 +25,6 @@ LENIENT = ["answer_tag", "boxed", "answer_is", "last_number"]  # examples/produc
 
 def first_row(task, **options):
     return list(get_registry().dataset("gym").loader(task, {"split": "test", "size": 1, "seed": 0, **options}))[0]
-
-
-def score(row, completions, **params):
-    fn = get_registry().get("gym.score").build(params)
-    n = len(completions)
-    return fn(
-        prompts=[row["question"]] * n,
-        completions=completions,
-        answer=[row["answer"]] * n,
-        metadata=[row["metadata"]] * n,
-        question=[row["question"]] * n,
-    )  # the TRL call: one value per completion, None for an error or a timeout
 
 
 def test_every_offered_task_pays_no_attack():
