@@ -56,7 +56,7 @@ def _finite(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     return [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
 
 
-def svg_curves(title: str, series: Mapping[str, Sequence[tuple[float, float]]], width: int = 420, height: int = 170) -> str:
+def svg_curves(title: str, series: Mapping[str, Sequence[tuple[float, float]]], width: int = 330, height: int = 160) -> str:
     """A small line chart as inline SVG: one polyline per named series, the y range labelled.
     An empty chart says "no data logged" instead of showing bare axes."""
     curves = {name: _finite(points) for name, points in series.items()}
@@ -122,6 +122,7 @@ def browser_section(browser: Browser) -> str:
         '<label>paid by <select id="f-reward"><option value="">any reward</option></select></label> '
         '<label>has spread in <select id="f-spread"><option value="">-</option></select></label> '
         '<label>flag <select id="f-flag"><option value="">any</option></select></label> '
+        '<label id="f-step-label">step <select id="f-step"><option value="">any</option></select></label> '
         '<label><input type="checkbox" id="f-paid"> paid but wrong</label> '
         '<label>text <input type="search" id="f-text" placeholder="prompt or completion"></label> '
         '<span id="count" role="status"></span></div>'
@@ -180,13 +181,16 @@ SCRIPT = r"""
     if (cls) { e.className = cls; }
     return e;
   }
-  function num(v) { return v === null || v === undefined ? "-" : (Math.abs(v) >= 1000 || v === Math.round(v) ? String(v) : v.toPrecision(3)); }
+  function num(v) { return v === null || v === undefined ? "-" : (Math.abs(v) >= 1000 || v === Math.round(v) ? String(v) : String(parseFloat(v.toPrecision(3)))); }
   function fill(select, values) {
     values.forEach(function (v) { var o = el("option", v); o.value = v; select.appendChild(o); });
   }
   fill($("f-reward"), data.rewards);
   fill($("f-spread"), data.rewards.concat(["total"]));
   fill($("f-flag"), data.flags);
+  var steps = [];
+  data.groups.forEach(function (g) { if (g.step !== null && steps.indexOf(String(g.step)) < 0) { steps.push(String(g.step)); } });
+  if (steps.length) { fill($("f-step"), steps); } else { $("f-step-label").hidden = true; }
 
   function hasSpread(group, name) {
     return group.sides.some(function (side) {
@@ -206,7 +210,8 @@ SCRIPT = r"""
   }
   function matches(group) {
     var reward = $("f-reward").value, spread = $("f-spread").value, flag = $("f-flag").value;
-    var text = $("f-text").value.toLowerCase();
+    var text = $("f-text").value.toLowerCase(), step = $("f-step").value;
+    if (step && String(group.step) !== step) { return false; }
     if (reward && !group.sides.some(function (s) { return s.completions.some(function (c) { return (c.values[reward] || 0) !== 0; }); })) { return false; }
     if (spread && !hasSpread(group, spread)) { return false; }
     if (flag && !group.flags.some(function (f) { return f.split(":")[0] === flag; })) { return false; }
@@ -260,7 +265,7 @@ SCRIPT = r"""
   function groupBox(g) {
     var box = el("section", null, "group");
     box.setAttribute("data-key", g.key);
-    box.appendChild(el("h3", g.key + (g.step !== null ? " (step " + g.step + ")" : "")));
+    box.appendChild(el("h3", g.key));
     box.appendChild(el("pre", g.prompt, "prompt"));
     if (g.flags.length) {
       var flags = el("div", null, "flags");
@@ -290,7 +295,7 @@ SCRIPT = r"""
     $("prev").disabled = pageNo === 0;
     $("next").disabled = pageNo >= pages - 1;
   }
-  ["f-reward", "f-spread", "f-flag", "f-paid", "f-text"].forEach(function (id) {
+  ["f-reward", "f-spread", "f-flag", "f-step", "f-paid", "f-text"].forEach(function (id) {
     $(id).addEventListener("input", function () { pageNo = 0; render(); });
     $(id).addEventListener("change", function () { pageNo = 0; render(); });
   });
