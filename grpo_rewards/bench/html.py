@@ -138,23 +138,31 @@ def _side_views(report: BenchReport, result: BenchResult, side: Side) -> list[Si
 
 def _advantages(result: BenchResult, side: Side) -> tuple[list[float] | None, list[list[float]] | None]:
     """Each row's advantage and its parts by reward, as TRL would compute them for these groups
-    under the configured aggregation (gates applied); None when the groups differ in size."""
-    sizes = {len(g.completions) for g in side.groups}
-    if len(sizes) != 1 or not side.owner:
+    under the configured aggregation (gates applied). Groups of different sizes are computed one
+    by one, which is exact only where the normalisation stays inside a group (sum_then_normalize
+    with scale_rewards group or none); otherwise None."""
+    if not side.owner:
         return None, None
-    size = sizes.pop()
     reward_set = result.config.reward_set
+    mode = aggregation_mod.configured(result.config.raw)
     scores = side.scores.result
     matrix = np.array([[np.nan if v is None else float(v) for v in row] for row in zip(*scores.values.values())], dtype=float)
-    if matrix.shape != (len(side.owner), len(reward_set.names)):
+    matrix = close_gates(matrix.reshape(len(side.owner), len(reward_set.names)), scores.gate_open, reward_set.closed_values)
+    owner = np.array(side.owner)
+    sizes = {len(g.completions) for g in side.groups if g.completions}
+    batches = (
+        [np.argsort(owner, kind="stable")] if len(sizes) == 1 else [np.flatnonzero(owner == p) for p in range(len(side.groups))]
+    )
+    if len(batches) > 1 and (mode.is_gdpo or mode.scale_rewards == "batch"):
         return None, None
-    matrix = close_gates(matrix, scores.gate_open, reward_set.closed_values)
-    order = np.argsort(np.array(side.owner), kind="stable")  # rows grouped by prompt
-    got = compute_advantages(matrix[order], reward_set.weights, size, aggregation_mod.configured(result.config.raw))
-    advantages = np.empty(len(order))
-    parts = np.empty((len(order), matrix.shape[1]))
-    advantages[order] = got.advantages
-    parts[order] = got.components
+    advantages = np.zeros(len(owner))
+    parts = np.zeros(matrix.shape)
+    for rows in batches:
+        if len(rows):
+            size = len(rows) if len(batches) > 1 else sizes.pop()
+            got = compute_advantages(matrix[rows], reward_set.weights, size, mode)
+            advantages[rows] = got.advantages
+            parts[rows] = got.components
     return advantages.tolist(), parts.tolist()
 
 

@@ -245,8 +245,8 @@ SCRIPT = r"""
     var box = el("div", null, "completion " + c.kind);
     var line = el("div", null, "scoreline");
     line.appendChild(el("b", c.kind === "attack" ? "attack" : "#" + rank));
-    line.appendChild(el("span", "total " + num(c.total)));
-    line.appendChild(el("span", "advantage " + num(c.advantage)));
+    line.appendChild(el("span", "total " + num(c.total), "total"));
+    line.appendChild(el("span", "advantage " + num(c.advantage), "advantage"));
     data.rewards.forEach(function (n) {
       if (c.kind === "attack" && c.values[n] === undefined) { return; }
       var text = n + " " + num(c.values[n]);
