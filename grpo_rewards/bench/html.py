@@ -163,7 +163,7 @@ def _advantages(result: BenchResult, side: Side) -> tuple[list[float] | None, li
             got = compute_advantages(matrix[rows], reward_set.weights, size, mode)
             advantages[rows] = got.advantages
             parts[rows] = got.components
-    return advantages.tolist(), parts.tolist()
+    return [float(a) for a in advantages], [[float(v) for v in row] for row in parts]
 
 
 def _attack_views(report: BenchReport, groups: int) -> list[tuple[int, CompletionView]]:
