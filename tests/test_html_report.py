@@ -178,6 +178,7 @@ def test_large_runs_are_bounded_and_say_so():
     assert bound_groups(groups[:10], limit=50) == (groups[:10], "")
 
 
+@pytest.mark.slow
 @pytest.mark.train
 def test_compare_puts_a_and_b_side_by_side(chromium, tmp_path):  # noqa: F811
     pytest.importorskip("transformers")
@@ -198,6 +199,32 @@ def test_compare_puts_a_and_b_side_by_side(chromium, tmp_path):  # noqa: F811
     labels = opened.page.eval_on_selector_all(
         "#groups .group", "els => els.map(e => [...e.querySelectorAll('.side h4')].map(h => h.textContent))"
     )
-    assert labels == [[f"A: {tiny}", f"B: {tiny}"]] * 4
+    assert labels == [["A: …/tiny", "B: …/tiny"]] * 4  # a local path by its last part, as report.md shows it
     assert "Compare" in opened.page.inner_text("body")
+    opened.page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_a_real_training_run_writes_a_page_that_loads(chromium, tmp_path):  # noqa: F811
+    """A 3-step run of the tiny random Llama: its report.html beside report.md, every kept sample
+    group listed, the curves of both rewards drawn."""
+    pytest.importorskip("trl")
+    from grpo_rewards.trainer.run import train
+
+    from tests.trainer_support import CHARS_AND_LABEL, build_tiny_model, write_run_files
+
+    config = write_run_files(tmp_path, build_tiny_model(tmp_path / "tiny"), rewards=CHARS_AND_LABEL)
+    train(config)
+    out = tmp_path / "out"
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    groups = {(s["step"], s["prompt"]) for s in samples}
+    opened = open_report(chromium, out / "report.html")
+    assert opened.problems == [] and len(opened.requests) == 1
+    assert opened.count() == f"{len(groups)} of {len(groups)} groups match" and len(set(opened.shown_keys())) == len(groups)
+    titles = opened.page.eval_on_selector_all("svg.chart > title", "els => els.map(e => e.textContent)")
+    assert {"chars: mean raw score", "label: share of the advantage", "chars: effective weight"} <= set(titles)
+    assert opened.page.locator("svg.chart polyline").count() >= 5
+    opened.page.screenshot(path=str(tmp_path / "tiny-run.png"), full_page=True)
     opened.page.close()

@@ -57,7 +57,7 @@ def summary(report: BenchReport, folder: Path) -> str:
         c = report.compare
         out += [
             "<h2>Compare</h2>",
-            f"<p>{h(c.a)}; {h(c.b)}. Paired bootstrap over prompts; * = the 95% interval excludes 0.</p>",
+            f"<p>{h(side_label(c.a))}; {h(side_label(c.b))}. Paired bootstrap over prompts; * = the 95% interval excludes 0.</p>",
             table(
                 ["metric", "A", "B", "B - A", "95% CI", "prompts"],
                 [
@@ -100,7 +100,7 @@ def browser(report: BenchReport, result: BenchResult) -> Browser:
     for position, group in enumerate(result.sides[0].groups):
         views = [views_of_side[position] for views_of_side in sides]
         view = GroupView(f"prompt {group.index}", group.prompt_text, views, flags[position])
-        view.flags += [f"no spread: {name}" for name in [*names, "total"] if not view.spread(name)]
+        view.flags += view.no_spread_flags(names)
         groups.append(view)
     kept, note = bound_groups(groups)
     return Browser(names, kept, len(groups), note)
@@ -133,7 +133,13 @@ def _side_views(report: BenchReport, result: BenchResult, side: Side) -> list[Si
     if side is result.sides[0]:
         for position, view in _attack_views(report, len(side.groups)):
             per_group[position].append(view)
-    return [SideView(side.label, completions) for completions in per_group]
+    return [SideView(side_label(side.label), completions) for completions in per_group]
+
+
+def side_label(label: str) -> str:
+    """``A: /home/me/models/x`` as a shared page shows it: ``A: …/x``."""
+    side, _, model = label.partition(": ")
+    return f"{side}: {shareable_location(model)}" if model else label
 
 
 def _advantages(result: BenchResult, side: Side) -> tuple[list[float] | None, list[list[float]] | None]:

@@ -101,6 +101,12 @@ class SideView:
     def __post_init__(self) -> None:
         self.completions.sort(key=lambda c: (c.kind != "completion", -(c.total if c.total is not None else -math.inf)))
 
+    def spread(self, reward: str) -> bool:
+        """Whether ``reward`` (or ``total``) takes more than one value among these completions."""
+        got = {c.total if reward == "total" else c.values.get(reward) for c in self.completions if c.kind == "completion"}
+        got.discard(None)
+        return len(got) > 1
+
 
 @dataclass
 class GroupView:
@@ -113,13 +119,16 @@ class GroupView:
     step: int | None = None
 
     def spread(self, reward: str) -> bool:
-        """Whether ``reward`` (or ``total``) takes more than one value among a side's completions."""
+        """Whether ``reward`` (or ``total``) has spread on some side."""
+        return any(side.spread(reward) for side in self.sides)
+
+    def no_spread_flags(self, names: Sequence[str]) -> list[str]:
+        """``no spread: NAME`` per reward and the total without spread, the side named when there are several."""
+        out = []
         for side in self.sides:
-            got = {c.total if reward == "total" else c.values.get(reward) for c in side.completions if c.kind == "completion"}
-            got.discard(None)
-            if len(got) > 1:
-                return True
-        return False
+            which = f" ({side.label.split(':', 1)[0]})" if len(self.sides) > 1 else ""
+            out += [f"no spread: {name}{which}" for name in [*names, "total"] if not side.spread(name)]
+        return out
 
 
 @dataclass

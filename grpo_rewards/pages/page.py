@@ -152,7 +152,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padd
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
 td:first-child,th:first-child{text-align:left}thead th{background:#f4f4f4}
-figure{display:inline-block;margin:.4em}figure img{max-width:640px;border:1px solid #eee}
+figure{display:inline-block;margin:.4em;vertical-align:top}figure img{max-width:640px;border:1px solid #eee}
 figcaption{font-size:.85em;color:#666}.note{color:#8a5300}.bad{color:#b00020;font-weight:600}
 .chart{border:1px solid #eee;margin:4px}.chart .t{font-size:12px}.chart .tick,.chart .legend{font-size:10px}
 .chart .frame{fill:none;stroke:#ccc}.chart .nodata{fill:#999;font-size:12px}
