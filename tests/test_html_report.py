@@ -228,3 +228,30 @@ def test_a_real_training_run_writes_a_page_that_loads(chromium, tmp_path):  # no
     assert opened.page.locator("svg.chart polyline").count() >= 5
     opened.page.screenshot(path=str(tmp_path / "tiny-run.png"), full_page=True)
     opened.page.close()
+
+
+def test_drift_flags_name_the_prompts_that_left_the_task_or_repeat_themselves():
+    """Per prompt, in the browser: B's on-topic mean fell by 0.1 or more, or B's completions repeat
+    their words 10 points more than A's (the per-prompt means drift.analyse now keeps)."""
+    from types import SimpleNamespace
+
+    from grpo_rewards.bench import drift
+    from grpo_rewards.bench.html import _drift_flags
+    from grpo_rewards.rewardset import parse_reward_set
+    from tests.test_bench_drift import KEYWORD_LISTS, LENGTH_ONLY, OFF_TOPIC, ON_TOPIC, FakeSide
+
+    reward_set = parse_reward_set(
+        [*LENGTH_ONLY, {"use": "reward_model.similarity", "name": "sim", "params": {"reference_column": "abstract"}}]
+    )
+    topic = drift.plan(reward_set, None, [], {"abstract"})
+    base = FakeSide("A", ON_TOPIC, {"total": [0.0] * 4, "sim": [0.7, 0.6, 0.8, 0.7]})
+    hacked = FakeSide("B", OFF_TOPIC[:2] + ON_TOPIC[2:], {"total": [5.0] * 4, "sim": [0.1, 0.0, 0.75, 0.7]})
+    found = drift.analyse(topic, reward_set, [base, hacked], resamples=200, seed=0)
+    assert found["sides"][1]["per_prompt"] == pytest.approx([0.1, 0.0, 0.75, 0.7])
+    flags = _drift_flags(SimpleNamespace(drift=found), SimpleNamespace(sides=[base, hacked]))
+    assert flags == [(0, "on-topic 0.70 -> 0.10"), (1, "on-topic 0.60 -> 0.00")]  # 0.05 at prompt 2 is not flagged
+
+    stuffed = FakeSide("B", KEYWORD_LISTS[:1] + ON_TOPIC[1:], {"total": [5.0] * 4, "sim": [0.7, 0.6, 0.8, 0.7]})
+    found = drift.analyse(topic, reward_set, [base, stuffed], resamples=200, seed=0)
+    ((position, message),) = _drift_flags(SimpleNamespace(drift=found), SimpleNamespace(sides=[base, stuffed]))
+    assert (position, message) == (0, "repeated words 8% -> 62%")
