@@ -176,6 +176,9 @@ def test_large_runs_are_bounded_and_say_so():
     assert note.startswith("50 of 1000 groups are shown: the 10 flagged ones first")
     assert kept[0].sides[0].completions[0].clipped and len(kept[0].sides[0].completions[0].text) == 4000
     assert bound_groups(groups[:10], limit=50) == (groups[:10], "")
+    # a text budget: 1000 groups of 4,001 characters in 400,000 characters keeps 99 of them
+    kept, note = bound_groups(groups, limit=300, budget=400_000)
+    assert len(kept) == 99 and note.startswith("99 of 1000 groups are shown")
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from typing import Any
 MAX_GROUPS = 300  # groups kept in one page; a larger run is sampled (the page says so)
 MAX_TEXT = 4000  # characters of a completion or prompt kept in the page
 MAX_FIELD = 400  # characters of one explain field
+MAX_PAGE_TEXT = 8_000_000  # characters of prompts and completions in one page (large groups, many sides)
 
 
 def clip_text(text: str, limit: int = MAX_TEXT) -> tuple[str, bool]:
@@ -144,9 +145,18 @@ class Browser:
         return {**asdict(self), "flags": sorted({f.split(":", 1)[0] for g in self.groups for f in g.flags})}
 
 
-def bound_groups(groups: list[GroupView], limit: int = MAX_GROUPS) -> tuple[list[GroupView], str]:
-    """At most ``limit`` groups: every flagged group first (up to the limit), then an even sample of
-    the rest, in their original order; and a sentence saying what was kept."""
+def _text_size(group: GroupView) -> int:
+    return len(group.prompt) + sum(len(c.text) for side in group.sides for c in side.completions)
+
+
+def bound_groups(groups: list[GroupView], limit: int = MAX_GROUPS, budget: int = MAX_PAGE_TEXT) -> tuple[list[GroupView], str]:
+    """At most ``limit`` groups and about ``budget`` characters of text: every flagged group first
+    (up to the limit), then an even sample of the rest, in their original order; and a sentence
+    saying what was kept."""
+    sizes = [_text_size(g) for g in groups]
+    average = sum(sizes) / len(sizes) if sizes else 0
+    if average * limit > budget:  # big groups: fewer of them
+        limit = max(1, int(budget / average))
     if len(groups) <= limit:
         return groups, ""
     flagged = [i for i, g in enumerate(groups) if g.flags][:limit]
@@ -158,5 +168,8 @@ def bound_groups(groups: list[GroupView], limit: int = MAX_GROUPS) -> tuple[list
     note = (
         f"{len(keep)} of {len(groups)} groups are shown: the {len(flagged)} flagged ones first, then an even "
         f"sample of the others (one in {stride:.3g}). Every group is in completions.jsonl / samples.jsonl."
+        if room
+        else f"{len(keep)} of {len(groups)} groups are shown: flagged ones only, as many as the page holds. "
+        "Every group is in completions.jsonl / samples.jsonl."
     )
     return [groups[i] for i in keep], note
