@@ -41,10 +41,10 @@ lint: setup
 	$(PY) tools/check_layers.py
 
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 test-fast: setup lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -rs -m "not slow"
 
 clean:
 	rm -rf $(VENV) runs reports .pytest_cache

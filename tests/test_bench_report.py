@@ -47,6 +47,7 @@ def test_report_folder_files_and_no_overwrite_on_rerun(files, tmp_path):
         "correlation.png",
         "group_size.png",
         "histograms.png",
+        "report.html",
         "report.json",
         "report.md",
         "spread.png",

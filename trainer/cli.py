@@ -50,7 +50,7 @@ def train(
     """Fine-tune a model with GRPO on the reward set of CONFIG (TOML/YAML).
 
     Every config problem is reported before any model is loaded. Logs per-reward contributions,
-    writes OUTPUT/metrics.jsonl, checkpoints, and OUTPUT/report.md with plots.
+    writes OUTPUT/metrics.jsonl, checkpoints, and OUTPUT/report.md with plots (and report.html).
     """
     from grpo_rewards.errors import ConfigError, GrpoRewardsError
     from grpo_rewards.terminal import fail_config

@@ -34,7 +34,7 @@ def model_card(output_dir: Path) -> str:
             f"GRPO training with grpo-rewards: {how} `{shareable_location(model.get('name', 'an unknown model'))}`, on "
             f"`{shareable_location(data.get('source', 'unknown data'))}`, rewarded by {rewards}.",
             "",
-            f"- the config as run: `{RUN_CONFIG_FILE}`; what each reward contributed, plots and findings: `report.md`",
+            f"- the config as run: `{RUN_CONFIG_FILE}`; what each reward contributed, plots and findings: `report.md` (and `report.html`, one page to open in a browser)",
             "- the trained model: `final/` (a LoRA run may also have `adapter/`); "
             "try it with `grpo-rewards generate <this folder> --prompt ...`",
             "",

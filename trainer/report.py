@@ -6,21 +6,22 @@ files alone (``write_report(output_dir)``), so a report never depends on a live 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from grpo_rewards.rows import shareable_location, write_atomically
 
-from .history import History, load_history, mean, window_means
+from .history import History, load_history
 from .report_canary import canary_names, canary_section, plot_canaries
+from .report_model import TrainReport
 from .report_sampling import plot_sampling, sampling_section
+from .report_tables import PLOT_TITLES, REWARD_HEADER, grpo_line, reward_extras, reward_table
+from .report_tables import fmt as _fmt
 from .runfiles import read_run_config
 
 REPORT_FILE = "report.md"
+REPORT_HTML = "report.html"
 PLOTS = {"reward": "reward.png", "shares": "shares.png", "weights": "weights.png", "length": "length.png"}
-FIGURES = ("weighted_mean", "share", "zero_spread", "none_rate", "error_rate", "timeout_rate", "latency_ms")
 
 
 def _smooth(ys: Sequence[float]) -> list[float]:
@@ -132,17 +133,9 @@ def _no_data(ax) -> None:
     ax.text(0.5, 0.5, "no data logged", transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], status: str) -> str:
-    config = read_run_config(output_dir) or {}
-    lines = [f"# GRPO run report: {output_dir.name}", "", f"Status: {status}.", ""]
+def render_markdown(report: TrainReport, output_dir: Path, plots: dict[str, Path], history: History) -> str:
+    config = report.config
+    lines = [f"# GRPO run report: {report.name}", "", f"Status: {report.status}.", ""]
     if config:
         model = config.get("model", {})
         data = config.get("data", {})
@@ -150,76 +143,36 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
             f"- model: `{shareable_location(model.get('name', '?'))}`" + (" with LoRA" if model.get("lora") else ""),
             f"- data: `{shareable_location(data.get('source', '?'))}` split `{data.get('split', 'train')}`",
         ]
-        grpo = config.get("grpo", {})
-        keys = (
-            "learning_rate",
-            "num_generations",
-            "per_device_train_batch_size",
-            "max_completion_length",
-            "beta",
-            "loss_type",
-            "scale_rewards",
-            "max_steps",
-        )
-        lines.append("- grpo: " + ", ".join(f"{k}={grpo[k]}" for k in keys if k in grpo))
+        lines.append("- grpo: " + grpo_line(config))
         lines.append(
             f"- aggregation: `{config.get('aggregation', 'sum_then_normalize/group')}` (the shares decompose "
             "the advantage of this mode)"
         )
-        for reward in config.get("rewards", []):
-            extras = [
-                f"weight {reward['schedule']}" if reward.get("schedule") else "",
-                f"gated by `{reward['when']}`" if reward.get("when") else "",
-                "eval only (not trained on)" if reward.get("eval_only") else "",
-            ]
-            if any(extras):
-                lines.append(f"- {reward['name']}: " + "; ".join(e for e in extras if e))
-    last_step = history.steps[-1]["step"] if history.steps else 0
-    lines.append(f"- steps logged: {len(history.steps)} (last step {last_step})")
-    if history.summary.get("train_runtime") is not None:
-        lines.append(f"- train time: {history.summary['train_runtime']:.0f} s this session")
+        for reward, extras in reward_extras(config):
+            lines.append(f"- {reward}: " + "; ".join(extras))
+    lines.append(f"- steps logged: {report.steps_logged} (last step {report.last_step})")
+    if report.train_runtime is not None:
+        lines.append(f"- train time: {report.train_runtime:.0f} s this session")
     lines.append("")
 
-    from .findings import findings, markdown
+    from .findings import markdown
 
-    lines += markdown(findings(history))
+    lines += markdown(report.findings)
     lines += [
         "## Rewards",
         "",
         "First and last 20% of logged steps; contribution figures averaged over the run.",
         "",
-        "| reward | mean (start) | mean (end) | weight (start -> end) | weighted mean (end) | share | zero spread "
-        "| gated | GDPO amplified | None | errors | timeouts | latency ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(REWARD_HEADER) + " |",
+        "|" + "---|" * len(REWARD_HEADER),
     ]
-    _, total = history.series("reward")
-    start, end = window_means(total)
-    lines.append(
-        f"| **total** | {_fmt(start)} | {_fmt(end)} | | {_fmt(end)} | 1 | "
-        f"{_fmt(mean(history.series('frac_reward_zero_std')[1]))} | | | | | | |"
-    )
-    for name in history.names:
-        start, end = window_means(history.series(f"rewards/{name}/mean")[1])
-        avg = {f: mean(history.series(f"rewards/{name}/{f}")[1]) for f in FIGURES}
-        _, wend = window_means(history.series(f"rewards/{name}/weighted_mean")[1])
-        weights = history.series(f"rewards/{name}/weight")[1]
-        weight = (
-            (_fmt(weights[0]) if weights[0] == weights[-1] else f"{_fmt(weights[0])} -> {_fmt(weights[-1])}") if weights else ""
-        )
-        gated = history.series(f"rewards/{name}/gated_rate")[1]
-        amplified = history.series(f"rewards/{name}/amplified")[1]
-        lines.append(
-            f"| {name} | {_fmt(start)} | {_fmt(end)} | {weight} | {_fmt(wend)} | {_fmt(avg['share'])} | "
-            f"{_fmt(avg['zero_spread'])} | {_fmt(mean(gated)) if gated else ''} | "
-            f"{_fmt(mean(amplified)) if amplified else ''} | {_fmt(avg['none_rate'])} | {_fmt(avg['error_rate'])} | "
-            f"{_fmt(avg['timeout_rate'])} | {_fmt(avg['latency_ms'])} |"
-        )
-    _, lengths = history.series("completions/mean_length")
-    if lengths:
-        start, end = window_means(lengths)
+    total, *rows = reward_table(report, bold_total=True)
+    lines.append("|" + "|".join(f" {cell} " if cell else " " for cell in total) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if report.length is not None:
+        start, end = report.length
         lines += ["", f"Completion length: {_fmt(start)} tokens at the start, {_fmt(end)} at the end."]
-    correlations = sorted({k for r in history.steps for k in r if k.startswith("rewards/corr/")})
-    if correlations:
+    if report.correlations:
         lines += [
             "",
             "Correlation between rewards' raw scores (mean over the logged intervals; near 1: one reward "
@@ -228,14 +181,9 @@ def render_markdown(history: History, output_dir: Path, plots: dict[str, Path], 
             "| pair | correlation |",
             "|---|---|",
         ]
-        lines += [f"| {key.split('/', 2)[2]} | {_fmt(mean(history.series(key)[1]))} |" for key in correlations]
+        lines += [f"| {pair} | {_fmt(value)} |" for pair, value in report.correlations.items()]
     lines.append("")
-    for key, title in (
-        ("reward", "Reward curves"),
-        ("shares", "Contribution shares"),
-        ("weights", "Effective weights and gated rates"),
-        ("length", "Completion length"),
-    ):
+    for key, title in PLOT_TITLES.items():
         if key in plots:
             lines += [f"## {title}", "", f"![{title}]({plots[key].name})", ""]
     lines += canary_section(output_dir, plots.get("canaries"), config)
@@ -269,8 +217,8 @@ def _sample_section(history: History) -> list[str]:
     return lines
 
 
-def write_report(output_dir: str | Path, status: str = "finished") -> Path:
-    """Build ``report.md`` and the plots from the run files in ``output_dir``."""
+def write_report(output_dir: str | Path, status: str = "finished", html: bool = True) -> Path:
+    """Build ``report.md``, ``report.html`` and the plots from the run files in ``output_dir``."""
     output_dir = Path(output_dir)
     history = load_history(output_dir)
     plots = plot_history(history, output_dir)
@@ -280,6 +228,11 @@ def write_report(output_dir: str | Path, status: str = "finished") -> Path:
     canaries = plot_canaries(history, output_dir, canary_names(read_run_config(output_dir) or {}))
     if canaries is not None:
         plots["canaries"] = canaries
+    report = TrainReport.from_history(history, output_dir, status)
     path = output_dir / REPORT_FILE
-    write_atomically(path, render_markdown(history, output_dir, plots, status))
+    write_atomically(path, render_markdown(report, output_dir, plots, history))
+    if html:
+        from .report_html import render_html
+
+        write_atomically(output_dir / REPORT_HTML, render_html(report, plots))
     return path

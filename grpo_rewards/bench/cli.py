@@ -95,8 +95,9 @@ def bench(
     from ..terminal import console, fail, fail_config, labelled, out, say, warn_plugin_problems
     from .drift import weaknesses as drift_weaknesses
     from .failon import FailOnError, failures, parse_fail_on
-    from .report import choose_report_dir, describe_flag, terminal_tables, write_report
+    from .report import choose_report_dir, terminal_tables, write_report
     from .run import run_bench
+    from .tables import describe_flag
 
     try:
         rules = parse_fail_on(fail_on) if fail_on is not None else None

@@ -139,6 +139,11 @@ def _mean(groups: list[list[float | None]]) -> float | None:
     return statistics.fmean(present) if present else None
 
 
+def _prompt_means(groups: list[list[float | None]]) -> list[float | None]:
+    """The on-topic mean of each prompt (None where nothing was scored): the HTML report's drift flags."""
+    return [None if m != m else float(m) for m in prompt_means(groups)]
+
+
 def analyse(
     topic: TopicPlan | None, reward_set: RewardSet, sides: Sequence[Any], resamples: int, seed: int
 ) -> dict[str, Any] | None:
@@ -158,7 +163,10 @@ def analyse(
     out: dict[str, Any] = {
         "reference": topic.reference,
         "scorer": f"reward {topic.reward_name!r} of the set" if topic.reward_name else topic.scorer_name,
-        "sides": [{"label": s.label, "mean": _mean(v), "error": e} for s, v, e in zip(sides, scores, errors)],
+        "sides": [
+            {"label": s.label, "mean": _mean(v), "error": e, "per_prompt": _prompt_means(v)}
+            for s, v, e in zip(sides, scores, errors)
+        ],
         "compare": None,
         "weaknesses": [],
         "notes": [],

@@ -359,6 +359,7 @@ class Finding:
     flagged: bool
     example: str = ""  # the probe as built for the first prompt where the rule held
     yardstick: str = "reference"  # what the probe was held against: reference, or typical (no gold answer)
+    prompts: list[int] = field(default_factory=list)  # the prompt positions where the rule held
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -371,6 +372,7 @@ class Finding:
             "flagged": self.flagged,
             "example": self.example,
             "yardstick": self.yardstick,
+            "prompts": self.prompts,
         }
 
 
@@ -418,7 +420,18 @@ def evaluate(
         example = texts.get(probe, [None] * n)[first] or ""
         yardstick = "typical" if rule == "beats_typical" or (rule == "fools" and np.isnan(ref[first])) else "reference"
         findings.append(
-            Finding(target, probe, probes[probe].kind, rule, rate, evaluated, rate >= flag_fraction, example[:300], yardstick)
+            Finding(
+                target,
+                probe,
+                probes[probe].kind,
+                rule,
+                rate,
+                evaluated,
+                rate >= flag_fraction,
+                example[:300],
+                yardstick,
+                [int(i) for i in np.flatnonzero(hits)],
+            )
         )
 
     for name, value in scores.items():

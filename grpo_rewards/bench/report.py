@@ -19,10 +19,14 @@ from ..errors import GrpoRewardsError
 from ..rows import shareable_location, write_atomically
 from . import aggregation as aggregation_mod
 from . import drift
+from .html import render_html
+from .model import BenchReport, CompareRow
 from .run import BenchResult
+from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
 
 REPORT_JSON = "report.json"
-OUR_FILES = (REPORT_JSON, "report.md", "completions.jsonl", "probes.jsonl")
+REPORT_HTML = "report.html"
+OUR_FILES = (REPORT_JSON, "report.md", REPORT_HTML, "completions.jsonl", "probes.jsonl")
 
 
 class ReportDirError(GrpoRewardsError, ValueError):
@@ -54,8 +58,9 @@ def choose_report_dir(path: Path, overwrite: bool) -> Path:
         n += 1
 
 
-def write_report(result: BenchResult, folder: Path, plots: bool = True) -> Path:
-    """Write the report folder; returns the Markdown file."""
+def write_report(result: BenchResult, folder: Path, plots: bool = True, html: bool = True) -> Path:
+    """Write the report folder (report.json, report.md, report.html, the plots and the scored
+    completions) from one typed model; returns the Markdown file."""
     folder.mkdir(parents=True, exist_ok=True)
     report = result.report
     report["files"] = {}
@@ -63,10 +68,15 @@ def write_report(result: BenchResult, folder: Path, plots: bool = True) -> Path:
         from .plots import draw_all
 
         report["files"]["plots"] = draw_all(report, folder)
+    if html:
+        report["files"]["html"] = REPORT_HTML
+    model = BenchReport.from_dict(report)
     write_atomically(folder / "completions.jsonl", "".join(_completion_lines(result)))
-    write_atomically(folder / REPORT_JSON, json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    write_atomically(folder / REPORT_JSON, json.dumps(model.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
     markdown = folder / "report.md"
-    write_atomically(markdown, render_markdown(report))
+    write_atomically(markdown, render_markdown(model))
+    if html:
+        write_atomically(folder / REPORT_HTML, render_html(model, result, folder))
     return markdown
 
 
@@ -96,72 +106,6 @@ def _completion_lines(result: BenchResult) -> Iterable[str]:
                 )
                 + "\n"
             )
-
-
-# -- formatting -----------------------------------------------------------------------------------
-def fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def pct(value: float | None) -> str:
-    # NaN: no group to measure (one completion per prompt, every value None); never "nan%"
-    return "-" if value is None or value != value else f"{100 * value:.0f}%"
-
-
-def describe_flag(flag: dict[str, Any]) -> str:
-    who = "the weighted total" if flag["target"] == "total" else f"reward {flag['target']!r}"
-    rule = {
-        "fools": "as high as the gold reference",
-        "beats_typical": "as high as a typical real completion",
-        "misses": "below the gold reference although it is a correct answer",
-    }[flag["rule"]]
-    if flag["rule"] == "fools" and flag.get("yardstick") == "typical":
-        rule = "as high as a typical real completion (there is no gold answer to build a reference from)"
-    return f"{who} scores the {flag['kind']} probe {flag['probe']!r} {rule} on {pct(flag['rate'])} of {flag['evaluated']} prompts"
-
-
-REWARD_COLUMNS = (
-    "reward",
-    "weight",
-    "mean",
-    "std",
-    "None",
-    "errors",
-    "timeouts",
-    "spread",
-    "share",
-    "p50 ms",
-    "p99 ms",
-    "rows/s",
-)
-
-
-def reward_rows(report: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    for name, f in report["per_reward"].items():
-        rows.append(
-            [
-                name,
-                fmt(f["weight"]),
-                fmt(f["mean"]),
-                fmt(f["std"]),
-                pct(f["none_rate"]),
-                pct(f["error_rate"]),
-                pct(f["timeout_rate"]),
-                pct(f["spread"]),
-                pct(f.get("share")),
-                fmt(f["latency_ms_p50"]),
-                fmt(f["latency_ms_p99"]),
-                fmt(f["rows_per_s"], 4),
-            ]
-        )
-    total = report["total"]
-    rows.append(["total", "", fmt(total["mean"]), fmt(total["std"]), "", "", "", pct(total["spread"]), "", "", "", ""])
-    return rows
 
 
 def terminal_tables(report: dict[str, Any]) -> list[Table]:
@@ -261,35 +205,35 @@ def _md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     return "\n".join(lines)
 
 
-def _compare_table(rows: Iterable[dict[str, Any]]) -> str:
+def _compare_table(rows: Iterable[CompareRow]) -> str:
     return _md_table(
         ["metric", "A", "B", "B - A", "95% CI", "prompts"],
         [
             [
-                r["metric"],
-                fmt(r["a"]),
-                fmt(r["b"]),
-                fmt(r["delta"]),
-                "-" if r["low"] is None else f"[{fmt(r['low'])}, {fmt(r['high'])}]{' *' if r['significant'] else ''}",
-                r["prompts"],
+                r.metric,
+                fmt(r.a),
+                fmt(r.b),
+                fmt(r.delta),
+                "-" if r.low is None else f"[{fmt(r.low)}, {fmt(r.high)}]{' *' if r.significant else ''}",
+                str(r.prompts),
             ]
             for r in rows
         ],
     )
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: BenchReport) -> str:
     """The human-readable report; every figure is also in report.json."""
-    plots = set(report.get("files", {}).get("plots", []))
-    data = report["data"]
+    plots = set(report.plots)
+    data = report.data
     out = [
-        f"# Reward benchmark: {shareable_location(report['config'])}",
+        f"# Reward benchmark: {shareable_location(report.config)}",
         "",
-        f"Held-out prompts: `{shareable_location(report['prompts'])}` ({data['prompts']} prompts, {data['completions']} completions, "
-        f"group sizes {data['group_sizes']}). Created {report['created']}.",
+        f"Held-out prompts: `{shareable_location(report.prompts)}` ({data.prompts} prompts, {data.completions} completions, "
+        f"group sizes {data.group_sizes}). Created {report.created}.",
         "",
     ]
-    gen = report.get("generation")
+    gen = report.generation
     if gen:
         s = gen["sampling"]
         out += [
@@ -300,12 +244,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
 
-    flags = report["probes"]["flags"]
+    flags = report.flags
     out += ["## Findings", ""]
     if flags:
         out += [
-            f"- {'**' if f['target'] == 'total' else ''}{describe_flag(f)}{'**' if f['target'] == 'total' else ''}. "
-            f"Example: `{_short(f['example']) or '(empty)'}`"
+            f"- {'**' if f.target == 'total' else ''}{describe_flag(f)}{'**' if f.target == 'total' else ''}. "
+            f"Example: `{_short(f.example) or '(empty)'}`"
             for f in flags
         ]
         out += [
@@ -315,18 +259,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
     else:
         out.append("No probe fooled any reward or the weighted total.")
-    out += ["", f"Rules: {report['probes']['rule']}.", ""]
-    attack_findings = (report.get("attacks") or {}).get("findings", [])
+    out += ["", f"Rules: {report.probes.rule}.", ""]
+    attack_findings = report.attack_findings
     if attack_findings:
         out += ["Attacks (`grpo-rewards attack`, quick set, on these prompts):", ""]
         out += [f"- **attack {line}**" for line in attack_findings] + [""]
-    out += [f"- **weakness: {message}.**" for message in drift.weaknesses(report)]
-    if drift.weaknesses(report):
+    out += [f"- **weakness: {message}.**" for message in report.weaknesses]
+    if report.weaknesses:
         out.append("")
-    if report.get("notes"):
-        out += ["### Learning signal", ""] + [f"- {n['message']}." for n in report["notes"]] + [""]
+    if report.notes:
+        out += ["### Learning signal", ""] + [f"- {n.message}." for n in report.notes] + [""]
 
-    out += drift.markdown(report.get("drift"))
+    out += drift.markdown(report.drift)
     out += [
         "## Rewards",
         "",
@@ -334,29 +278,29 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "*spread*: share of prompts whose completions the reward separates (no spread, no GRPO signal). "
         "*share*: the reward's share of the advantage under the configured weights and aggregation mode "
-        f"`{(report.get('contributions') or {}).get('aggregation', 'sum_then_normalize/group')}` "
+        f"`{(report.contributions or {}).get('aggregation', 'sum_then_normalize/group')}` "
         "(sum over rows of the reward's component of the advantage times the advantage, over the sum of squared "
         "advantages; see docs/training.md).",
         "",
     ]
-    errors = {n: f["first_error"] for n, f in report["per_reward"].items() if f["first_error"]}
+    errors = {n: f.first_error for n, f in report.per_reward.items() if f.first_error}
     for name, error in errors.items():
         out.append(f"- first error of `{name}`: `{error}`")
     if "histograms.png" in plots:
         out += ["", "![score distributions](histograms.png)", ""]
 
-    c = report.get("contributions")
+    c = report.contributions
     if c and c["groups_used"] < c["groups_total"]:
         out += [
             f"Shares and correlations use the {c['groups_used']} of {c['groups_total']} groups of size {c['group_size']}.",
             "",
         ]
-    names = report["correlation"]["names"]
-    if report["correlation"]["matrix"] and len(names) > 1:
+    names = report.correlation["names"]
+    if report.correlation["matrix"] and len(names) > 1:
         out += [
             "## Correlation between rewards",
             "",
-            _md_table(["", *names], [[a, *[fmt(v, 2) for v in row]] for a, row in zip(names, report["correlation"]["matrix"])]),
+            _md_table(["", *names], [[a, *[fmt(v, 2) for v in row]] for a, row in zip(names, report.correlation["matrix"])]),
             "",
             "Two rewards that always agree are one reward counted twice; a negative correlation is a tug of war.",
             "",
@@ -365,15 +309,15 @@ def render_markdown(report: dict[str, Any]) -> str:
             out += ["![correlation](correlation.png)", ""]
 
     out += aggregation_mod.markdown_lines(
-        report.get("aggregation"), list(report["per_reward"]), _md_table, "aggregation.png" in plots, (c or {}).get("gated_rate")
+        report.aggregation, report.names, _md_table, "aggregation.png" in plots, (c or {}).get("gated_rate")
     )
-    if report["group_size"]:
+    if report.group_size:
         out += [
             "## Group size",
             "",
             _md_table(
                 ["num_generations", "groups with spread in the total", "gain"],
-                [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"] for r in report["group_size"]],
+                [[r["g"], pct(r["fraction_with_spread"]), f"{100 * r['gain']:+.1f} pts"] for r in report.group_size],
             ),
             "",
             "Exact expectation over all subsets of each group's completions.",
@@ -382,7 +326,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if "group_size.png" in plots:
             out += ["![group size](group_size.png)", ""]
 
-    if report["agreement"]:
+    if report.agreement:
         out += [
             "## Agreement with gold labels",
             "",
@@ -399,12 +343,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                         fmt(a["f1"]),
                         f"{a['tp']}/{a['fp']}/{a['tn']}/{a['fn']}",
                     ]
-                    for n, a in report["agreement"].items()
+                    for n, a in report.agreement.items()
                 ],
             ),
             "",
         ]
-    for name, variants in (report.get("extractor_variants") or {}).items():
+    for name, variants in (report.extractor_variants or {}).items():
         has_agreement = any("agreement" in v for v in variants)
         out += [
             f"## `{name}` by answer-extractor order",
@@ -425,9 +369,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
 
-    probes = report["probes"]
-    targets = [*report["per_reward"], "total"]
-    keys = ["__reference__", *[p["name"] for p in probes["probes"]]]
+    probes = report.probes
+    targets = [*report.names, "total"]
+    keys = ["__reference__", *[p["name"] for p in probes.probes]]
     out += [
         "## Probes (mean score per prompt)",
         "",
@@ -436,39 +380,39 @@ def render_markdown(report: dict[str, Any]) -> str:
             [
                 [
                     ("reference" if k == "__reference__" else k),
-                    ("" if k == "__reference__" else next(p["kind"] for p in probes["probes"] if p["name"] == k)),
-                    *[fmt(probes["mean_scores"][t][k]) for t in targets],
+                    ("" if k == "__reference__" else next(p["kind"] for p in probes.probes if p["name"] == k)),
+                    *[fmt(probes.mean_scores[t][k]) for t in targets],
                 ]
                 for k in keys
             ],
         ),
         "",
-        f"Gold answer from column `{probes['gold_column']}`; tags `<{probes['tags'][0]}>`/`<{probes['tags'][1]}>`. "
-        f"Reference example: `{_short(probes['reference_example'] or '')}`",
+        f"Gold answer from column `{probes.gold_column}`; tags `<{probes.tags[0]}>`/`<{probes.tags[1]}>`. "
+        f"Reference example: `{_short(probes.reference_example or '')}`",
         "",
     ]
 
     out += ["## Per-prompt spread", ""]
     if "spread.png" in plots:
         out += ["![per-prompt spread](spread.png)", ""]
-    flat = [p for p in report["per_prompt"] if (p["total_std"] or 0) <= 1e-9]
-    out += [f"{len(flat)} of {len(report['per_prompt'])} prompts have no spread in the weighted total.", ""]
+    flat = [p for p in report.per_prompt if (p["total_std"] or 0) <= 1e-9]
+    out += [f"{len(flat)} of {len(report.per_prompt)} prompts have no spread in the weighted total.", ""]
 
-    if report.get("compare"):
-        cmp = report["compare"]
-        out += ["## Compare", "", f"{cmp['a']}; {cmp['b']}.", "", _compare_table(cmp["rows"]), ""]
-        seen = data.get("seen_in_training")
+    if report.compare:
+        cmp = report.compare
+        out += ["## Compare", "", f"{cmp.a}; {cmp.b}.", "", _compare_table(cmp.rows), ""]
+        seen = data.seen_in_training
         if seen and seen["prompts"]:
             out += [f"{seen['prompts']} of {seen['of']} held-out prompts also occur in the training data ({seen['source']}).", ""]
-            if cmp.get("unseen_rows"):
-                out += ["On the prompts never trained on:", "", _compare_table(cmp["unseen_rows"]), ""]
+            if cmp.unseen_rows:
+                out += ["On the prompts never trained on:", "", _compare_table(cmp.unseen_rows), ""]
         out += ["Paired bootstrap over prompts (resampling prompts, not completions); * = the interval excludes 0.", ""]
         if "compare.png" in plots:
             out += ["![compare](compare.png)", ""]
 
-    if report.get("examples"):
+    if report.examples:
         out += ["## Examples", ""]
-        for e in report["examples"]:
+        for e in report.examples:
             out += [
                 f"**{e['which']}** (total {fmt(e['total'])}; " + ", ".join(f"{k} {fmt(v)}" for k, v in e["scores"].items()) + ")",
                 "",
