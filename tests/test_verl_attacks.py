@@ -89,7 +89,7 @@ params = { base_url = "{url}", model = "gullible-judge", retries = 0, deadline =
         (np.array(["72", "73"]), "ground_truth is a list"),
         (True, "ground_truth is a bool"),
         (math.nan, "not a finite number"),
-        ("7" * 100_001, "over max_ground_truth_chars"),
+        ("7" * 100_001, "over max_column_chars"),
     ],
 )
 def test_a_gold_of_the_wrong_type_or_size_is_a_counted_problem(math_set, gold, why):
@@ -115,6 +115,17 @@ def test_ground_truth_wins_over_an_extra_info_key_of_its_column(tmp_path):
     info = {"answer": "73", "gold": "72"}
     assert score({"reward_set": path}, RIGHT, "72", info)["rewards/correct"] == 1.0
     assert score({"reward_set": path}, RIGHT, "73", info)["rewards/correct"] == 0.0
+
+
+def test_every_column_the_set_reads_and_the_prompt_are_bounded_not_only_ground_truth(tmp_path):
+    path = str(write_set(tmp_path))
+    big = "7" * 100_001
+    renamed = {"reward_set": path, "ground_truth_shape": "fields", "columns": {"answer": "gold"}}
+    no_total(score(renamed, RIGHT, {}, {"gold": big}), "column 'answer' is over max_column_chars")
+    no_total(score({"reward_set": path}, RIGHT, "72", {"prompt": big}), "the prompt is over max_column_chars")
+    # a big extra_info value no reward reads is not the set's business
+    assert score({"reward_set": path}, RIGHT, "72", {"passage": big})["score"] == 1.5
+    assert score({"reward_set": path, "max_column_chars": 200_000}, RIGHT, "72", {"prompt": big})["score"] == 1.5
 
 
 @pytest.mark.parametrize("info", [["answer", "72"], "answer=72", 72])

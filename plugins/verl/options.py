@@ -42,7 +42,8 @@ class VerlOptions:
       of the same name. ``ground_truth`` wins over an ``extra_info`` key of its column's name.
     - ``prompt_key``: the ``extra_info`` key holding the prompt text (judges read it).
     - ``none_score``: what verl gets as ``score`` for a row with no total (verl needs a number).
-    - ``max_ground_truth_chars``: longer gold values are a counted problem, never parsed.
+    - ``max_column_chars``: a longer value in a column the set reads (the gold above all) or in the
+      prompt makes the row a counted problem: no reward parses it.
     - ``batch_window``: seconds the async variant waits to gather rows into one batch.
     """
 
@@ -52,7 +53,7 @@ class VerlOptions:
     columns: tuple[tuple[str, str], ...] = ()
     prompt_key: str = "prompt"
     none_score: float = 0.0
-    max_ground_truth_chars: int = 100_000
+    max_column_chars: int = 100_000
     batch_window: float = 0.005
     max_batch: int = 1024
 
@@ -64,7 +65,7 @@ _KNOWN = {
     "columns",
     "prompt_key",
     "none_score",
-    "max_ground_truth_chars",
+    "max_column_chars",
     "batch_window",
     "max_batch",
 }
@@ -137,7 +138,7 @@ def read_options(kwargs: Mapping[str, Any]) -> VerlOptions:
         columns=tuple(sorted(renames)),
         prompt_key=text("prompt_key", "prompt"),
         none_score=none_score,
-        max_ground_truth_chars=number("max_ground_truth_chars", 100_000, 1, integer=True),
+        max_column_chars=number("max_column_chars", 100_000, 1, integer=True),
         batch_window=number("batch_window", 0.005, 0.0),
         max_batch=number("max_batch", 1024, 1, integer=True),
     )

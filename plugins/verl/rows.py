@@ -54,8 +54,8 @@ def gold_values(ground_truth: Any, gold_column: str, options: VerlOptions) -> di
         return {}  # the set reads no gold: whatever verl has there is not ours to judge
     if value is None:
         raise RowProblem("ground_truth_missing", f"ground_truth is None; the set reads it as column {gold_column!r}")
-    if _size(value) > options.max_ground_truth_chars:
-        raise RowProblem("ground_truth_size", f"ground_truth is over max_ground_truth_chars ({options.max_ground_truth_chars})")
+    if _size(value) > options.max_column_chars:
+        raise RowProblem("column_size", f"ground_truth is over max_column_chars ({options.max_column_chars})")
     shape = options.ground_truth_shape
     if shape == "fields":
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
@@ -77,9 +77,17 @@ def gold_values(ground_truth: Any, gold_column: str, options: VerlOptions) -> di
 
 
 def build_sample(
-    data_source: Any, solution_str: Any, ground_truth: Any, extra_info: Any, gold_column: str, options: VerlOptions
+    data_source: Any,
+    solution_str: Any,
+    ground_truth: Any,
+    extra_info: Any,
+    gold_column: str,
+    options: VerlOptions,
+    read: frozenset[str] = frozenset(),
 ) -> Sample:
-    """The Sample a reward set scores for this row, or :class:`RowProblem` saying why there is none."""
+    """The Sample a reward set scores for this row, or :class:`RowProblem` saying why there is none.
+
+    ``read``: the columns the set's rewards read; their values (and the prompt) are size-checked."""
     completion = plain(solution_str)
     if not isinstance(completion, str):
         raise RowProblem("solution_type", f"solution_str is a {type(completion).__name__}, not text")
@@ -100,8 +108,10 @@ def build_sample(
         if key in info:
             columns[column] = plain(info[key])
     columns.update(gold_values(ground_truth, gold_column, options))
-    prompt = info.get(options.prompt_key)
-    prompt = plain(prompt)
+    prompt = plain(info.get(options.prompt_key))
     if not isinstance(prompt, str):
         prompt = ""
+    for name, value in (("the prompt", prompt), *((f"column {c!r}", columns[c]) for c in sorted(read) if c in columns)):
+        if _size(value) > options.max_column_chars:
+            raise RowProblem("column_size", f"{name} is over max_column_chars ({options.max_column_chars})")
     return Sample(completion=completion, prompt=prompt, columns=columns, raw_prompt=prompt or None, raw_completion=completion)

@@ -41,6 +41,7 @@ class LoadedSet:
     options: VerlOptions
     scorer: Scorer
     gold_column: str
+    read: frozenset[str] = frozenset()  # the columns the set's rewards read (size-checked per row)
 
     @property
     def keys(self) -> list[str]:
@@ -77,7 +78,7 @@ class LoadedSet:
         samples, where = [], []
         for i, row in enumerate(rows):
             try:
-                samples.append(build_sample(*row, self.gold_column, self.options))
+                samples.append(build_sample(*row, self.gold_column, self.options, self.read))
                 where.append(i)
             except RowProblem as problem:
                 out[i] = self.failed(problem.kind, str(problem))
@@ -175,7 +176,8 @@ def loaded_set(kwargs: Mapping[str, Any]) -> LoadedSet:
                 _loaded[key] = other
                 return other
         reward_set = load_reward_set(options.reward_set)
-        loaded = LoadedSet(options, Scorer(reward_set), _gold_column(reward_set, options))
+        read = frozenset(c for columns in reward_set.required_columns().values() for c in columns)
+        loaded = LoadedSet(options, Scorer(reward_set), _gold_column(reward_set, options), read)
         log.info(
             "grpo-rewards verl adapter: loaded %s (%s) in process %d",
             options.reward_set,
