@@ -1,9 +1,10 @@
 """A grpo-rewards reward set as verl's ``custom_reward_function`` (see docs/verl.md).
 
-verl (0.6 and later: the reward loop's ``RewardLoopWorker`` and its ``naive``, ``dapo`` and
-``remote`` managers; the legacy ``naive`` and ``batch`` managers too) loads a function by path and
-name and calls it with ``data_source``, ``solution_str``, ``ground_truth`` and ``extra_info``,
-merged with ``custom_reward_function.reward_kwargs``. In verl's config::
+verl loads a function by path and name and calls it with ``data_source``, ``solution_str``,
+``ground_truth`` and ``extra_info``, merged with ``custom_reward_function.reward_kwargs``: from 0.7
+on in the reward loop's ``RewardLoopWorker`` (``naive``, ``dapo``, ``remote`` managers; an ``async
+def`` function is awaited, a ``pkg://`` path imported), in 0.4 to 0.6 by file path, sync only, and
+in the legacy ``batch`` manager with lists. In verl 0.9's config::
 
     reward:
       custom_reward_function:
