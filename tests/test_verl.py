@@ -121,32 +121,56 @@ def test_the_legacy_batch_manager_calls_it_with_lists(tmp_path, tokenizer_dir, t
     assert out["reward_tensor"].sum(dim=-1).tolist() == [1.5, 0.5, 0.0, 0.0]
 
 
+def probe_lines(log, kind):
+    return [line.split()[1:] for line in log.read_text().splitlines() if line.startswith(kind)]
+
+
+def stop_workers(ray, manager):
+    """Kill a RewardLoopManager's actors and wait until their names are free for the next one."""
+    import time
+
+    for worker in manager.reward_loop_workers:
+        ray.kill(worker, no_restart=True)
+    deadline = time.monotonic() + 60
+    for i in range(len(manager.reward_loop_workers)):
+        while time.monotonic() < deadline:
+            try:
+                ray.get_actor(f"reward_loop_worker_{i}")
+            except ValueError:
+                break
+            time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_verl_ray_reward_loop_loads_the_set_once_per_worker(tmp_path, tokenizer_dir, tokenizer, monkeypatch):
-    """verl's RewardLoopManager on a real local Ray cluster: two RewardLoopWorker actors, each
-    loading the reward set once, however many batches it scores; verl assembles rm_scores and
-    every row's extra info (good and bad rows mixed) without a KeyError."""
+    """verl's RewardLoopManager on a real local Ray cluster. With the naive manager and the async
+    function: two RewardLoopWorker actors, each loading the reward set once however many batches it
+    scores. With the remote manager (sync function, verl's own RewardComputeWorker actor per
+    worker): the set is loaded once, in that actor. verl assembles rm_scores and every row's extra
+    info (good and bad rows mixed) without a KeyError; the driver never loads the set."""
     ray = pytest.importorskip("ray")
     from verl.experimental.reward_loop.reward_loop import RewardLoopManager
 
     log = tmp_path / "probe.log"
     monkeypatch.setenv("VERL_PROBE_LOG", str(log))
-    config = verl_config(tokenizer_dir, {"reward_set": str(write_set(tmp_path, probe=True))}, workers=2)
+    kwargs = {"reward_set": str(write_set(tmp_path, probe=True))}
+    keys = [*KEYS[:3], "rewards/probe", *KEYS[3:]]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"VERL_PROBE_LOG": str(log)}})
     try:
-        manager = RewardLoopManager(config)
-        for _ in range(2):
-            scored = manager.compute_rm_score(data_proto(tokenizer, rows()))
-            reward_tensor, extra = extract_reward(scored)
-            assert reward_tensor.sum(dim=-1).tolist() == [1.5, 0.5, 0.0, 0.0]
-            assert list(extra) == [*KEYS[:3], "rewards/probe", *KEYS[3:]] and extra["grpo_rewards/no_total"].tolist() == [
-                0.0,
-                0.0,
-                0.0,
-                1.0,
-            ]
+        for manager_name, function, workers in (("naive", "compute_score_async", 2), ("remote", "compute_score", 1)):
+            manager = RewardLoopManager(verl_config(tokenizer_dir, kwargs, name=function, manager=manager_name, workers=workers))
+            for _ in range(2):
+                reward_tensor, extra = extract_reward(manager.compute_rm_score(data_proto(tokenizer, rows())))
+                assert reward_tensor.sum(dim=-1).tolist() == [1.5, 0.5, 0.0, 0.0]
+                assert list(extra) == keys and extra["grpo_rewards/no_total"].tolist() == [0.0, 0.0, 0.0, 1.0]
+            stop_workers(ray, manager)
+            if manager_name == "naive":
+                naive_loads = Counter(pid for (pid,) in probe_lines(log, "load"))
+                assert len(naive_loads) == 2 and set(naive_loads.values()) == {1}, naive_loads
     finally:
         ray.shutdown()
-    loads = Counter(line.split()[1] for line in log.read_text().splitlines() if line.startswith("load"))
-    assert len(loads) == 2 and set(loads.values()) == {1}, loads  # two worker processes, one load each
+    loads = Counter(pid for (pid,) in probe_lines(log, "load"))
+    remote = set(loads) - set(naive_loads)
+    assert len(remote) == 1 and set(loads.values()) == {1}, loads  # verl's compute actor: one more load
+    assert {pid for pid, _ in probe_lines(log, "batch")} == set(loads)  # each loading process scored
     assert str(os.getpid()) not in loads  # the driver never loaded it: the workers did
