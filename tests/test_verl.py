@@ -121,6 +121,35 @@ def test_the_legacy_batch_manager_calls_it_with_lists(tmp_path, tokenizer_dir, t
     assert out["reward_tensor"].sum(dim=-1).tolist() == [1.5, 0.5, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("fill", [None, 0.0])
+def test_verl_gdpo_estimator_reads_the_per_reward_keys(tmp_path, tokenizer_dir, tokenizer, fill):
+    """verl's GDPO advantage normalises each key of algorithm.gdpo_reward_keys within its group,
+    reading them as float32: a None there is NaN and spreads over the whole batch, so GDPO needs
+    none_reward_value set to a number."""
+    import numpy as np
+    import torch
+    from verl.trainer.ppo.core_algos import compute_gdpo_outcome_advantage
+
+    kwargs = {"reward_set": str(write_set(tmp_path))} | ({} if fill is None else {"none_reward_value": fill})
+    data = data_proto(tokenizer, rows())
+    infos = [o["reward_extra_info"] for o in worker_scores(verl_config(tokenizer_dir, kwargs), tokenizer, data)]
+    non_tensor = {key: np.array([info[key] for info in infos]) for key in infos[0]}  # as RewardLoopManager does
+    prompt_length = data.batch["prompts"].size(1)
+    advantages, _ = compute_gdpo_outcome_advantage(
+        token_level_rewards=torch.zeros_like(data.batch["responses"], dtype=torch.float32),
+        response_mask=data.batch["attention_mask"][:, prompt_length:].float(),
+        index=np.array(["q"] * 4, dtype=object),
+        config={"gdpo_reward_keys": ["rewards/correct", "rewards/format"]},
+        non_tensor_batch=non_tensor,
+        batch={"prompts": data.batch["prompts"], "attention_mask": data.batch["attention_mask"]},
+    )
+    if fill is None:
+        assert torch.isnan(advantages).all()  # the bad-gold row's None poisons every row
+    else:
+        per_row = advantages.sum(dim=-1)
+        assert torch.isfinite(advantages).all() and per_row[0] > per_row[1] > per_row[2]
+
+
 def probe_lines(log, kind):
     return [line.split()[1:] for line in log.read_text().splitlines() if line.startswith(kind)]
 

@@ -42,6 +42,9 @@ class VerlOptions:
       of the same name. ``ground_truth`` wins over an ``extra_info`` key of its column's name.
     - ``prompt_key``: the ``extra_info`` key holding the prompt text (judges read it).
     - ``none_score``: what verl gets as ``score`` for a row with no total (verl needs a number).
+    - ``none_reward_value``: what ``rewards/<name>`` holds where that reward gave None: None (verl's
+      validation metrics leave it out) or a number (verl's GDPO estimator reads these keys as
+      float32, where None becomes NaN and spreads over the batch's advantages).
     - ``max_column_chars``: a longer value in a column the set reads (the gold above all) or in the
       prompt makes the row a counted problem: no reward parses it.
     - ``batch_window``: seconds the async variant waits to gather rows into one batch.
@@ -53,6 +56,7 @@ class VerlOptions:
     columns: tuple[tuple[str, str], ...] = ()
     prompt_key: str = "prompt"
     none_score: float = 0.0
+    none_reward_value: float | None = None
     max_column_chars: int = 100_000
     batch_window: float = 0.005
     max_batch: int = 1024
@@ -65,6 +69,7 @@ _KNOWN = {
     "columns",
     "prompt_key",
     "none_score",
+    "none_reward_value",
     "max_column_chars",
     "batch_window",
     "max_batch",
@@ -131,6 +136,7 @@ def read_options(kwargs: Mapping[str, Any]) -> VerlOptions:
             else:
                 renames.append((column, key))
     none_score = number("none_score", 0.0, -math.inf)
+    none_reward_value = None if kwargs.get("none_reward_value") is None else number("none_reward_value", 0.0, -math.inf)
     options = VerlOptions(
         reward_set=str(Path(reward_set).resolve()) if reward_set else "",
         ground_truth_column=text("ground_truth_column", ""),
@@ -138,6 +144,7 @@ def read_options(kwargs: Mapping[str, Any]) -> VerlOptions:
         columns=tuple(sorted(renames)),
         prompt_key=text("prompt_key", "prompt"),
         none_score=none_score,
+        none_reward_value=none_reward_value,
         max_column_chars=number("max_column_chars", 100_000, 1, integer=True),
         batch_window=number("batch_window", 0.005, 0.0),
         max_batch=number("max_batch", 1024, 1, integer=True),

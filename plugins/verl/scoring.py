@@ -51,7 +51,7 @@ class LoadedSet:
     def failed(self, kind: str, message: str) -> dict[str, Any]:
         note(kind, message)
         out: dict[str, Any] = {"score": self.options.none_score}
-        out.update({PREFIX + n: None for n in self.scorer.names})
+        out.update({PREFIX + n: self.options.none_reward_value for n in self.scorer.names})
         out.update({NO_TOTAL: 1.0, PROBLEM: message})
         return out
 
@@ -64,11 +64,11 @@ class LoadedSet:
             if oversized:
                 reasons.append(f"over max_input_chars for {', '.join(oversized)}")
             message = "no reward gave a value" + (f" ({'; '.join(reasons)}; first in its batch)" if reasons else "")
-            out = self.failed("no_total", message)
-            out.update({PREFIX + n: v for n, v in values.items()})
+        fill = self.options.none_reward_value
+        out = self.failed("no_total", message) if total is None else {"score": total}
+        out.update({PREFIX + n: fill if v is None else v for n, v in values.items()})
+        if total is None:
             return out
-        out = {"score": total}
-        out.update({PREFIX + n: v for n, v in values.items()})
         out.update({NO_TOTAL: 0.0, PROBLEM: ""})
         return out
 
