@@ -184,12 +184,20 @@ def test_settings_mistakes_are_refused_naming_the_key(tmp_path, monkeypatch):
         "did you mean 'none_score'": {"reward_set": path, "none_scor": 1.0},
         "ground_truth_shape": {"reward_set": path, "ground_truth_shape": "list"},
         "finite number": {"reward_set": path, "none_score": math.nan},
+        "none_reward_value": {"reward_set": path, "none_reward_value": "zero"},
         "not a column the set reads": {"reward_set": path, "ground_truth_column": "solution"},
         "non-empty strings": {"reward_set": path, "columns": {"answer": ""}},
     }
     for why, kwargs in cases.items():
         with pytest.raises(ConfigError, match=why):
             score(kwargs)
+
+
+def test_none_reward_value_fills_only_the_rewards_that_gave_none(math_set):
+    filled = {**math_set, "none_reward_value": 0.0}
+    bad = score(filled, RIGHT, None)
+    assert bad["rewards/correct"] == 0.0 and bad["grpo_rewards/no_total"] == 1.0
+    assert score(filled)["rewards/correct"] == 1.0 and score(math_set, RIGHT, None)["rewards/correct"] is None
 
 
 def test_the_set_path_may_come_from_the_environment(tmp_path, monkeypatch):
