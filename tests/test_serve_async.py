@@ -197,3 +197,45 @@ def test_kept_alive_and_pipelined_requests_are_answered_in_order(reward_set):
             assert time.monotonic() - started < 2.5
         finally:
             sock.close()
+
+
+def _exchange(address, data: bytes, wait: float = 5.0) -> tuple[bytes, float]:
+    """Send raw bytes, read until the server closes (or ``wait``): what came back and when it closed."""
+    sock = socket.create_connection(address, timeout=wait)
+    start, raw = time.monotonic(), b""
+    try:
+        sock.sendall(data)
+        while time.monotonic() - start < wait:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return raw, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    "data, status, message",
+    [
+        (b"BREW /score HTTP/1.1\r\n\r\n", 405, b"method BREW is not supported"),
+        (b"GET http://elsewhere/health HTTP/1.1\r\n\r\n", 400, b"malformed request line"),
+        (b"GET /health HTTP/2.0\r\n\r\n", 505, b"HTTP/2.0 is not supported"),
+        (b"GET /health\r\n\r\n", 400, b"malformed request line"),
+    ],
+)
+def test_heads_uvicorn_would_refuse_in_plain_text_get_a_json_answer_from_the_gate(reward_set, data, status, message):
+    with running(make_server(reward_set("serve.spin"))) as server:
+        raw, _ = _exchange(server.server_address, data)
+    assert raw.startswith(b"HTTP/1.1 %d " % status) and message in raw and raw.rstrip().endswith(b"}"), raw
+
+
+def test_a_body_that_does_not_arrive_by_the_body_deadline_is_dropped(reward_set):
+    """Its headers in time, then 10 of 100 announced bytes: the connection goes at the body deadline
+    (from its accept), unanswered, and the scoring place is free again."""
+    with running(make_server(reward_set("serve.spin"), threads=1, queue=0, body_timeout=1.0)) as server:
+        raw, closed_after = _exchange(server.server_address, b"POST /score HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        assert raw == b"" and closed_after < 2.5
+        assert post(server.server_address, {"completions": ["abc"]})[0] == 200

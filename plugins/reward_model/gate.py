@@ -41,6 +41,8 @@ from .limits import LINGER_BYTES, LINGER_SECONDS, MAX_HEADER_BYTES, MAX_LINGERIN
 from .wire import FramingError, parse_head
 
 HEAD, BODY, WAIT, CLOSED = "head", "body", "wait", "closed"  # where a connection is in its current request
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # what reaches the app (404/405)
+ALLOW = {"Allow": "GET, POST"}
 
 
 def json_response(status: int, message: str, headers: dict[str, str] | None = None) -> bytes:
@@ -229,6 +231,8 @@ class Gate(asyncio.Protocol):
             parsed = parse_head(head)
         except FramingError as exc:
             return self.refuse(exc.status, str(exc))
+        if parsed.method not in METHODS:  # httptools would answer an unknown method with a plain-text 400
+            return self.refuse(405, f"method {parsed.method[:20]} is not supported; POST /score or GET /health", ALLOW)
         if not self.shared.authorized(parsed.headers.get_all("Authorization")):
             return self.refuse(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
         self._cancel_timer()
