@@ -11,8 +11,9 @@ every request is well framed. In order, a request
 4. takes one of ``threads`` scoring places, or waits for one in one of ``queue`` places until its
    request deadline; past that ``503`` with ``Retry-After`` (:class:`Admission`). Only then is its
    body read, so memory holds at most ``threads`` bodies;
-5. has its body by the body deadline (else the connection is dropped), decoded strictly off the
-   event loop (:func:`.protocol.decode_request`: a 4xx for anything wrong);
+5. has its body by the body deadline (else the connection is dropped), decoded strictly
+   (:func:`.protocol.decode_request`: a 4xx for anything wrong), off the event loop when it is
+   over 64 KiB;
 6. is scored in chunks of rows through the runtime's :meth:`~grpo_rewards.runtime.Scorer.score_async`:
    ``async def`` rewards are awaited on the runtime's event loop, holding no thread, and sync ones
    run in the server's threads or worker processes, never on this loop; at the request deadline it
@@ -50,6 +51,7 @@ from .protocol import HEALTH_PATH, PROTOCOL_VERSION, SCORE_PATH, ProtocolError, 
 
 FIRST_CHUNK_ROWS, MAX_CHUNK_ROWS = 1, 64  # rows scored between two looks at the request deadline
 JSON_TYPES = ("application/json", "text/json")
+INLINE_DECODE_BYTES = 64 * 1024  # bodies up to this are decoded on the loop, larger ones in a thread
 Message = dict[str, Any]
 
 
@@ -191,7 +193,10 @@ class Service:
                     gate.abort()
                 return error(408, "the request body did not arrive in time")
             try:
-                job = await asyncio.to_thread(make_job, body, deadline)  # a 16 MB body decodes for a while
+                if len(body) <= INLINE_DECODE_BYTES:  # well under a millisecond: not worth a thread
+                    job = make_job(body, deadline)
+                else:  # a 16 MB body decodes for a while: off the loop
+                    job = await asyncio.to_thread(make_job, body, deadline)
             except ProtocolError as exc:
                 return error(exc.status, str(exc))
             task = asyncio.get_running_loop().create_task(self._run(job))
