@@ -58,9 +58,9 @@ def reward_set(tmp_path):
     """``serve.wait`` or ``serve.spin`` from a plugin file of its own (a fresh module per test)."""
     (tmp_path / "serve_rewards_async.py").write_text(PLUGIN)
 
-    def load(use: str):
+    def load(use: str, extra: str = ""):
         config = tmp_path / f"{use}.toml"
-        config.write_text(f'plugins = ["serve_rewards_async.py"]\n[[rewards]]\nuse = "{use}"\n')
+        config.write_text(f'plugins = ["serve_rewards_async.py"]\n[[rewards]]\nuse = "{use}"\n{extra}')
         return load_reward_set(config)
 
     yield load
@@ -239,3 +239,11 @@ def test_a_body_that_does_not_arrive_by_the_body_deadline_is_dropped(reward_set)
         raw, closed_after = _exchange(server.server_address, b"POST /score HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
         assert raw == b"" and closed_after < 2.5
         assert post(server.server_address, {"completions": ["abc"]})[0] == 200
+
+
+def test_async_rows_that_run_to_their_limit_all_end_within_the_request_deadline(reward_set):
+    """8 async rows that each await past their 1 s limit, a 4 s request deadline: they are scored
+    side by side (each is cancelled at its limit), so every row is answered, none 'unfinished'."""
+    with running(make_server(reward_set("serve.wait", "timeout = 1.0\n"), request_timeout=4.0)) as server:
+        status, _, body = post(server.server_address, {"prompts": ["30"] * 8, "completions": [f"x{i}" for i in range(8)]})
+    assert status == 200 and body == {"scores": [None] * 8}

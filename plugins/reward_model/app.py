@@ -14,7 +14,9 @@ every request is well framed. In order, a request
 5. has its body by the body deadline (else the connection is dropped), decoded strictly
    (:func:`.protocol.decode_request`: a 4xx for anything wrong), off the event loop when it is
    over 64 KiB;
-6. is scored in chunks of rows through the runtime's :meth:`~grpo_rewards.runtime.Scorer.score_async`:
+6. is scored in chunks of rows (growing from one while they take little of the time left; as many
+   rows as run at once when every reward is awaited with a time limit that fits in it) through the
+   runtime's :meth:`~grpo_rewards.runtime.Scorer.score_async`:
    ``async def`` rewards are awaited on the runtime's event loop, holding no thread, and sync ones
    run in the server's threads or worker processes, never on this loop; at the request deadline it
    is answered with what was scored, ``null`` and ``"unfinished"`` for the rest.
@@ -42,6 +44,7 @@ from starlette.routing import Route
 from grpo_rewards.reward import Sample
 from grpo_rewards.rewardset import RewardSet
 from grpo_rewards.runtime import Scorer
+from grpo_rewards.runtime.aio import DEFAULT_CONCURRENCY
 from grpo_rewards.scoring import Row
 
 from . import openrlhf
@@ -270,8 +273,11 @@ class Service:
         """Chunks of rows until all are scored, the deadline passes or the answer has gone; a chunk
         grows while it takes little of the time left and shrinks when it does not."""
         scorer = self._scorer(job.reward)
+        wide = concurrent_width(scorer)
         done, size = 0, FIRST_CHUNK_ROWS
         while done < len(job.samples) and not job.stop and time.monotonic() < job.deadline:
+            if wide is not None and wide[1] < job.deadline - time.monotonic():
+                size = max(size, wide[0])  # every row ends by its own limit, all at once: no reason to wait
             start = time.monotonic()
             chunk = job.samples[done : done + size]
             batch = await scorer.score_async(chunk)
@@ -285,6 +291,16 @@ class Service:
         values, totals, missing = job.snapshot()
         self.unfinished += missing
         return job.encode(values, totals, missing)
+
+
+def concurrent_width(scorer: Scorer) -> tuple[int, float] | None:
+    """(rows, seconds) when every reward is awaited on the asyncio executor with a time limit: that
+    many rows run at once and each ends by then (None: rows take turns, or may run unbounded)."""
+    functions = scorer.functions
+    if not functions or any(fn.executor != "asyncio" or fn.timeout is None or fn.batched for fn in functions):
+        return None
+    rows = min(min(fn.concurrency or DEFAULT_CONCURRENCY for fn in functions), MAX_CHUNK_ROWS)
+    return rows, max(fn.timeout or 0.0 for fn in functions) + 0.5
 
 
 def content_problem(request: Request) -> str | None:
