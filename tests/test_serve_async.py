@@ -247,3 +247,26 @@ def test_async_rows_that_run_to_their_limit_all_end_within_the_request_deadline(
     with running(make_server(reward_set("serve.wait", "timeout = 1.0\n"), request_timeout=4.0)) as server:
         status, _, body = post(server.server_address, {"prompts": ["30"] * 8, "completions": [f"x{i}" for i in range(8)]})
     assert status == 200 and body == {"scores": [None] * 8}
+
+
+def test_health_answers_within_3_s_while_20_slow_header_connections_are_open(reward_set):
+    """20 connections that keep sending a header byte now and then (well inside the header deadline):
+    an authorised /health is answered within 3 s, on the first try."""
+    with running(make_server(reward_set("serve.spin"), token="s3cret", header_timeout=30.0)) as server:
+        attackers = [socket.create_connection(server.server_address) for _ in range(20)]
+        try:
+            for sock in attackers:
+                sock.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
+            time.sleep(0.2)
+            for sock in attackers:
+                sock.sendall(b"a")
+            connection = http.client.HTTPConnection(*server.server_address, timeout=3.0)
+            started = time.monotonic()
+            connection.request("GET", "/health", headers={"Authorization": "Bearer s3cret"})
+            status = connection.getresponse().status
+            elapsed = time.monotonic() - started
+            connection.close()
+        finally:
+            for sock in attackers:
+                sock.close()
+    assert status == 200 and elapsed < 3.0, elapsed
