@@ -37,6 +37,17 @@ attack in a fresh process against a server with its default limits and a token (
   (``--limit``; the test suite's ``hostile.isolated``), on a server with one scoring thread and a
   10 s request deadline; the request's answer time, its rows accounted for, and the slowest
   ``/health`` meanwhile (target: within 3 s);
+- *async_64_clients*: 64 clients at once, each one request to an ``async def`` reward that awaits
+  0.5 s (the test suite's ``hostile.waits``), default limits: how many got 200, how many 503 with
+  ``Retry-After``, and anything else (target: every client an HTTP answer, 200 or 503);
+- *async_64_places*: the same with 64 scoring places, each row awaiting 1 s: every client should get a
+  200; how long all took, and the most threads the process ran meanwhile beyond the benchmark's own;
+- *cheap_requests*: 200 requests of one cheap row in turn on one kept-alive connection: the server's
+  own cost per request (median and 90th percentile);
+- *async_costly_rows*: one request of 8 ``async def`` rows that await past ``--limit`` (cancelled
+  there) and 2 that hold the reward's event loop with ``--limit`` seconds of sync work each, one
+  scoring place, a 10 s request deadline: its answer time, its rows accounted for, and the slowest
+  ``/health`` meanwhile (target: within 3 s);
 - *framing*: requests whose framing a proxy may read differently (``Content-Length`` with
   ``Transfer-Encoding``, two lengths, a body on a ``GET``, ``Transfer-Encoding : chunked`` that
   Python's header parser drops with every header after it), each followed by a second request on
@@ -405,6 +416,134 @@ def attack_costly_rows(address: tuple[str, int], server) -> dict:
     return {**outcome, "health_max_s": round(slowest, 2)}
 
 
+def waits_reward_set(limit: float):
+    """``hostile.waits`` (``async def``) from the test suite's hostile plugin, limited to ``limit``."""
+    import shutil
+    import tempfile
+
+    from grpo_rewards.rewardset import load_reward_set
+
+    folder = Path(tempfile.mkdtemp(prefix="hostile-bench-"))
+    shutil.copy(Path(__file__).resolve().parent.parent / "tests" / "hostile_rewards.py", folder)
+    config = folder / "waits.toml"
+    config.write_text(f'plugins = ["hostile_rewards.py"]\n[[rewards]]\nuse = "hostile.waits"\ntimeout = {limit}\n')
+    return load_reward_set(config)
+
+
+def _post_json(address: tuple[str, int], completions: list[str], timeout: float = 300) -> tuple[int, dict[str, str], dict]:
+    import http.client
+
+    connection = http.client.HTTPConnection(*address, timeout=timeout)
+    try:
+        body = json.dumps({"completions": completions})
+        connection.request("POST", "/score", body=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def attack_async_64_clients(address: tuple[str, int], server, completion: str = "wait 0.5") -> dict:
+    import threading
+
+    clients = 64
+    barrier, outcomes = threading.Barrier(clients), [None] * clients
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            status, headers, _ = _post_json(address, [completion], timeout=120)
+            outcomes[i] = "200" if status == 200 else ("503" if status == 503 and headers.get("retry-after") else str(status))
+        except OSError as exc:
+            outcomes[i] = type(exc).__name__
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = {k: outcomes.count(k) for k in sorted(set(outcomes), key=str)}
+    return {
+        "answered_200": counts.pop("200", 0),
+        "answered_503": counts.pop("503", 0),
+        "other": " ".join(f"{k}x{v}" for k, v in counts.items()) or "none",
+        "all_s": round(time.perf_counter() - start, 2),
+    }
+
+
+def attack_cheap_requests(address: tuple[str, int], server) -> dict:
+    """200 requests of one cheap row, one after another on one kept-alive connection: the server's
+    own cost per request (median and 90th percentile, milliseconds)."""
+    import http.client
+    import statistics
+
+    connection = http.client.HTTPConnection(*address, timeout=60)
+    body = json.dumps({"completions": ["ab"]})
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    seconds = []
+    for _ in range(200):
+        start = time.perf_counter()
+        connection.request("POST", "/score", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        seconds.append(time.perf_counter() - start)
+    connection.close()
+    cuts = statistics.quantiles(seconds, n=10)
+    return {"median_ms": round(1000 * statistics.median(seconds), 2), "p90_ms": round(1000 * cuts[-1], 2)}
+
+
+def attack_async_64_places(address: tuple[str, int], server) -> dict:
+    """64 clients at once on a server with 64 scoring places, each one row awaiting 1 s: how long
+    until all are answered, and how many threads the server added meanwhile (at most)."""
+    import threading
+
+    before = threading.active_count()  # the main thread, the server's, and the pools started so far
+    peak, stop = [before], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], threading.active_count())
+            stop.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = attack_async_64_clients(address, server, "wait 1.0")
+    stop.set()
+    sampler.join()
+    return {**result, "server_threads_added": peak[0] - before - 1 - 64}  # not the sampler, not the 64 clients
+
+
+def attack_async_costly_rows(address: tuple[str, int], server) -> dict:
+    import threading
+
+    limit = server.reward_set.rewards[0].timeout or 2.0
+    _post_json(address, ["warm"])
+    costly = ["wait 60"] * 8 + [f"block {limit:g}", f"block  {limit:g}"]  # distinct rows: none merged
+    outcome: dict = {}
+
+    def run() -> None:
+        start = time.perf_counter()
+        status, _, data = _post_json(address, costly)
+        scores = data.get("scores", [])
+        outcome.update(
+            request_s=round(time.perf_counter() - start, 2),
+            status=status,
+            accounted=len(scores) == len(costly) and all(v is None or isinstance(v, float) for v in scores),
+            unfinished=data.get("unfinished", 0),
+        )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    slowest = 0.0
+    while thread.is_alive():
+        seconds, _ = _health_until_200(address, 300.0)
+        slowest = max(slowest, seconds)
+        time.sleep(0.2)
+    return {**outcome, "health_max_s": round(slowest, 2)}
+
+
 SECOND = f"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
 GOOD_BODY = b'{"completions": ["ab"]}'
 
@@ -450,6 +589,10 @@ ATTACKS = {
     "unauth_10mb": attack_unauth_10mb,
     "slow_headers": attack_slow_headers,
     "costly_rows": attack_costly_rows,
+    "async_64_clients": attack_async_64_clients,
+    "cheap_requests": attack_cheap_requests,
+    "async_64_places": attack_async_64_places,
+    "async_costly_rows": attack_async_costly_rows,
     "framing": attack_framing,
     "malformed": attack_malformed,
 }
@@ -466,6 +609,15 @@ def run_attack(name: str, baseline: str | None, limit: float) -> dict:
     if name == "costly_rows":
         reward_set = costly_reward_set(limit)
         options = {"threads": 1, "request_timeout": 10.0}
+    elif name == "async_costly_rows":
+        reward_set = waits_reward_set(limit)
+        options = {"threads": 1, "request_timeout": 10.0}
+    elif name == "async_64_clients":
+        reward_set = waits_reward_set(limit)
+        options = {}
+    elif name == "async_64_places":
+        reward_set = waits_reward_set(limit)
+        options = {"threads": 64, "queue": 0}
     else:
         reward_set = parse_reward_set([{"use": "length.target", "params": {"target": 2}}])
         options = {}
@@ -528,7 +680,23 @@ def _attack_rows(name: str, r: dict) -> list[tuple[str, str, bool]]:
             ("health_s", f"<= {bound + 3:g} s", r["health_status"] == 200 and r["health_s"] <= bound + 3),
             ("cut_off_max_s", f"<= {bound + 1.5:g} s", r["cut_off_max_s"] is not None and r["cut_off_max_s"] <= bound + 1.5),
         ]
-    if name == "costly_rows":
+    if name == "cheap_requests":
+        return [("median_ms", "-", True), ("p90_ms", "-", True)]
+    if name == "async_64_places":
+        return [
+            ("answered_200", "64", r["answered_200"] == 64),
+            ("all_s", "-", True),
+            ("server_threads_added", "-", True),
+        ]
+    if name == "async_64_clients":
+        answered = r["answered_200"] + r["answered_503"]
+        return [
+            ("answered_200", ">= 1", r["answered_200"] >= 1),
+            ("answered_503", "Retry-After", True),
+            ("other", "none", r["other"] == "none" and answered == 64),
+            ("all_s", "-", True),
+        ]
+    if name in ("costly_rows", "async_costly_rows"):
         return [
             ("request_s", "<= 11 s", r["request_s"] <= 11),
             ("accounted", "True", bool(r["accounted"])),

@@ -3,11 +3,13 @@
 The completion says what to do, so one reward covers every misbehaviour: raise SystemExit,
 KeyboardInterrupt or a bare BaseException, end the process, crash the interpreter, fork, ignore
 SIGALRM and block, or send this process a real SIGINT. ``hostile.act`` runs in-process;
-``hostile.isolated`` declares that it needs a hard time limit.
+``hostile.isolated`` declares that it needs a hard time limit. ``hostile.waits`` is ``async def``:
+``wait S`` awaits S seconds, ``block S`` holds its event loop with S seconds of sync work.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
@@ -53,7 +55,18 @@ def isolated(sample: Sample) -> float:
     return act(sample)
 
 
+@reward("hostile.waits", description="async: awaits, or blocks its event loop", timeout=2.0, concurrency=64)
+async def waits(sample: Sample) -> float:
+    command, _, seconds = sample.completion.partition(" ")
+    if command == "wait":
+        await asyncio.sleep(float(seconds))
+    elif command == "block":
+        time.sleep(float(seconds))  # sync work in a coroutine: no time limit can cancel it
+    return float(len(sample.completion))
+
+
 @hookimpl
 def register_rewards(register):
     register(inline)
     register(isolated)
+    register(waits)

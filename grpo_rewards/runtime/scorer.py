@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +159,26 @@ class Scorer:
         return batch
 
     async def score_async(self, samples: Sequence[Sample], *, weights: Sequence[float] | None = None) -> ScoreBatch:
-        return await asyncio.wrap_future(self.submit(samples, weights=weights))
+        """Score from an event loop without holding a thread while rewards wait: rewards on other
+        executors (``async def`` rewards on the asyncio executor among them) are awaited; inline
+        rewards run off the loop, in its default executor (the ``concurrent`` ones each in a thread
+        of their own, the rest one after another in one), as :meth:`submit` runs them."""
+        together = [
+            i for i, fn in enumerate(self.functions) if fn.executor == "inline" and not isinstance(fn, AsyncRewardFunction)
+        ]
+        groups: list[tuple[list[int], Awaitable[list[RewardRun]]]] = []
+        if together:
+            groups.append((together, asyncio.to_thread(lambda: [run_reward(self.functions[i], samples) for i in together])))
+        for i, fn in enumerate(self.functions):
+            if fn.executor != "inline":
+                groups.append(([i], _listed(asyncio.wrap_future(submit_reward(fn, samples)))))
+            elif isinstance(fn, AsyncRewardFunction):
+                groups.append(([i], asyncio.to_thread(lambda fn=fn: [run_reward(fn, samples)])))  # type: ignore[misc]
+        done: dict[int, RewardRun] = {}
+        for (indices, _), runs in zip(groups, await asyncio.gather(*(aw for _, aw in groups))):
+            done.update(zip(indices, runs))
+        runs = [done[i] for i in range(len(self.functions))]
+        return ScoreBatch.from_runs(self.names, weights if weights is not None else self.weights, runs, self.gate)
 
     def _gather(
         self, samples: Sequence[Sample], started: dict[int, Future[RewardRun]], weights: Sequence[float] | None
@@ -167,6 +186,10 @@ class Scorer:
         runs = [run_reward(fn, samples) if i not in started else None for i, fn in enumerate(self.functions)]
         done = [run if run is not None else started[i].result() for i, run in enumerate(runs)]
         return ScoreBatch.from_runs(self.names, weights if weights is not None else self.weights, done, self.gate)
+
+
+async def _listed(run: Awaitable[RewardRun]) -> list[RewardRun]:
+    return [await run]
 
 
 _pools: dict[tuple[int, str], ThreadPoolExecutor] = {}

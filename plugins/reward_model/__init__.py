@@ -29,6 +29,6 @@ def register_rewards(register):
 
 @hookimpl
 def register_commands(cli):
-    from .server import serve_rewards
+    from .command import serve_rewards
 
     cli.add_command(serve_rewards)

@@ -1,12 +1,11 @@
-"""What ``serve-rewards`` checks on the wire before it trusts a request: deadlines, sizes, framing.
+"""What ``serve-rewards`` checks in a request's head before the HTTP server behind it sees a byte.
 
-The request line and headers are parsed by the standard library (``http.server``); this module
-adds what it leaves out:
+:mod:`.gate` collects a request line and headers (at most 64 KiB, by a deadline) and hands them to
+:func:`parse_head`, which reads them strictly, so that the server's own parser never meets a head
+that a proxy in front could read another way:
 
-- :class:`DeadlineReader`: every read of a request ends by one deadline counted from the
-  request's start (a per-read timeout lets a client trickling a byte every few seconds keep a
-  connection for ever), and the request line plus headers may take at most ``header_budget``
-  bytes from the socket (the standard library alone allows 100 lines of 64 KiB each);
+- the request line is ``METHOD SP /target SP HTTP/1.x``; anything else is a 400 (505 for another
+  HTTP version); the header lines are parsed by the standard library (``http.client``);
 - :func:`check_headers` and :func:`body_length`: the header block and the body's framing, strictly. A request that carries both
   ``Content-Length`` and ``Transfer-Encoding``, two lengths, or a length that is not plain digits
   is refused: a proxy in front may read the framing differently from us, and the part it thinks
@@ -18,17 +17,13 @@ from __future__ import annotations
 import http.client
 import io
 import re
-import socket
-import time
+from dataclasses import dataclass
 from email.message import Message
-from typing import Any
 
 MAX_LENGTH_DIGITS = 18  # a Content-Length past 10**18 bytes is no honest body
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 5.6.2: what a header name may hold
-
-
-class HeadersTooLarge(http.client.HTTPException):
-    """The request line and headers went past the header budget (answered 431)."""
+_TARGET = re.compile(r"/[\x21-\x7e]*")  # origin-form: visible ASCII, no spaces or controls
+_VERSION = re.compile(r"HTTP/(\d)\.(\d)")
 
 
 class FramingError(ValueError):
@@ -39,33 +34,37 @@ class FramingError(ValueError):
         self.status = status
 
 
-class DeadlineReader(io.RawIOBase):
-    """Socket reads that all end by ``deadline`` (time.monotonic), and at most ``header_budget``
-    bytes while it is set (the header phase)."""
+@dataclass
+class Head:
+    """A request's line and headers, read strictly; ``length`` is its body's (None: no Content-Length)."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.deadline: float | None = None
-        self.header_budget: int | None = None
+    method: str
+    target: str
+    version: str
+    headers: Message
+    length: int | None
 
-    def readable(self) -> bool:
-        return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer)
-        if self.header_budget is not None:
-            if self.header_budget <= 0:
-                raise HeadersTooLarge("the request line and headers are larger than this server allows")
-            view = view[: self.header_budget]
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the request took longer than this server allows")
-            self.sock.settimeout(remaining)
-        received = self.sock.recv_into(view)
-        if self.header_budget is not None:
-            self.header_budget -= received
-        return received
+def parse_head(head: bytes) -> Head:
+    """The request line and headers (``head`` ends with the blank line), or FramingError."""
+    line, _, rest = head.partition(b"\r\n")
+    try:
+        method, target, version = line.decode("ascii").split(" ")
+    except (UnicodeDecodeError, ValueError):
+        raise FramingError(f"malformed request line {line[:60]!r}: expected 'METHOD /path HTTP/1.1'") from None
+    if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(target):
+        raise FramingError(f"malformed request line {line[:60]!r}: expected 'METHOD /path HTTP/1.1'")
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise FramingError(f"malformed HTTP version {version[:20]!r}")
+    if match.group(1) != "1":
+        raise FramingError(f"HTTP version {version} is not supported; send HTTP/1.1", status=505)
+    try:
+        headers = http.client.parse_headers(io.BytesIO(rest))
+    except http.client.HTTPException as exc:  # more than 100 header lines, or one over 64 KiB
+        raise FramingError(f"the headers are larger than this server allows ({exc})", status=431) from None
+    check_headers(headers)
+    return Head(method, target, version, headers, body_length(headers))
 
 
 def check_headers(headers: Message) -> None:
