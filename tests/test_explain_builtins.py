@@ -158,3 +158,12 @@ def test_reward_model_similarity_shows_the_reference_it_matched(registry, tmp_pa
     assert item["read"]["references"] == 1 and item["read"]["reference"] == "A cat sat."
     none = explain(tmp_path, "reward_model.similarity", {"device": "cpu"}, "x", {"reference": " "})
     assert none["value"] is None and "no reference text" in none["why_none"]
+
+
+def test_the_remote_endpoint_is_shown_without_credentials_or_query():
+    from grpo_rewards.plugins.reward_model.remote import shown_url
+
+    assert (
+        shown_url("https://me:sk-secret-99@scores.example:8443/v1/score?token=sk-abc#x") == "https://scores.example:8443/v1/score"
+    )
+    assert shown_url("http://127.0.0.1/score") == "http://127.0.0.1/score"
