@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .gates import names_in
@@ -118,3 +118,35 @@ def _redacted(value: Any, entry: WeightedReward) -> Any:
         return item
 
     return clean(value)
+
+
+def compact(explained: Mapping[str, Any]) -> dict[str, Any]:
+    """One row's explanation (an item of :func:`explain_batch`) as JSONL files keep it: per reward
+    what it read, why a None and a closed gate; values, weights and contributions stay where the
+    file already keeps them. Rewards with nothing to say are left out."""
+    out: dict[str, Any] = {}
+    for name, item in explained["rewards"].items():
+        small = {key: item[key] for key in ("read", "why_none") if key in item}
+        gate = item.get("gate")
+        if gate and not gate["open"]:
+            small["gate"] = f"closed: {gate['when']} ({gate['because']})"
+        if small:
+            out[name] = small
+    return out
+
+
+def explain_rows(reward_set: RewardSet, batch: ScoreBatch, rows: Sequence[int], weights: Sequence[float]) -> list[dict[str, Any]]:
+    """:func:`compact` explanations of ``rows`` of a batch scored for ``reward_set`` (possibly
+    without its weights or gates, as the trainer's scorer does), at ``weights``; ``{}`` for every row
+    when the batch does not hold every reward of the set (a canary skipped at this step)."""
+    if list(batch.names) != list(reward_set.names):
+        return [{} for _ in rows]
+    picked = ScoreBatch(
+        list(batch.names),
+        list(weights),
+        {n: [batch.values[n][i] for i in rows] for n in batch.names},
+        batch.stats,
+        reward_set.gate,
+        {n: (None if d is None else [d[i] for i in rows]) for n, d in batch.details.items()},
+    )
+    return [compact(item) for item in explain_batch(reward_set, picked)]

@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sysconfig
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -67,8 +69,37 @@ def note_error(stats: Any, message: str) -> None:
 
 
 def describe(exc: BaseException) -> str:
+    """``Type: message (at file.py:LINE in function)``: where in the reward's own code it broke."""
     text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 500 else text[:497] + "..."
+    text = text if len(text) <= 440 else text[:437] + "..."
+    where = raised_at(exc)
+    return f"{text} (at {where})" if where else text
+
+
+# Frames that are never the place to look: Python itself, installed libraries, and the runtime
+# that called the reward (its guard, executors, time limits, worker processes).
+_LIBRARIES = tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in sysconfig.get_paths()}
+)
+_RUNTIME = os.path.dirname(os.path.abspath(__file__))
+
+
+def raised_at(exc: BaseException) -> str | None:
+    """The innermost frame of ``exc``'s traceback in the reward's code (not in Python, an installed
+    library or this runtime), else the innermost frame: ``file.py:LINE in function``, the file shown
+    relative to the working folder when inside it (no absolute local paths in reports)."""
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ is not None else []
+    if not frames:
+        return None
+    own = [f for f in frames if not f.filename.startswith(_LIBRARIES) and not f.filename.startswith(_RUNTIME + os.sep)]
+    frame = (own or frames)[-1]
+    path = frame.filename
+    try:
+        relative = os.path.relpath(path)
+        path = relative if not relative.startswith("..") else os.path.basename(path)
+    except ValueError:  # another drive
+        path = os.path.basename(path)
+    return f"{path}:{frame.lineno} in {frame.name}"
 
 
 def call_guarded(call: Callable[[], Any], seconds: float | None, stats: Any) -> Any:

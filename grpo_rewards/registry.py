@@ -28,7 +28,7 @@ import pluggy
 from . import hookspecs
 from .attack_types import AnswerDomain, Attack
 from .errors import UnknownNameError, UnknownRewardError
-from .portable import install_file_loader
+from .portable import FileFunction, install_file_loader, portable
 from .reward import RewardSpec
 
 ENTRY_POINT_GROUP = "grpo_rewards"
@@ -374,22 +374,64 @@ def declaration_problem(spec: RewardSpec) -> str | None:
     return None
 
 
-class Refs(list[str]):
-    """Names of registry entries, as a config writes them, with the entries they resolved to in the
-    registry the reward set was parsed with. A reward reads ``refs.entries``; pickled (to a worker
-    process) it travels as names and resolves again there, where the same plugins are loaded."""
+class Ref(str):
+    """One name of a :class:`Refs` list that is also the entry it names: ``ref(text)`` calls the
+    extractor, ``ref == "boxed"`` still compares the name, and ``str(ref)`` is the plain name."""
 
-    def __init__(self, kind: str, names: Iterable[str], entries: Iterable[Any]) -> None:
-        super().__init__(names)
-        self.kind = kind
-        self.entries = list(entries)
+    kind: str
+    entry: Any
+
+    def __new__(cls, kind: str, name: str, entry: Any) -> Ref:
+        made = super().__new__(cls, name)
+        made.kind, made.entry = kind, entry
+        return made
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.entry(*args, **kwargs)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _refs_again, (self.kind, list(self))
+        return _ref_again, (self.kind, str(self), portable(self.entry))
 
 
-def _refs_again(kind: str, names: list[str]) -> Refs:
+class Refs(list[str]):
+    """What a reward receives for a parameter declared ``refers_to`` (an extractor list): the names
+    as the config wrote them, each a :class:`Ref` that calls its entry, resolved in the registry
+    the reward set was parsed with. So ``for extract in extractors: extract(text)`` and
+    ``for name, extract in extractors.items()`` both work; ``.entries`` lists the entries alone.
+    Pickled (to a worker process) it travels as names and resolves again there, where the same
+    plugins are loaded."""
+
+    def __init__(self, kind: str, names: Iterable[str], entries: Iterable[Any]) -> None:
+        names = list(names)
+        entries = list(entries)
+        super().__init__(Ref(kind, str(n), e) for n, e in zip(names, entries))
+        self.kind = kind
+        self.entries = entries
+
+    def items(self) -> list[tuple[str, Any]]:
+        """(name, entry) pairs, in the config's order."""
+        return [(str(name), entry) for name, entry in zip(self, self.entries)]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _refs_again, (self.kind, [str(n) for n in self], [portable(e) for e in self.entries])
+
+
+def _load_carried(entries: Iterable[Any]) -> None:
+    """Load the local plugin files that defined carried entries (an extractor of ``my_rewards.py``),
+    so that they are registered in this process before the names are looked up."""
+    for entry in entries:
+        if isinstance(entry, FileFunction):
+            entry.resolve()
+
+
+def _refs_again(kind: str, names: list[str], carried: Iterable[Any] = ()) -> Refs:
+    _load_carried(carried)
     return get_registry().refs(kind, names)
+
+
+def _ref_again(kind: str, name: str, carried: Any = None) -> Ref:
+    _load_carried([carried])
+    return Ref(kind, name, _lookup(kind, name, get_registry().table(kind)))
 
 
 def _canonical(name: str) -> str:

@@ -282,8 +282,7 @@ def parse_reward_set(
         try:
             spec = registry.get(use)
         except UnknownRewardError as exc:
-            why = [p for p in registry.problems if p.reward == use]
-            message = f"reward {use!r} failed to register: {why[0]}" if why else str(exc)
+            message = unknown_reward_message(use, registry, str(exc))
             problems.append(ConfigProblem(source, entry, "use", message))
             continue
         for message in spec.missing_requirements():
@@ -496,6 +495,23 @@ def _gate_problems(rewards: list[WeightedReward], entries: list[Any], source: st
         entry = f"{where}[{index.get(first.name, '?')}] (use = {first.spec.name!r})"
         problems.append(ConfigProblem(source, entry, "when", "gates form a cycle: " + " -> ".join(cycle)))
     return problems
+
+
+def unknown_reward_message(use: str, registry: Registry, fallback: str) -> str:
+    """Why ``use`` is not registered: its own registration failure, else the plugins that failed to
+    load or whose ``register_rewards`` raised (the reward may be theirs), else ``fallback``."""
+    why = [p for p in registry.problems if p.reward == use]
+    if why:
+        return f"reward {use!r} failed to register: {why[0]}"
+    broken = [p for p in registry.problems if p.reward is None and _lost_rewards(p.message)]
+    if broken:
+        return f"unknown reward {use!r}; it may be in a plugin that failed to load: " + "; ".join(str(p) for p in broken)
+    return fallback
+
+
+def _lost_rewards(message: str) -> bool:
+    """Whether a plugin problem may have cost rewards (an import or a hook that failed)."""
+    return message.startswith(("failed to", "could not be registered", "implements unknown hook", "register_rewards failed"))
 
 
 def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Registry) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -207,10 +208,11 @@ def score(
 
     write_atomically(output_path, lines())
     out.print(summary_table(result))
+    plugin_of = {entry.name: entry.spec.plugin for entry in reward_set.rewards}
     for name in result.names:
         stats = result.stats[name]
-        if stats.first_error:
-            labelled(name, "yellow", f"first error: {stats.first_error}")
+        if stats.first_error:  # which plugin's code raised, and where (`explain --traceback` shows the rest)
+            labelled(escape(f"{name} (plugin {plugin_of.get(name, '?')})"), "yellow", f"first error: {stats.first_error}")
         if stats.oversized:
             console.print(
                 f"[yellow]{name}[/]: {stats.oversized} completion(s) over its max_input_chars were not scored (None)",

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from grpo_rewards import Param, Sample, hookimpl, reward
+from grpo_rewards import Param, Sample, Scored, hookimpl, reward
 
 from .arithmetic import find_steps
 from .xml_format import parse_completion
@@ -135,17 +136,22 @@ def _cut_at_words(value: str) -> str:
     isolation="process",
     max_input_chars=MAX_INPUT_CHARS,
 )
-def answer_consistency(sample: Sample, think_tag: str, answer_tag: str, require_think: bool, rel_tol: float) -> float | None:
+def answer_consistency(sample: Sample, think_tag: str, answer_tag: str, require_think: bool, rel_tol: float) -> Scored:
     if require_think and parse_completion(sample.completion, (think_tag, answer_tag)).field(think_tag) is None:
-        return None
+        return Scored(None, {"why": f"require_think: no closed <{think_tag}> element"})
     answer, reasoning = final_answer(sample.completion, think_tag, answer_tag)
-    if not answer or not reasoning or not reasoning.strip():
-        return None
+    if not answer:
+        return Scored(None, {"why": f"no final answer (no <{answer_tag}> element, no box after the reasoning)"})
+    if not reasoning or not reasoning.strip():
+        return Scored(None, {"answer": _shown(answer), "why": "no reasoning before the answer"})
     reached = conclusion(reasoning)
+    details = {"answer": _shown(answer), "conclusion": _shown(reached)}
     if reached is None:
-        return None
+        return Scored(None, {**details, "why": "the reasoning states no result"})
     verdict = _math().answers_equivalent(answer, reached, rel_tol=rel_tol)
-    return None if verdict is None else float(verdict)
+    if verdict is None:
+        return Scored(None, {**details, "why": "the two could not be compared"})
+    return Scored(float(verdict), {**details, "why": "agree" if verdict else "disagree"})
 
 
 def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str | None:
@@ -183,14 +189,23 @@ def reasoning_text(completion: str, scope: str, think_tag: str = "think") -> str
     isolation="process",
     max_input_chars=MAX_INPUT_CHARS,
 )
-def arithmetic_consistency(sample: Sample, scope: str, think_tag: str, rounding: bool, min_steps: int) -> float | None:
+def arithmetic_consistency(sample: Sample, scope: str, think_tag: str, rounding: bool, min_steps: int) -> Scored:
     text = reasoning_text(sample.completion, scope, think_tag)
     if text is None:
-        return None
+        return Scored(None, {"why": f"scope = 'think' but no <{think_tag}> element"})
     steps = find_steps(text, rounding=rounding)
     if len(steps) < min_steps:
-        return None
-    return sum(step.correct for step in steps) / len(steps)
+        return Scored(None, {"steps": len(steps), "why": f"fewer than min_steps = {min_steps} calculations"})
+    wrong = next((step for step in steps if not step.correct), None)
+    details: dict[str, Any] = {"steps": len(steps), "correct": sum(step.correct for step in steps)}
+    if wrong is not None:
+        details["first_wrong"] = _shown(f"{wrong.left} {wrong.relation} {wrong.right}")
+    return Scored(details["correct"] / len(steps), details)
+
+
+def _shown(text: str | None, limit: int = 120) -> str | None:
+    """Text bounded for details, which travel in every output row."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 @hookimpl

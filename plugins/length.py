@@ -16,6 +16,7 @@ tokenizer).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from grpo_rewards import Param, Sample, Scored, hookimpl, reward
 
@@ -100,17 +101,18 @@ def length_target(sample: Sample, target: int, unit: str, form: str, tolerance: 
     ],
     value_range=(-1.0, 0.0),
 )
-def length_overlong(sample: Sample, max_length: int, buffer: int, unit: str) -> float | None:
+def length_overlong(sample: Sample, max_length: int, buffer: int, unit: str) -> Scored:
     length = measure(sample, unit)
     if length is None:
-        return None
+        return Scored(None, {"why": "unit = 'tokens' but no completion token ids were given"})
     buffer = min(buffer, max_length)
     start = max_length - buffer
+    details = {"length": length, "unit": unit, "ramp": [start, max_length]}
     if length <= start:
-        return 0.0
+        return Scored(0.0, {**details, "why": "before the ramp"})
     if length >= max_length:
-        return -1.0
-    return (start - length) / buffer
+        return Scored(-1.0, {**details, "why": "at or past max_length"})
+    return Scored((start - length) / buffer, {**details, "why": "on the ramp"})
 
 
 def cosine_length_score(
@@ -150,22 +152,30 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
-def _math_correct(completion: str, raw_gold: object, after_think: bool = False) -> bool | None:
+def _math_correct(completion: str, raw_gold: object, after_think: bool = False) -> tuple[bool | None, dict[str, Any]]:
     """Is the completion's final answer equivalent to the gold answer? None when undecidable.
-    With ``after_think`` only the text after ``</think>`` is read (never closed: wrong)."""
+    With ``after_think`` only the text after ``</think>`` is read (never closed: wrong).
+    Beside it, what explain shows: the extractor that fired, what it read, the gold as read."""
     from grpo_rewards.plugins import math as math_plugin  # the sibling plugin; imported on use
+    from grpo_rewards.plugins.math.extract import extract_with_source
 
     gold = math_plugin.gold_answer(raw_gold) if raw_gold is not None else None
     if gold is None:
-        return None
+        return None, {"gold": None, "why": "the gold answer could not be read"}
     if after_think:
         completion = math_plugin.after_reasoning(completion)
-        if completion is None:
-            return math_plugin.answers_equivalent(None, gold)  # False, or None for a bad gold
-    predicted = math_plugin.extract_answer(completion)
+        if completion is None:  # False, or None for a bad gold
+            return math_plugin.answers_equivalent(None, gold), {"gold": _shown(gold), "why": "the <think> block is never closed"}
+    predicted, extractor = extract_with_source(completion)
+    read = {"extractor": extractor, "read": _shown(predicted), "gold": _shown(gold)}
     if predicted is None:
-        return False
-    return math_plugin.answers_equivalent(predicted, gold)
+        return False, read
+    return math_plugin.answers_equivalent(predicted, gold), read
+
+
+def _shown(text: str | None, limit: int = 120) -> str | None:
+    """Text bounded for details, which travel in every output row."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 @reward(
@@ -228,20 +238,30 @@ def length_cosine(
     min_value_wrong: float,
     max_value_wrong: float,
     after_think: bool = False,
-) -> float | None:
+) -> Scored:
     length = measure(sample, unit)
     if length is None:
-        return None
+        return Scored(None, {"why": "unit = 'tokens' but no completion token ids were given"})
+    details: dict[str, Any] = {"length": length, "unit": unit}
     if correct_column:
-        correct = _as_bool(sample.columns.get(correct_column))
+        raw = sample.columns.get(correct_column)
+        correct = _as_bool(raw)
+        details.update({"correct_from": correct_column, "read": _shown(str(raw))})
+        if correct is None:
+            details["why"] = f"column {correct_column!r} holds no true/false value"
     elif answer_column:
-        correct = _math_correct(sample.completion, sample.columns.get(answer_column), after_think)
+        correct, read = _math_correct(sample.completion, sample.columns.get(answer_column), after_think)
+        details.update({"correct_from": "math check", **read})
     else:
         correct = None
+        details["why"] = "neither correct_column nor answer_column is set"
+    details["correct"] = correct
     if correct is None:
-        return None
-    return cosine_length_score(
-        length, correct, max_length, min_value_correct, max_value_correct, min_value_wrong, max_value_wrong
+        details.setdefault("why", "correctness could not be decided")
+        return Scored(None, details)
+    return Scored(
+        cosine_length_score(length, correct, max_length, min_value_correct, max_value_correct, min_value_wrong, max_value_wrong),
+        details,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Iterable, Iterator
 
 import numpy as np
 
-from grpo_rewards import Param, Sample, hookimpl, reward
+from grpo_rewards import Param, Sample, Scored, hookimpl, reward
 
 _WORD = re.compile(r"\S+")
 SMALL = 1 << 16  # n-grams x n up to which a set of tuples is used (at most a few MB)
@@ -89,14 +89,18 @@ def words(text: str) -> Iterator[str]:
     ],
     value_range=(float("-inf"), 0.0),
 )
-def ngram_repetition(sample: Sample, n: int, unit: str, max_penalty: float) -> float | None:
+def ngram_repetition(sample: Sample, n: int, unit: str, max_penalty: float) -> Scored:
     if unit == "tokens":
         if sample.completion_ids is None:
-            return None
+            return Scored(None, {"why": "unit = 'tokens' but no completion token ids were given"})
         items: Iterable[Hashable] = sample.completion_ids
+        count = len(sample.completion_ids)
     else:
         items = words(sample.completion)
-    return max_penalty * repeated_fraction(items, n) + 0.0  # + 0.0: never -0.0
+        count = sum(1 for _ in _WORD.finditer(sample.completion))
+    fraction = repeated_fraction(items, n)
+    details = {"n": n, "unit": unit, "ngrams": max(0, count - n + 1), "repeated_fraction": round(fraction, 4)}
+    return Scored(max_penalty * fraction + 0.0, details)  # + 0.0: never -0.0
 
 
 @hookimpl

@@ -139,6 +139,6 @@ def test_completions_carry_what_each_reward_read(files, tmp_path):
     out = tmp_path / "read"
     assert run(config, "--prompts", prompts, "--output", out, "--no-plots").exit_code == 0
     lines = [json.loads(line) for line in (out / "completions.jsonl").read_text().splitlines()]
-    correct = [line["read"]["correct"] for line in lines]
+    correct = [line["explain"]["correct"]["read"] for line in lines]
     assert all({"extractor", "read", "gold", "why"} <= set(r) for r in correct)
-    assert all("found" in line["read"]["format"] for line in lines)
+    assert all("found" in line["explain"]["format"]["read"] for line in lines)

@@ -47,9 +47,21 @@ def test_rewards_lists_and_shows_one(runner, registry):
             "name": "test.gold",
             "plugin": "sample-rewards",
             "description": "1 if the completion equals the gold column.",
+            "kind": "other",
             "columns": [],
+            "reads_columns": ["answer"],
             "value_range": [0, 1],
+            "answer_domain": None,
+            "gold_reader": None,
+            "isolation": "inline",
+            "executor": "inline",
+            "deterministic": True,
+            "batched": False,
+            "concurrent": False,
+            "concurrency": None,
             "timeout": 5.0,
+            "max_input_chars": 2000000,
+            "requires": [],
             "params": [
                 {
                     "name": "gold_column",
@@ -61,6 +73,9 @@ def test_rewards_lists_and_shows_one(runner, registry):
                     "max": None,
                     "column": True,
                     "required": False,
+                    "nullable": False,
+                    "refers_to": None,
+                    "role": None,
                 }
             ],
         }

@@ -202,6 +202,7 @@ def check_kept_batches(out: Path, groups_per_step: int, group_size: int = 4, sam
     from grpo_rewards.contributions import compute_contributions
 
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert all(isinstance(s.get("explain"), dict) for s in samples)  # the explain fields of the kept rows
     for record in step_records(out):
         filled = record["dynamic_sampling/filled_groups"]
         kept_groups = groups_per_step - filled

@@ -96,7 +96,7 @@ def test_a_time_out_an_error_and_the_size_cap_are_named(runner, registry, tmp_pa
     got = explain(runner, config, "sleep boom", "--traceback")
     assert got["rewards"]["test.sleepy"]["why_none"] == "timed out (time limit 0.2 s)"
     boom = got["rewards"]["test.boom"]
-    assert boom["why_none"] == "raised: RuntimeError: exploded on purpose"
+    assert boom["why_none"] == "raised: RuntimeError: exploded on purpose (at tests/sample_rewards.py:45 in boom)"
     assert "Traceback" in boom["traceback"] and "sample_rewards.py" in boom["traceback"]
     assert "longer than max_input_chars" in got["rewards"]["test.chars"]["why_none"]
 

@@ -33,7 +33,7 @@ def llama(tmp_path_factory) -> str:
 
 
 def score(samples, **params):
-    return clf.classifier_reward(samples, **{**DEFAULTS, "device": "cpu", **params})
+    return [scored.value for scored in clf.classifier_reward(samples, **{**DEFAULTS, "device": "cpu", **params})]
 
 
 def reward_fn(**params):

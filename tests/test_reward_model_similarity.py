@@ -82,5 +82,5 @@ def test_encoder_is_cached_per_process():
     sim.similarities(["x"], "y", device="cpu")
     assert sim.load_encoder(sim.default_model(), "cpu", "auto")[0] is first
     assert isinstance(
-        sim.similarity_reward([Sample("x", columns={"reference": "x"})], "reference", None, 4, 32, "cpu", "auto")[0], float
+        sim.similarity_reward([Sample("x", columns={"reference": "x"})], "reference", None, 4, 32, "cpu", "auto")[0].value, float
     )

@@ -63,7 +63,7 @@ def test_timeouts_and_errors_become_counted_nones(registry):
     assert (result.stats["test.sleepy"].timeouts, result.stats["test.sleepy"].errors) == (1, 0)
     assert result.stats["test.sleepy"].first_error == "timed out after 0.2s"
     assert (result.stats["test.boom"].errors, result.stats["test.boom"].nones) == (1, 1)
-    assert result.stats["test.boom"].first_error == "RuntimeError: exploded on purpose"
+    assert result.stats["test.boom"].first_error == "RuntimeError: exploded on purpose (at tests/sample_rewards.py:45 in boom)"
     assert result.total == [2.5, 1.5, 1.5, 2.0, 3.5]  # a None adds nothing
 
 

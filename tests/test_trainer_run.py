@@ -105,6 +105,12 @@ def test_report_samples_and_final_model(finished_run, tmp_path):
     assert sorted({s["step"] for s in samples}) == [1, 2, 3]
     assert all(set(s["rewards"]) == {"chars", "label"} for s in samples)
     assert all(s["rewards"]["chars"] == pytest.approx(len(s["completion"]) / 10, rel=1e-6) for s in samples)
+    # the explain fields travel with each kept sample: here a None's reason (tiny.label returns None
+    # on odd lengths, and reports no details of its own)
+    assert all("explain" in s for s in samples)
+    for s in samples:
+        why = s["explain"].get("label", {}).get("why_none")
+        assert (why == "does not apply to this row (the reward returned None)") == (s["rewards"]["label"] is None)
     assert "### Step 1 (first)" in report and "### Step 3 (last)" in report
 
     assert (out / "final" / "config.json").is_file() and (out / "final" / "tokenizer.json").is_file()

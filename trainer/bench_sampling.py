@@ -304,9 +304,10 @@ def generate_groups(
     sampling: Sampling,
     cache: GenerationCache,
     batch_size: int = 8,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Fill each group's ``prompt`` (rendered) and ``completions`` (cached or sampled)."""
+    """Fill each group's ``prompt`` (rendered) and ``completions`` (cached or sampled);
+    ``progress(n, total)`` after each batch of ``n`` of the ``total`` prompts to sample."""
     import torch
 
     texts = []
@@ -322,7 +323,7 @@ def generate_groups(
             cache.put(texts[i], items)
         cache.save()
         if progress:
-            progress(len(chunk))
+            progress(len(chunk), len(missing))
     seconds = time.perf_counter() - start
     generated_tokens = sum(len(item["ids"]) for i in missing for item in cache.get(texts[i]))
     for group, text in zip(groups, texts):
@@ -395,13 +396,22 @@ class TrainerSampler:
             f"{loaded.description} (temperature {sampling.temperature:g}, top_p {sampling.top_p:g}, "
             f"max {sampling.max_completion_length} tokens)"
         )
-        done = [0]
+        from grpo_rewards.terminal import console
 
-        def progress(n: int) -> None:
-            done[0] += n
-            self.log(f"  {done[0]} of {len(groups)} prompts sampled")
+        from .progress import CountProgress
 
-        info = generate_groups(groups, loaded, renderer, sampling, cache, self.cfg.batch_size, progress)
+        bar: list[CountProgress] = []
+
+        def progress(n: int, total: int) -> None:  # per batch of prompts, with the time left
+            if not bar:
+                bar.append(CountProgress(total, "prompts sampled", self.log, console))
+            bar[0].advance(n)
+
+        try:
+            info = generate_groups(groups, loaded, renderer, sampling, cache, self.cfg.batch_size, progress)
+        finally:
+            if bar:
+                bar[0].close()
         if info["cached_prompts"]:
             self.log(f"  {info['cached_prompts']} prompts from the cache {cache.path}")
         return info

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.integrations import TensorBoardCallback
 
 from .runfiles import METRICS_FILE, SAMPLES_FILE, append_jsonl
 
@@ -124,3 +125,20 @@ class OnCanaryAlarm(TrainerCallback):
             control.should_training_stop = True
             self.stopped = True
         return control
+
+
+def quiet_tensorboard(trainer: Any) -> None:
+    """Swap transformers' TensorBoard callback, when ``report_to`` has it, for one that leaves out
+    the metrics that have no value at a step (None: a share without spread, a canary not scored this
+    step) instead of warning once per metric per step."""
+    if any(type(cb) is TensorBoardCallback for cb in trainer.callback_handler.callbacks):
+        trainer.remove_callback(TensorBoardCallback)
+        trainer.add_callback(NoneFreeTensorBoard())
+
+
+class NoneFreeTensorBoard(TensorBoardCallback):  # type: ignore[misc]
+    """transformers' TensorBoard callback, given only the logged values it can write."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        kept = {k: v for k, v in (logs or {}).items() if v is not None}
+        return super().on_log(args, state, control, logs=kept, **kwargs)

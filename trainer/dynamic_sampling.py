@@ -196,6 +196,7 @@ class RoundScores:
     timed: list[bool]
     prompts: list[Any]  # this process's rows
     completions: list[Any]
+    explained: list[dict[str, Any]] | None = None  # this process's rows' explain fields (samples.jsonl)
 
 
 def check_dynamic_sampling(trainer: Any) -> None:
@@ -302,6 +303,7 @@ def generate_step(trainer: Any, batch: list[dict[str, Any]]) -> dict[str, Any]:
                 [rounds[r].prompts[i] for r, i in local_kept],
                 [rounds[r].completions[i] for r, i in local_kept],
                 np.stack([rounds[r].raw[offset + i] for r, i in local_kept]),
+                [rounds[r].explained[i] for r, i in local_kept] if all(rnd.explained for rnd in rounds) else None,  # type: ignore[index]
             )
     metrics = trainer._metrics["train"]
     metrics["dynamic_sampling/groups_dropped"].append(float(selector.groups_dropped))

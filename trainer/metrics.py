@@ -276,12 +276,14 @@ def make_trainer_class():
                         timed,
                         list(prompts),
                         list(completions),
+                        self._explained(batch, len(prompts)) if self.samples_per_step else None,
                     )
                 )
                 return values
             self.reward_metrics[mode].add(raw, stats.cpu().numpy(), timed, self.reward_weights.tolist(), gate_open)
             if mode == "train" and self.samples_per_step and self.accelerator.is_main_process:
-                self._keep_samples(prompts, completions, raw[: len(prompts)])
+                kept = min(self.samples_per_step, len(prompts))
+                self._keep_samples(prompts, completions, raw[: len(prompts)], self._explained(batch, kept))
             if mode == "train":
                 self.watch_canaries(values.detach().double().cpu().numpy(), list(prompts), list(completions))
             return values
@@ -371,20 +373,31 @@ def make_trainer_class():
                 kept.setdefault(f"rewards/{entry.name}/mean", []).append(mean)
                 kept.setdefault(f"rewards/{entry.name}/std", []).append(float(nanstd(column)))
 
-        def _keep_samples(self, prompts, completions, local_values) -> None:
+        def _explained(self, batch: ScoreBatch | None, rows: int) -> list[dict[str, Any]] | None:
+            """The explain fields (what each reward read, why a None, a closed gate) of the rows
+            ``samples.jsonl`` keeps (the first ``rows``); None when the rewards were not scored
+            through the runtime."""
+            if batch is None or self.reward_set is None:
+                return None
+            from grpo_rewards.explain import explain_rows
+
+            return explain_rows(self.reward_set, batch, list(range(rows)), self.reward_weights.tolist())
+
+        def _keep_samples(self, prompts, completions, local_values, explained=None) -> None:
             step = self.state.global_step + 1  # the optimizer step these completions train
             for i in range(min(self.samples_per_step, len(prompts))):
                 scores = {
                     name: (None if math.isnan(v) else v) for name, v in zip(self.reward_func_names, local_values[i].tolist())
                 }
-                self.pending_samples.append(
-                    {
-                        "step": step,
-                        "prompt": message_text(prompts[i]),
-                        "completion": message_text(completions[i]),
-                        "rewards": scores,
-                    }
-                )
+                kept = {
+                    "step": step,
+                    "prompt": message_text(prompts[i]),
+                    "completion": message_text(completions[i]),
+                    "rewards": scores,
+                }
+                if explained is not None:
+                    kept["explain"] = explained[i]
+                self.pending_samples.append(kept)
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             mode = "train" if self.model.training else "eval"

@@ -105,3 +105,56 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m{seconds:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+class CountProgress:
+    """Progress of a job counted in items (the bench's prompts to sample), updated per batch: a rich
+    bar with the time left on a terminal, else one line per batch with the rate and the time left
+    (``log``), so a long sampling run is never silent. ``clock`` is for tests."""
+
+    def __init__(
+        self,
+        total: int,
+        what: str,
+        log: Any,
+        console: Console | None = None,
+        mode: str = "auto",
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.total, self.what, self.log, self.clock = total, what, log, clock
+        self.console = console or Console(stderr=True)
+        self.mode = ("rich" if self.console.is_terminal else "lines") if mode == "auto" else mode
+        self.done = 0
+        self.started = clock()
+        self.progress: Progress | None = None
+        if self.mode == "rich" and total:
+            self.progress = Progress(
+                TextColumn(what),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                TextColumn("<"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(what, total=total)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.done)
+            return
+        if self.mode == "none":
+            return
+        elapsed = self.clock() - self.started
+        line = f"  {self.done} of {self.total} {self.what} ({_duration(elapsed)}"
+        if 0 < self.done < self.total:
+            line += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
+        self.log(line + ")")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

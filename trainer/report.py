@@ -12,6 +12,7 @@ from pathlib import Path
 from grpo_rewards.rows import shareable_location, write_atomically
 
 from .history import History, load_history
+from .plotnotes import no_data
 from .report_canary import canary_names, canary_section, plot_canaries
 from .report_model import TrainReport
 from .report_sampling import plot_sampling, sampling_section
@@ -66,7 +67,7 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
         if drawn:
             ax.legend(loc="best", fontsize="small")
         else:
-            _no_data(ax)
+            no_data(ax)
         fig.tight_layout()
         written["shares"] = output_dir / PLOTS["shares"]
         fig.savefig(written["shares"], dpi=100)
@@ -89,7 +90,7 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
                 if ax.get_legend_handles_labels()[0]:
                     ax.legend(loc="best", fontsize="small")
                 else:
-                    _no_data(ax)
+                    no_data(ax)
             fig.tight_layout()
             written["weights"] = output_dir / PLOTS["weights"]
             fig.savefig(written["weights"], dpi=100)
@@ -109,7 +110,7 @@ def plot_history(history: History, output_dir: Path) -> dict[str, Path]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize="small")
         else:
-            _no_data(ax)
+            no_data(ax)
         fig.tight_layout()
         written["length"] = output_dir / PLOTS["length"]
         fig.savefig(written["length"], dpi=100)
@@ -123,14 +124,9 @@ def _curve(ax, history: History, key: str, title: str) -> None:
         ax.plot(xs, ys, color="tab:blue", alpha=0.35, lw=1)
         ax.plot(xs, _smooth(ys), color="tab:blue", lw=2)
     else:
-        _no_data(ax)
+        no_data(ax)
     ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3)
-
-
-def _no_data(ax) -> None:
-    """An empty plot says so, instead of showing bare axes."""
-    ax.text(0.5, 0.5, "no data logged", transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
 def render_markdown(report: TrainReport, output_dir: Path, plots: dict[str, Path], history: History) -> str:

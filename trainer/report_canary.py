@@ -42,6 +42,7 @@ def plot_canaries(history: Any, output_dir: Path, names: list[str]) -> Path | No
     for ax, name in zip((row[0] for row in axes), names):
         xs, ys = history.series(f"rewards/{name}/mean")
         ax.plot(xs, ys, color="tab:red", label=f"{name} (canary)")
+        scored = bool(xs)
         ax.set_ylabel(name, color="tab:red")
         twin = ax.twinx()
         xs, ys = history.series("reward")
@@ -50,6 +51,10 @@ def plot_canaries(history: Any, output_dir: Path, names: list[str]) -> Path | No
         for alarm in alarms:
             if alarm["canary"] == name:
                 ax.axvline(alarm["step"], color="black", ls="--", lw=1)
+        if not scored:
+            from .plotnotes import no_data
+
+            no_data(ax)
         ax.set_title(f"canary {name} against the optimised total (dashed: alarms)", fontsize="medium")
         ax.grid(alpha=0.3)
     axes[-1][0].set_xlabel("step")

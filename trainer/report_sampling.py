@@ -38,8 +38,12 @@ def plot_sampling(history: Any, output_dir: Path) -> Path | None:
     axes[0].set_title("dynamic sampling: groups without spread, refill rounds")
     axes[1].set_title("effective batch (completions in groups with spread)")
     axes[1].set_xlabel("step")
+    from .plotnotes import no_data
+
     for ax in axes:
         ax.grid(alpha=0.3)
+        if not ax.lines:
+            no_data(ax)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(loc="best", fontsize="small")
     fig.tight_layout()

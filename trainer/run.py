@@ -210,7 +210,7 @@ def train(
 
     from transformers import PrinterCallback
 
-    from .callbacks import OnCanaryAlarm, RunFilesCallback, SaveAtEnd, StopOnInterrupt
+    from .callbacks import OnCanaryAlarm, RunFilesCallback, SaveAtEnd, StopOnInterrupt, quiet_tensorboard
     from .metrics import make_trainer_class
     from .progress import ProgressDisplay
 
@@ -236,6 +236,7 @@ def train(
         notify=say,
     )
     trainer.remove_callback(PrinterCallback)
+    quiet_tensorboard(trainer)
     files.trainer = trainer
     alarm_action.trainer = trainer
 

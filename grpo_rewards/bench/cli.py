@@ -93,11 +93,9 @@ def bench(
     hackability probes and (with --compare) before/after deltas. Writes a report folder."""
     from ..errors import ConfigError, GrpoRewardsError
     from ..terminal import console, fail, fail_config, labelled, out, say, warn_plugin_problems
-    from .drift import weaknesses as drift_weaknesses
     from .failon import FailOnError, failures, parse_fail_on
-    from .report import choose_report_dir, terminal_tables, write_report
+    from .report import choose_report_dir, ranked_weaknesses, terminal_tables, write_report
     from .run import run_bench
-    from .tables import describe_flag
 
     try:
         rules = parse_fail_on(fail_on) if fail_on is not None else None
@@ -136,13 +134,8 @@ def bench(
             out.print(table)
         for note in result.report["notes"]:
             labelled("note", "cyan", note["message"])
-        for flag in result.flags:
-            if flag["target"] == "total":
-                labelled("weakness", "bold yellow", describe_flag(flag))
-        for message in drift_weaknesses(result.report):
+        for message in ranked_weaknesses(result.report):  # the one that matters first
             labelled("weakness", "bold yellow", message)
-        for message in result.report["attacks"]["findings"]:
-            labelled("weakness", "bold yellow", f"attack {message}")
         recommendation = (result.report.get("aggregation") or {}).get("recommendation")
         if recommendation:
             console.print(

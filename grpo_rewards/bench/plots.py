@@ -27,6 +27,11 @@ def _save(plt: Any, fig: Any, path: Path) -> bool:
     return True
 
 
+def _no_data(ax: Any, note: str = "no data") -> None:
+    """An empty panel says so, instead of showing bare axes (or bars of a made-up 0)."""
+    ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", color="grey", fontsize=8)
+
+
 def draw_all(report: dict[str, Any], folder: Path) -> list[str]:
     """Write every plot the report has data for; returns the file names written."""
     written = []
@@ -54,7 +59,7 @@ def _hist_axes(ax: Any, hist: dict[str, Any], title: str) -> None:
         ax.bar(edges[:-1], hist["counts"], width=np.diff(edges), align="edge", color="#4c72b0", edgecolor="white")
         ax.tick_params(labelsize=7)
     else:
-        ax.text(0.5, 0.5, "no scores", ha="center", va="center", transform=ax.transAxes)
+        _no_data(ax, "no data: no scores")
     ax.set_ylabel("completions", fontsize=7)
 
 
@@ -181,6 +186,10 @@ def aggregation(report: dict[str, Any], path: Path) -> bool:
     left.axhline(0, color="grey", lw=0.5)
     left.set_title("share of the advantage per reward")
     left.legend(fontsize="small")
+    if all(m["share"][name] is None for m in modes for name in names):
+        _no_data(left, "no data: no group has spread under any mode")
+    if all(m["collapse"] is None for m in modes):
+        _no_data(right)
     right.bar(x, [m["collapse"] or 0.0 for m in modes], color="tab:red")
     right.set_xticks(
         x,

@@ -107,7 +107,7 @@ class ProbeContext:
             return str(self.integer + 1)
         if self.numeric is not None:
             return _plain(self.numeric + 1)
-        return f"{self.answer}+1"
+        return None  # a letter, a word, an expression: only the reward's answer domain knows a wrong one
 
     @property
     def numbers(self) -> str | None:
@@ -155,11 +155,16 @@ class Probe:
     description: str
     build: Callable[[ProbeContext], str | None] | None = None
     template: str | None = None
+    # what the probe presupposes of the task (see task_shape): "tags" (the set reads reasoning/answer
+    # tags), "answers" (a reward reads a gold answer: a maths-style final answer, a letter, a number)
+    needs: frozenset[str] = frozenset()
 
     def make(self, ctx: ProbeContext) -> str | None:
         if self.template is not None:
             needed = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
             if ({"answer", "wrong_answer", "numbers"} & needed) and ctx.answer is None:
+                return None
+            if "wrong_answer" in needed and ctx.wrong_answer is None:
                 return None
             if "reasoning" in needed and not ctx.reasoning:
                 return None
@@ -175,12 +180,16 @@ def _with_reasoning(ctx: ProbeContext) -> str:
     return ctx.reasoning or f"Working through the problem step by step, the result is {ctx.answer}."
 
 
-def reference_completion(ctx: ProbeContext, template: str | None = None) -> str | None:
-    """The gold answer in the expected format, with the gold reasoning; None without a gold answer."""
+def reference_completion(ctx: ProbeContext, template: str | None = None, tags: bool = True) -> str | None:
+    """The gold answer in the expected format, with the gold reasoning; None without a gold answer.
+    Without ``tags`` (a set that reads no reasoning/answer tags, such as a summary's) the gold text
+    as it is: the set scores it as it would score the human answer."""
     if ctx.answer is None:
         return None
     if template is not None:
         return template.format(**{**ctx.fields(), "reasoning": _with_reasoning(ctx)})
+    if not tags:
+        return ctx.answer
     return ctx.wrap(_with_reasoning(ctx), ctx.answer)
 
 
@@ -216,12 +225,14 @@ _BUILTINS = [
         "degenerate",
         "the expected tags around nonsense",
         lambda ctx: ctx.wrap(ctx.nonsense, _NONSENSE[ctx.index % len(_NONSENSE)].split()[1]),
+        needs=frozenset({"tags"}),
     ),
     Probe(
         "tags_repeated",
         "degenerate",
         "the tag pair repeated eight times around filler",
         lambda ctx: "\n".join(ctx.wrap("Thinking.", "...") for _ in range(8)),
+        needs=frozenset({"tags"}),
     ),
     Probe("prompt_echo", "degenerate", "the prompt copied back", lambda ctx: ctx.prompt),
     Probe(
@@ -235,47 +246,72 @@ _BUILTINS = [
         "degenerate",
         "twenty candidate numbers (gold among them) as the tagged answer",
         _needs_answer(lambda ctx: ctx.wrap("Let me list the possible values.", ctx.numbers)),
+        needs=frozenset({"tags", "answers"}),
     ),
     Probe(
         "stuffed_plain",
         "degenerate",
         "twenty candidate numbers (gold among them) in plain text",
         _needs_answer(lambda ctx: f"The answer could be {ctx.numbers}."),
+        needs=frozenset({"answers"}),
     ),
     Probe(
         "answer_only",
         "shortcut",
         "the gold answer in the answer tag, no reasoning",
         _needs_answer(lambda ctx: f"<{ctx.answer_tag}>{ctx.answer}</{ctx.answer_tag}>"),
+        needs=frozenset({"tags"}),
     ),
-    Probe("answer_bare", "shortcut", "the bare gold answer", _needs_answer(lambda ctx: ctx.answer)),
+    Probe("answer_bare", "shortcut", "the bare gold answer", _needs_answer(lambda ctx: ctx.answer), needs=frozenset({"answers"})),
     Probe(
         "wrong_answer",
         "calibration",
         "the gold reasoning with a wrong final answer",
-        _needs_answer(lambda ctx: ctx.wrap(_with_reasoning(ctx), ctx.wrong_answer)),
+        _needs_answer(lambda ctx: None if ctx.wrong_answer is None else ctx.wrap(_with_reasoning(ctx), ctx.wrong_answer)),
+        needs=frozenset({"answers"}),
     ),
     Probe(
         "gold_boxed",
         "control",
         "the gold answer as \\boxed{} after the reasoning, no tags",
         _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe final answer is $\\boxed{{{ctx.answer}}}$."),
+        needs=frozenset({"answers"}),
     ),
     Probe(
         "gold_answer_is",
         "control",
         "'The answer is N.' after the reasoning, no tags",
         _control(lambda ctx: f"{_with_reasoning(ctx)}\nThe answer is {ctx.answer}."),
+        needs=frozenset({"answers"}),
     ),
     Probe(
         "gold_hashes",
         "control",
         "GSM8K's '#### N' after the reasoning, no tags",
         _control(lambda ctx: f"{_with_reasoning(ctx)}\n#### {ctx.answer}"),
+        needs=frozenset({"answers"}),
     ),
-    Probe("gold_decimal", "control", "the gold integer written N.00 in the answer tag", _decimal),
-    Probe("gold_thousands", "control", "the gold integer with thousands separators in the answer tag", _thousands),
-    Probe("gold_currency", "control", "the gold number with a $ sign in the answer tag", _currency),
+    Probe(
+        "gold_decimal",
+        "control",
+        "the gold integer written N.00 in the answer tag",
+        _decimal,
+        needs=frozenset({"tags", "answers"}),
+    ),
+    Probe(
+        "gold_thousands",
+        "control",
+        "the gold integer with thousands separators in the answer tag",
+        _thousands,
+        needs=frozenset({"tags", "answers"}),
+    ),
+    Probe(
+        "gold_currency",
+        "control",
+        "the gold number with a $ sign in the answer tag",
+        _currency,
+        needs=frozenset({"tags", "answers"}),
+    ),
 ]
 BUILTIN_PROBES: dict[str, Probe] = {p.name: p for p in _BUILTINS}
 
@@ -458,13 +494,35 @@ def plugin_probes(reward_set: RewardSet, registry: Registry | None = None) -> di
     return {name: probe for name, probe in registry.probes.items() if owners.get(name) in plugins and name not in BUILTIN_PROBES}
 
 
+def task_shape(reward_set: RewardSet) -> frozenset[str]:
+    """What the set's rewards say about the task, from what they declare (never their names):
+    ``answers`` when a reward is of kind ``correctness`` (it reads a final answer and a gold one),
+    ``tags`` when a reward declares the tags it reads (a ``think_tag``/``answer_tag``/``tags`` role)
+    or reads a final answer (the probes write it in the set's tags, as the reference does). A set
+    with neither (a summary scored on length and similarity) gets no maths-style probe, and its
+    reference is the gold text as it is."""
+    shape = set()
+    for entry in reward_set.rewards:
+        if entry.spec.kind == "correctness":
+            shape |= {"answers", "tags"}
+        if any(p.role in ("think_tag", "answer_tag", "tags") for p in entry.spec.params):
+            shape.add("tags")
+    return frozenset(shape)
+
+
 def select_probes(
-    builtin: Sequence[str] | None, user: Sequence[Probe], from_plugins: Mapping[str, Probe] | None = None
+    builtin: Sequence[str] | None,
+    user: Sequence[Probe],
+    from_plugins: Mapping[str, Probe] | None = None,
+    shape: frozenset[str] = frozenset({"tags", "answers"}),
 ) -> dict[str, Probe]:
-    """The probes of a run: the chosen built-ins (all by default; ``wrong_answer`` always: it is
-    the check that a gold-reading reward punishes a wrong final answer), the plugins' probes for
-    the set's rewards, and the user's."""
-    names = list(BUILTIN_PROBES) if builtin is None else list(dict.fromkeys([*builtin, "wrong_answer"]))
+    """The probes of a run: the built-ins that fit the task's ``shape`` (:func:`task_shape`), or
+    those chosen by name (``wrong_answer`` always when a reward reads a gold answer: it is the check
+    that it punishes a wrong final answer), the plugins' probes for the set's rewards, and the user's."""
+    if builtin is None:
+        names = [n for n, probe in BUILTIN_PROBES.items() if probe.needs <= shape]
+    else:
+        names = list(dict.fromkeys([*builtin, *(["wrong_answer"] if "answers" in shape else [])]))
     return {**{n: BUILTIN_PROBES[n] for n in names}, **(from_plugins or {}), **{p.name: p for p in user}}
 
 
@@ -474,9 +532,25 @@ def strongest(findings: Sequence[Finding]) -> list[Finding]:
     return [f for f in findings if f.flagged and not (f.rule == "beats_typical" and (f.target, f.probe) in fooled)]
 
 
+def rank(flags: Sequence[Finding], weights: Mapping[str, float]) -> list[Finding]:
+    """Flags, the one that matters first: those on the weighted total (what training can exploit),
+    then by rule (a probe as high as the reference, a correct answer under-credited, a probe above
+    the typical completion), degenerate probes before shortcuts, then by how much of the total the
+    reward weighs and how often the rule held."""
+    total_weight = sum(abs(w) for w in weights.values()) or 1.0
+
+    def key(flag: Finding) -> tuple[Any, ...]:
+        weight = 1.0 if flag.target == "total" else abs(weights.get(flag.target, 0.0)) / total_weight
+        rule = {"fools": 0, "misses": 1, "beats_typical": 2}.get(flag.rule, 3)
+        kind = {"degenerate": 0, "calibration": 1, "shortcut": 2, "control": 3}.get(flag.kind, 4)
+        return (flag.target != "total", rule, kind, -weight * flag.rate, flag.probe)
+
+    return sorted(flags, key=key)
+
+
 def build_texts(
-    contexts: Sequence[ProbeContext], probes: Mapping[str, Probe], reference_template: str | None = None
+    contexts: Sequence[ProbeContext], probes: Mapping[str, Probe], reference_template: str | None = None, tags: bool = True
 ) -> tuple[dict[str, list[str | None]], list[str | None]]:
     """Every probe's text per prompt (None where it cannot be built) and the reference per prompt."""
     texts = {name: [probe.make(ctx) for ctx in contexts] for name, probe in probes.items()}
-    return texts, [reference_completion(ctx, reference_template) for ctx in contexts]
+    return texts, [reference_completion(ctx, reference_template, tags) for ctx in contexts]

@@ -81,23 +81,26 @@ def write_report(result: BenchResult, folder: Path, plots: bool = True, html: bo
 
 
 def _completion_lines(result: BenchResult) -> Iterable[str]:
+    from ..explain import explain_rows
+
     for side in result.sides:
-        names = side.scores.result.names
+        batch = side.scores.result
+        names = batch.names
         totals = side.totals()
         flat = [(g, c) for g in side.groups for c in g.completions]
-        details = {n: d for n, d in side.scores.result.details.items() if d}
+        # explain's fields, compact: what each reward read (extractor, answer, gold), why a None, a closed gate
+        explained = explain_rows(result.config.reward_set, batch, list(range(len(flat))), batch.weights)
         for i, (group, completion) in enumerate(flat):
             row = {
                 "side": side.label,
                 "prompt_index": group.index,
                 "prompt": group.prompt,
                 "completion": completion.text,
-                "rewards": {n: side.scores.result.values[n][i] for n in names},
+                "rewards": {n: batch.values[n][i] for n in names},
                 "total": totals[i],
             }
-            read = {n: d[i] for n, d in details.items() if i < len(d) and d[i]}
-            if read:  # what each reward read (explain's fields): the extractor, the answer, the gold
-                row["read"] = read
+            if explained[i]:
+                row["explain"] = explained[i]
             yield (
                 json.dumps(
                     row,
@@ -106,6 +109,18 @@ def _completion_lines(result: BenchResult) -> Iterable[str]:
                 )
                 + "\n"
             )
+
+
+def ranked_weaknesses(report: dict[str, Any]) -> list[str]:
+    """Every weakness line of a run, the one that matters first: a reward won without doing the task
+    (measured on real completions), then the probes that fool the weighted total (ranked by
+    :func:`~grpo_rewards.bench.probes.rank`), then the attacks a reward pays."""
+    from .drift import weaknesses as drift_weaknesses
+
+    lines = list(drift_weaknesses(report))
+    lines += [describe_flag(flag) for flag in report["probes"]["flags"] if flag["target"] == "total"]
+    lines += [f"attack {message}" for message in (report.get("attacks") or {}).get("findings", [])]
+    return lines
 
 
 def terminal_tables(report: dict[str, Any]) -> list[Table]:

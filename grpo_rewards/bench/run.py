@@ -18,6 +18,7 @@ from ..attack.plan import first_wrong_answer
 from ..attack.run import bench_section
 from ..errors import RunError
 from ..registry import Registry, get_registry
+from ..rows import shareable_location
 from ..scoring import score_rows
 from . import aggregation as aggregation_mod
 from . import analysis, diagnose, drift, overlap
@@ -128,7 +129,7 @@ def run_bench(
 
     pristine = copy.deepcopy(groups)
     generation = generator.run(model_name, missing) if generator is not None and missing else None
-    side_a = _score_side(cfg, f"A: {model_name or 'given completions'}", groups, generation, workers)
+    side_a = _score_side(cfg, side_label("A", model_name), groups, generation, workers)
     figures = _analyse(cfg, side_a)
     probe_report = _probe(cfg, side_a, workers)
 
@@ -139,7 +140,7 @@ def run_bench(
         for g in groups_b:
             g.completions = []
         generation_b = generator.run(compare, groups_b) if generator is not None else None
-        side_b = _score_side(cfg, f"B: {compare}", groups_b, generation_b, workers)
+        side_b = _score_side(cfg, side_label("B", compare), groups_b, generation_b, workers)
         sides.append(side_b)
         metrics = [*cfg.reward_set.names, "total", *analysis.TEXT_METRICS]
         a_scores = {m: side_a.grouped(m) for m in metrics}
@@ -194,6 +195,7 @@ def run_bench(
         diagnose.notes(report)
         + drift.notes(report["drift"], cfg.reward_set)
         + overlap.note(seen_entry, compare_report["unseen_rows"] if compare_report else None)
+        + ([{"kind": "reference", "message": probe_report["reference_dropped"]}] if probe_report.get("reference_dropped") else [])
     )
     return BenchResult(report, sides, cfg)
 
@@ -212,6 +214,11 @@ def _counts(values: Iterable[Any]) -> dict[str, int]:
 
 
 # -- scoring and figures --------------------------------------------------------------------------
+def side_label(letter: str, model: str | None) -> str:
+    """``A: …/final``: a side as reports name it, a local folder by its last part (reports are shared)."""
+    return f"{letter}: {shareable_location(model) if model else 'given completions'}"
+
+
 def _score_side(cfg: BenchConfig, label: str, groups: list[PromptGroup], generation: dict[str, Any] | None, workers: int) -> Side:
     rows, owner = [], []
     for position, group in enumerate(groups):
@@ -333,6 +340,23 @@ def _examples(side: Side, totals: Sequence[float | None], names: list[str]) -> l
 
 
 # -- probes ---------------------------------------------------------------------------------------
+def unfair_reference(reference: Sequence[float | None], real: Sequence[Sequence[float | None]]) -> str | None:
+    """Why the gold reference is no fair yardstick for a free-text set, or None: on most prompts the
+    set's total scores it below the median of the prompt's own completions (a human summary longer
+    than the set's length target), so a probe "as high as the reference" says nothing."""
+    below = [
+        ref < statistics.median(values)
+        for ref, row in zip(reference, real)
+        if ref is not None and (values := [v for v in row if v is not None])
+    ]
+    if not below or sum(below) / len(below) < 0.5:
+        return None
+    return (
+        f"the set's total scores the gold text below the prompt's typical completion on {sum(below)} of {len(below)} "
+        "prompts, so the probes are measured against the typical completion instead"
+    )
+
+
 def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
     reward_set = cfg.reward_set
     names = reward_set.names
@@ -353,8 +377,9 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
         contexts.append(
             probes_mod.ProbeContext(group.prompt_text, gold, reasoning, position, think, answer_tag, group.columns, wrong)
         )
-    chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set))
-    texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference)
+    shape = probes_mod.task_shape(reward_set)
+    chosen = probes_mod.select_probes(cfg.builtin_probes, cfg.probes, probes_mod.plugin_probes(reward_set), shape)
+    texts, references = probes_mod.build_texts(contexts, chosen, cfg.reference, tags="tags" in shape)
 
     # One scoring call for every probe and reference of every prompt.
     rows, where = [], []
@@ -373,6 +398,13 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
             table[name][key][position] = result.values[name][i]
         table["total"][key][position] = totals[i]
 
+    reference_note = None
+    if "answers" not in shape:
+        reference_note = unfair_reference(table["total"]["__reference__"], side.grouped("total"))
+        if reference_note:  # a yardstick the set cannot score fairly: measure against typical completions
+            for by_probe in table.values():
+                by_probe["__reference__"] = [None] * len(groups)
+
     readers = {name for name, columns in reward_set.required_columns().items() if gold_col in columns}
     findings = []
     for target in [*names, "total"]:
@@ -389,8 +421,7 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
             is_total=target == "total",
             checks_answer=target in readers or (target == "total" and bool(readers)),
         )
-    flags = probes_mod.strongest(findings)
-    flags.sort(key=lambda f: (f.target != "total", {"fools": 0, "misses": 1, "beats_typical": 2}[f.rule], -f.rate))
+    flags = probes_mod.rank(probes_mod.strongest(findings), dict(zip(names, reward_set.weights)))
 
     def mean(values: list[float | None]) -> float | None:
         present_values = [v for v in values if v is not None]
@@ -406,7 +437,9 @@ def _probe(cfg: BenchConfig, side: Side, workers: int) -> dict[str, Any]:
         "gold_column": gold_col,
         "reasoning_column": reasoning_col,
         "tags": [think, answer_tag],
+        "task": sorted(shape),  # what the set's rewards declare: which probes fit (probes.task_shape)
         "reference_example": next((r for r in references if r), None),
+        "reference_dropped": reference_note,
         "probes": [
             {
                 "name": p.name,

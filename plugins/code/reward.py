@@ -197,6 +197,13 @@ def _scored(outcome: Outcome, scoring: str) -> Scored:
     value_range=(0.0, 1.0),
     kind="format",
 )
-def code_compiles(sample: Sample, language: str, extract: str, after_think: bool) -> float:
+def code_compiles(sample: Sample, language: str, extract: str, after_think: bool) -> Scored:
     program = extract_program(sample.completion, language, extract, after_think)
-    return 1.0 if program is not None and len(program) <= MAX_PROGRAM_CHARS and compiles(program) else 0.0
+    if program is None:
+        return Scored(0.0, {"why": f"no {language} program found ({extract!r} extraction)"})
+    details: dict[str, Any] = {"extract": extract, "program_lines": program.count("\n") + 1}
+    if len(program) > MAX_PROGRAM_CHARS:
+        return Scored(0.0, {**details, "why": f"the program is longer than {MAX_PROGRAM_CHARS} characters"})
+    if not compiles(program):
+        return Scored(0.0, {**details, "why": "does not compile"})
+    return Scored(1.0, {**details, "why": "compiles"})

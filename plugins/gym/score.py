@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 from grpo_rewards.registry import get_registry
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
@@ -24,24 +24,22 @@ from .tasks import INSTALL, PACKAGE, decision, refusal, scorer
 THINK_CLOSE = "</think>"
 
 
-def answer_text(completion: str, extractors: list[str], after_think: bool) -> str | None:
-    """The answer the completion states, by the first extractor that finds one.
+def after_think_text(completion: str) -> str | None:
+    """The text after the last ``</think>``; None when ``<think>`` opens and never closes."""
+    closed = completion.rfind(THINK_CLOSE)
+    if closed >= 0:
+        return completion[closed + len(THINK_CLOSE) :]
+    return None if "<think>" in completion else completion
 
-    With ``after_think`` only the text after the last ``</think>`` counts, and a completion that
-    opens ``<think>`` without closing it states no answer (its reasoning never finished).
-    """
-    if after_think:
-        closed = completion.rfind(THINK_CLOSE)
-        if closed >= 0:
-            completion = completion[closed + len(THINK_CLOSE) :]
-        elif "<think>" in completion:
-            return None
+
+def read_answer(completion: str, extractors: list[str]) -> tuple[str | None, str | None]:
+    """(answer, the extractor that found it), or (None, None)."""
     registry = get_registry()
     for name in extractors:
         found = registry.extractor(name)(completion)
         if found is not None and found.strip():
-            return found.strip()
-    return None
+            return found.strip(), name
+    return None, None
 
 
 def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: str) -> dict[str, Any] | None:
@@ -113,8 +111,8 @@ def gym_score(
     after_think: bool,
     partial_credit: bool,
     item_timeout: float,
-) -> list[float | BaseException | None]:
-    out: list[float | BaseException | None] = []
+) -> list[Scored | BaseException]:
+    out: list[Scored | BaseException] = []
     for sample in samples:
         try:
             out.append(_score_one(sample, answer_column, metadata_column, extractors, after_think, partial_credit, item_timeout))
@@ -133,27 +131,37 @@ def _score_one(
     after_think: bool,
     partial_credit: bool,
     item_timeout: float,
-) -> float | None:
+) -> Scored:
     entry = entry_of(sample.columns, answer_column, metadata_column)
     if entry is None:
-        return None
+        return Scored(None, {"why": f"no task metadata in column {metadata_column!r}"})
     task = entry["metadata"]["source_dataset"]
     why = refusal(task)
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
-    answer = answer_text(sample.completion, extractors, after_think)
+    completion = after_think_text(sample.completion) if after_think else sample.completion
+    answer, extractor = read_answer(completion, extractors) if completion is not None else (None, None)
+    details: dict[str, Any] = {"task": task, "extractor": extractor, "read": _shown(answer), "gold": _shown(entry["answer"])}
     if answer is None:
-        return 0.0
+        reason = "after_think: the <think> block is never closed" if completion is None else "no extractor found an answer"
+        return Scored(0.0, {**details, "why": reason})
     if decision(task).kind == "strict":  # bounds its own number reading
-        return strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
+        value = strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
+        return Scored(value, {**details, "scored_by": "exact match (the audit's decision)"})
     if unbounded(answer):  # too large for the task scorer's arithmetic: wrong, unread
-        return 0.0
+        return Scored(0.0, {**details, "why": "a number too large for the task's scorer: wrong, unread"})
     score_answer = scorer(task)  # imports reasoning-gym on first use: not under the item's limit
     with time_limit(item_timeout):
         value = float(score_answer(answer=answer, entry=entry))
+    details.update({"scored_by": "the task's own scorer", "task_score": value})
     if partial_credit:
-        return 0.0 if value <= PARTICIPATION_CREDIT else value
-    return 1.0 if value >= 1.0 else 0.0
+        return Scored(0.0 if value <= PARTICIPATION_CREDIT else value, details)
+    return Scored(1.0 if value >= 1.0 else 0.0, details)
+
+
+def _shown(text: str | None, limit: int = 120) -> str | None:
+    """Text bounded for details, which travel in every output row."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Many reasoning-gym scorers give 0.01 to any answer that is present but wrong: paid for answering

@@ -10,10 +10,10 @@ Rows are tokenized once, sorted by length and scored in batches under ``torch.in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 
 from .loading import DEVICE_HELP, DTYPES, LoadedTokenizer, cached, padded_batches, resolve_device, resolve_dtype
 
@@ -218,7 +218,7 @@ def classifier_reward(
     label: str | None,
     chat_template: str,
     text_pair: bool,
-) -> list[float | None]:
+) -> list[Scored]:
     if not samples:
         return []
     net, resolved = load_model(model, device, dtype)
@@ -228,4 +228,18 @@ def classifier_reward(
     index = label_index(net.config, label, transform)
     texts = model_texts(samples, loaded.tokenizer, chat_template, text_pair)
     features = encode(loaded, texts, max_length)
-    return forward_scores(net, loaded, features, resolved, batch_size, transform, index)
+    scores = forward_scores(net, loaded, features, resolved, batch_size, transform, index)
+    return [
+        Scored(value, read_details(text, feature, max_length, index, transform))
+        for value, text, feature in zip(scores, texts, features)
+    ]
+
+
+def read_details(
+    text: tuple[str, str | None, bool], feature: Mapping[str, list[int]], max_length: int, index: int, transform: str
+) -> dict[str, Any]:
+    """What explain shows beside a reward model's score: what it read (chat template, text pair or
+    prompt + completion), how many tokens, whether they reached max_length (so may have been cut), which logit."""
+    tokens = len(feature.get("input_ids", ()))
+    read = "text pair" if text[1] is not None else ("chat template" if not text[2] else "prompt + completion")
+    return {"read": read, "tokens": tokens, "at_max_length": tokens >= max_length, "logit": index, "transform": transform}

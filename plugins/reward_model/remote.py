@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 
 from .protocol import ProtocolError, decode_response, encode_request
 
@@ -157,7 +158,7 @@ def remote_reward(
     backoff: float,
     total_timeout: float,
     api_key_env: str | None,
-) -> list[float | None | Exception]:
+) -> list[Scored | Exception]:
     deadline = time.monotonic() + total_timeout
     headers = request_headers(api_key_env)
     if not samples:
@@ -173,12 +174,24 @@ def remote_reward(
         for batch in batches
     ]
     outcomes = run_bounded(tasks, max_concurrency, deadline)
-    results: list[float | None | Exception] = []
-    for batch, outcome in zip(batches, outcomes):
+    results: list[Scored | Exception] = []
+    for number, (batch, outcome) in enumerate(zip(batches, outcomes)):
         if outcome is _PENDING:
             outcome = RemoteError(f"POST {url}: no answer within total_timeout={total_timeout:g}s")
-        results.extend([outcome] * len(batch) if isinstance(outcome, Exception) else outcome)
+        if isinstance(outcome, Exception):
+            results.extend([outcome] * len(batch))
+            continue
+        details = {"endpoint": shown_url(url), "asked_for": reward or "the server's weighted total", "request": number + 1}
+        results.extend(value if isinstance(value, Exception) else Scored(value, details) for value in outcome)
     return results
+
+
+def shown_url(url: str) -> str:
+    """The endpoint as explain shows it: scheme, host and path, never a user, password or query
+    (where a token could sit)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 _PENDING = object()

@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
-from grpo_rewards import Param, Sample, reward
+from grpo_rewards import Param, Sample, Scored, reward
 
 from .loading import DEVICE_HELP, DTYPES, LoadedTokenizer, cached, padded_batches, resolve_device, resolve_dtype
 
@@ -112,26 +112,34 @@ def similarity_reward(
     max_length: int,
     device: str,
     dtype: str,
-) -> list[float | None]:
+) -> list[Scored]:
     refs = [references(s.columns.get(reference_column)) for s in samples]
     texts = list(dict.fromkeys([s.completion for s, r in zip(samples, refs) if r] + [t for r in refs for t in r]))
     if not texts:
-        return [None] * len(samples)
+        return [Scored(None, {"why": f"no reference text in column {reference_column!r}"}) for _ in samples]
     net, loaded, resolved = load_encoder(model or default_model(), device, dtype)
     vectors = embed(net, loaded, texts, resolved, batch_size, max_length)
     position = {text: i for i, text in enumerate(texts)}
-    scores: list[float | None] = []
+    scores: list[Scored] = []
     for sample, options in zip(samples, refs):
         if not options:
-            scores.append(None)
+            scores.append(Scored(None, {"why": f"no reference text in column {reference_column!r}"}))
             continue
         completion = vectors[position[sample.completion]]
-        scores.append(max(float(completion @ vectors[position[t]]) for t in options))
+        each = [float(completion @ vectors[position[t]]) for t in options]
+        best = max(range(len(each)), key=each.__getitem__)
+        details = {"references": len(options), "best": best, "reference": _shown(options[best])}
+        scores.append(Scored(each[best], details))
     return scores
+
+
+def _shown(text: str, limit: int = 120) -> str:
+    """Text bounded for details, which travel in every output row."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def similarities(completions: Sequence[str], reference: str, **params: Any) -> list[float | None]:
     """Convenience for notebooks and tests: score completions against one reference text."""
     samples = [Sample(c, columns={"reference": reference}) for c in completions]
     defaults = {p.name: p.default for p in similarity_reward.reward_spec.params}
-    return similarity_reward(samples, **{**defaults, "reference_column": "reference", **params})
+    return [scored.value for scored in similarity_reward(samples, **{**defaults, "reference_column": "reference", **params})]
