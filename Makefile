@@ -16,7 +16,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo test test-slow test-all lint clean
 
 $(VENV)/.installed: pyproject.toml requirements-offline.txt requirements-verl.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,16 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(PY) tools/check_layers.py
 
+# The README's test command: lint + every test not marked slow (under 10 minutes on 2 cores).
 test: setup lint
-	$(PY) -m pytest -q -rs
-
-test-fast: setup lint
 	$(PY) -m pytest -q -rs -m "not slow"
+
+# The model runs (tiny-model training, the SmolLM2 end-to-end run, real Ray and Chromium runs):
+# CI runs them after `make test`; `make test-all` is both.
+test-slow: setup
+	$(PY) -m pytest -q -rs -m slow
+
+test-all: test test-slow
 
 clean:
 	rm -rf $(VENV) runs reports .pytest_cache
