@@ -11,7 +11,8 @@ Reads only what the trainer and the bench wrote (``metrics.jsonl``, ``run_config
 groups each generated; ``canary`` lists a run's alarms and the held-out on-topic score of each
 bench folder given (A: the base model, B: the checkpoint benched). ``replay`` runs the trainer's own
 alarm test (``CanaryWatch``) again over a finished run's logged step means with other windows: exact
-for a run of one group per step without dynamic sampling (a step's mean is then its one group's mean).
+for a run of one group per step without dynamic sampling (a step's mean is then its one group's
+mean) whose rewards are never None.
 """
 
 from __future__ import annotations
@@ -169,6 +170,15 @@ def canary_summary(run: Path) -> str:
     return "\n".join(out)
 
 
+def entered(row: dict[str, Any], name: str, weight: float) -> float:
+    """A reward's step mean as it entered the total: closed gates applied (``weighted_mean / weight``;
+    TRL's ``rewards/<name>/mean`` of a gated reward is put back to the raw score). A weight-0
+    canary enters nothing: its own mean."""
+    if weight and f"rewards/{name}/weighted_mean" in row:
+        return float(row[f"rewards/{name}/weighted_mean"]) / weight
+    return float(row.get(f"rewards/{name}/mean", np.nan))
+
+
 def replay(run: Path, window: int, threshold: float | None = None) -> list[int]:
     """Steps at which the canary alarm would fire with this window (one group per step only)."""
     from grpo_rewards.trainer.canary import CanarySettings, CanaryWatch
@@ -187,7 +197,7 @@ def replay(run: Path, window: int, threshold: float | None = None) -> list[int]:
     watch = CanaryWatch(names, canaries, 1, settings)
     fired = []
     for r in read_metrics(run):
-        values = np.array([[r.get(f"rewards/{n}/mean", np.nan) for n in names]], dtype=float)
+        values = np.array([[entered(r, n, w) for n, w in zip(names, weights)]], dtype=float)
         if watch.add(int(r["step"]), values, weights):
             fired.append(int(r["step"]))
     return fired
