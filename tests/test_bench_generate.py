@@ -285,3 +285,25 @@ def test_a_hub_training_set_is_not_downloaded_to_check_held_out_prompts(tmp_path
     assert said == [
         "held-out prompts are not checked against the training data: someone/a-large-dataset is a hub dataset (not downloaded for this)"
     ]
+
+
+def test_a_training_config_with_the_trainers_own_tables_can_be_benched(tmp_path):
+    """[dynamic_sampling] and [canaries] belong to the trainer (claimed through
+    register_config_sections): the bench reads such a config as it is, and still refuses a table
+    nobody claims."""
+    from grpo_rewards.bench.settings import load_bench_config
+    from grpo_rewards.errors import ConfigError
+
+    config = tmp_path / "train.toml"
+    body = (
+        '[data]\nsource = "rows.jsonl"\ntemplate = "{question}"\n\n'
+        + REWARDS
+        + '\n[[rewards]]\nuse = "length.target"\nname = "watch"\ncanary = true\n'
+        + "\n[dynamic_sampling]\nenabled = true\n\n[canaries]\nwindow = 5\n"
+    )
+    config.write_text(body)
+    cfg = load_bench_config(config)
+    assert cfg.reward_set.names == ["correct", "length", "watch"] and cfg.is_trainer_config
+    config.write_text(body + "\n[dynamic_sampler]\nenabled = true\n")
+    with pytest.raises(ConfigError, match="dynamic_sampler"):
+        load_bench_config(config)

@@ -102,6 +102,22 @@ def test_canary_entries_and_the_canaries_table_are_checked(tmp_path):
     assert "canary_every" in stray and "canary = true" in stray
 
 
+def test_canaries_settings_without_a_canary_warn_only_when_no_default_canary_is_added(tmp_path):
+    """[canaries] on a set of shaping rewards tunes its default canary (the seed's
+    examples/tldr-length.toml with --set canaries.on_alarm=checkpoint): no warning. On a set that
+    reads the content, no canary is added and the table does nothing: a warning says so."""
+    pytest.importorskip("trl")
+    from grpo_rewards.trainer.config import load_trainer_config
+
+    path = tmp_path / "run.toml"
+    head = '[model]\nname = "x"\n[data]\nsource = "d.jsonl"\n'
+    path.write_text(head + '[[rewards]]\nuse = "length.target"\n[canaries]\non_alarm = "checkpoint"\n', encoding="utf-8")
+    assert not [w for w in load_trainer_config(path).warnings if "[canaries]" in w]
+    path.write_text(head + '[[rewards]]\nuse = "math.correct"\n[canaries]\non_alarm = "checkpoint"\n', encoding="utf-8")
+    said = [w for w in load_trainer_config(path).warnings if "[canaries]" in w]
+    assert len(said) == 1 and "nothing is watched" in said[0]
+
+
 # ---------------------------------------------------------------- training with the tiny model
 
 HACK_SOURCE = textwrap.dedent("""

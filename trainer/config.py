@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.bench.drift import only_shaping
 from grpo_rewards.config import ConfigError, ConfigProblem, check_keys, load_config_file, set_dotted
 from grpo_rewards.params import did_you_mean
 from grpo_rewards.rewardset import RewardSet, reward_set_from_config
@@ -271,9 +272,11 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
         problems += _dynamic_sampling_problems(grpo, source)
     canaries = CanarySettings(**check_section(canary_raw, CANARY_KEYS, source, "canaries", problems))
     warnings: list[str] = []
-    if canary_raw and reward_set is not None and not any(r.canary for r in reward_set.rewards):
+    if canary_raw and reward_set is not None and not any(r.canary for r in reward_set.rewards) and not only_shaping(reward_set):
+        # a set of shaping rewards gets the default canary, which these settings govern: no warning then
         warnings.append(
-            f"{source}: [canaries] is set but no [[rewards]] entry has canary = true: only a set of shaping rewards gets a canary (the default one)"
+            f"{source}: [canaries] is set but no [[rewards]] entry has canary = true, and a reward of the set reads "
+            "the content, so no default canary is added: nothing is watched"
         )
     if reward_set is not None:
         problems += schedule_problems(reward_set)

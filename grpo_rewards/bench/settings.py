@@ -28,6 +28,7 @@ from typing import Any
 
 from ..config import check_keys, load_config_file
 from ..errors import ConfigError, ConfigProblem
+from ..registry import get_registry
 from ..rewardset import RewardSet, reward_set_from_config
 from ..schema import Key, check_section
 
@@ -96,6 +97,14 @@ class BenchConfig:
         return grpo if isinstance(grpo, Mapping) else {}
 
 
+def top_keys() -> tuple[str, ...]:
+    """The tables a config may have as the bench reads it: its own, the trainer's core ones, and
+    every table a plugin claims (``register_config_sections``: the trainer's ``[dynamic_sampling]``
+    and ``[canaries]``), so a training config that uses them can be benched as it is."""
+    claimed = (t for section in get_registry().sections for t in section.tables)
+    return tuple(dict.fromkeys((*TOP_KEYS, *claimed)))
+
+
 def load_bench_config(path: str | Path) -> BenchConfig:
     """Read and validate CONFIG; raises one ConfigError listing every problem."""
     path = Path(path)
@@ -106,7 +115,7 @@ def bench_config_from(raw: dict[str, Any], source: str, base_dir: Path) -> Bench
     """Validate a parsed config as the bench reads it; raises one ConfigError listing every problem."""
     from .probes import BUILTIN_PROBES, parse_user_probes
 
-    problems: list[ConfigProblem] = check_keys(raw, TOP_KEYS, source, "")
+    problems: list[ConfigProblem] = check_keys(raw, top_keys(), source, "")
     reward_set = None
     try:
         reward_set = reward_set_from_config(raw, source, base_dir)
