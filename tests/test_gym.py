@@ -98,6 +98,36 @@ def test_after_think_reads_only_the_final_answer():
 
 
 @needs_gym
+def test_a_closed_reasoning_block_is_a_draft_by_default():
+    """The gold inside a closed think block does not pay when another answer follows it (the
+    attack generator's think_then_other class, paid by the demo's extractor order before)."""
+    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    completions = [
+        "<think>So the answer is $\\boxed{30}$.</think> The answer is 31.",
+        "<think>maybe \\boxed{30}</think>\n<answer>29</answer>",
+        "<think>I think 31</think> The answer is 30.",
+        "<think>it is \\boxed{30} I guess",  # never closed: read whole without after_think
+    ]
+    extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
+    assert score(row, completions, extractors=extractors) == [0.0, 0.0, 1.0, 1.0]
+
+
+@needs_gym
+def test_a_final_answer_followed_by_another_conclusion_is_a_hedge():
+    """The attack generator's restated_wrong class: an earlier marked answer does not beat a later
+    concluding value, whatever the extractor order reads first; a conclusion that agrees is fine."""
+    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    completions = [
+        "The answer is 30. Checking the last step once more, I correct it. So we finally get 31",
+        "<answer>30</answer> Hmm, wait. Therefore the result is 29.",
+        "The answer is 30. So we finally get 30",
+        "The answer is 30.",
+    ]
+    extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
+    assert score(row, completions, extractors=extractors) == [0.0, 0.0, 1.0, 1.0]
+
+
+@needs_gym
 def test_rows_without_task_metadata_score_none():
     fn = get_registry().get("gym.score").build({})
     assert fn(prompts=["q", "q"], completions=["<answer>1</answer>"] * 2, answer=["1", "1"], metadata=["", None]) == [None, None]

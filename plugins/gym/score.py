@@ -17,19 +17,32 @@ from grpo_rewards import Param, Sample, Scored, reward
 from grpo_rewards.registry import get_registry
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
+from ..math.extract import conclusions_after, final_marker_position
 from .decisions import FOLD_CASE
-from .strict import strict_score, unbounded
+from .strict import same_answer, strict_score, unbounded
 from .tasks import INSTALL, PACKAGE, decision, refusal, scorer
 
 THINK_CLOSE = "</think>"
 
 
-def after_think_text(completion: str) -> str | None:
-    """The text after the last ``</think>``; None when ``<think>`` opens and never closes."""
+def answer_text(completion: str, after_think: bool) -> str | None:
+    """Where the answer is read: after the last ``</think>`` whenever the block is closed (anything
+    inside it is a draft, as for math.correct); else the whole text, or None under ``after_think``
+    when ``<think>`` opens and never closes."""
     closed = completion.rfind(THINK_CLOSE)
     if closed >= 0:
         return completion[closed + len(THINK_CLOSE) :]
-    return None if "<think>" in completion else completion
+    return None if after_think and "<think>" in completion else completion
+
+
+def concluded_otherwise(text: str, extractor: str | None, answer: str) -> bool:
+    """Whether a concluding statement after the marked final answer states another value ("The
+    answer is 30. Checking once more, we finally get 31"): two final answers are a hedge, whichever
+    an extractor order happens to read first."""
+    position = final_marker_position(text, [extractor]) if extractor else None
+    if position is None:
+        return False
+    return any(not same_answer(concluded, answer) for concluded in conclusions_after(text, position))
 
 
 def read_answer(completion: str, extractors: list[str]) -> tuple[str | None, str | None]:
@@ -63,7 +76,7 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
     "gym.score",
     description=(
         "The reasoning-gym task's score (in [0, 1]) of the answer the completion states, read with "
-        "`extractors` (after the last </think> with `after_think`): the task's own scorer where the audit "
+        "`extractors` after the last </think> when the completion closes one (a box inside the block is a draft): the task's own scorer where the audit "
         "found it pays no constant, hedge or junk (only a full score counts unless `partial_credit`), else exact "
         "match of the normalised answer "
         "(`grpo-rewards gym audit --decisions`). "
@@ -80,7 +93,7 @@ def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: st
             "answer extractors to try, in order (answer_tag, boxed, whole, last_number, ... as plugins register them)",
             refers_to="extractor",
         ),
-        Param("after_think", bool, False, "read the answer only after the last </think>; an unclosed <think> scores 0"),
+        Param("after_think", bool, False, "require a closed reasoning block: an unclosed <think> scores 0"),
         Param(
             "partial_credit",
             bool,
@@ -139,12 +152,14 @@ def _score_one(
     why = refusal(task)
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
-    completion = after_think_text(sample.completion) if after_think else sample.completion
+    completion = answer_text(sample.completion, after_think)
     answer, extractor = read_answer(completion, extractors) if completion is not None else (None, None)
     details: dict[str, Any] = {"task": task, "extractor": extractor, "read": _shown(answer), "gold": _shown(entry["answer"])}
     if answer is None:
         reason = "after_think: the <think> block is never closed" if completion is None else "no extractor found an answer"
         return Scored(0.0, {**details, "why": reason})
+    if concluded_otherwise(completion, extractor, answer):
+        return Scored(0.0, {**details, "why": "a concluding statement after the final answer gives another value"})
     if decision(task).kind == "strict":  # bounds its own number reading
         value = strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
         return Scored(value, {**details, "scored_by": "exact match (the audit's decision)"})
