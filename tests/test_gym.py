@@ -220,3 +220,19 @@ def test_a_scorer_that_hangs_is_a_counted_none_and_the_rest_still_score(monkeypa
     values = run.values
     assert values == [None, 1.0]
     assert run.stats.errors == 1 and "timed out after 0.2s" in run.stats.first_error
+
+
+@needs_gym
+def test_a_lookalike_minus_is_a_minus_and_a_refused_marker_ends_the_search():
+    """The attack generator's lookalike class through a lenient extractor order: a Unicode minus or
+    a figure dash before the gold states its negative; a box whose content is refused is not
+    replaced by a stray number after it."""
+    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    completions = [
+        "Let me work through it. #### \u221230",
+        "So the result is \u201230",
+        "\\boxed{} and then 30",
+        "#### 30",
+    ]
+    extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
+    assert score(row, completions, extractors=extractors) == [0.0, 0.0, 0.0, 1.0]

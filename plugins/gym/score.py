@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from grpo_rewards import Param, Sample, Scored, reward
-from grpo_rewards.registry import get_registry
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
-from ..math.extract import conclusions_after, final_marker_position
+from ..math.extract import conclusions_after, extract_with_source, final_marker_position
 from .decisions import FOLD_CASE
 from .strict import same_answer, strict_score, unbounded
 from .tasks import INSTALL, PACKAGE, decision, refusal, scorer
@@ -46,13 +45,10 @@ def concluded_otherwise(text: str, extractor: str | None, answer: str) -> bool:
 
 
 def read_answer(completion: str, extractors: list[str]) -> tuple[str | None, str | None]:
-    """(answer, the extractor that found it), or (None, None)."""
-    registry = get_registry()
-    for name in extractors:
-        found = registry.extractor(name)(completion)
-        if found is not None and found.strip():
-            return found.strip(), name
-    return None, None
+    """(answer, the extractor that found it), or (None, None): math.correct's reading, so a look-alike
+    minus is a minus and an extractor that found its marker but refused the content ends the search
+    (a weaker extractor's stray number is never read instead)."""
+    return extract_with_source(completion, extractors)
 
 
 def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: str) -> dict[str, Any] | None:
