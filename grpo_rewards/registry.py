@@ -98,6 +98,8 @@ class Registry:
         self.sections: list[Any] = []  # grpo_rewards.sections.ConfigSection, from register_config_sections
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
         self._command_groups: set[int] = set()
+        self.local_files: dict[str, str] = {}  # resolved path (or the key it was shipped under) -> plugin name
+        self.local_sources: dict[str, str] = {}  # the same key -> the source text that was loaded
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
@@ -120,14 +122,26 @@ class Registry:
                 continue
             self.add_plugin(module, ep.name, dist, ep.dist.version if ep.dist else None)
 
-    def load_file(self, path: str | os.PathLike[str]) -> None:
-        """Load a local plugin file (like pytest's conftest.py): no packaging needed."""
+    def load_file(self, path: str | os.PathLike[str], *, key: str | None = None) -> None:
+        """Load a local plugin file (like pytest's conftest.py): no packaging needed.
+
+        A file is known by its resolved path (``key``, when given: the path it had where it was
+        first loaded, for a copy shipped to a worker on another machine), so two files of the same
+        name in different folders are two plugins. Its plugin name is ``local:<file name>``, or
+        ``local:<path>`` when another local file already took that name.
+        """
         path = Path(path).resolve()
+        key = key or str(path)
+        if key in self.local_files:
+            return
         name = f"local:{path.name}"
         if name in self.plugins or any(p.plugin == name for p in self.problems):
-            return
+            name = f"local:{key}"
+        self.local_files[key] = name
         try:
-            spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(str(path)))}", path)
+            source = path.read_text(encoding="utf-8")
+            self.local_sources[key] = source
+            spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(key))}", path)
             if spec is None or spec.loader is None:
                 raise ImportError("not a Python file")
             module = importlib.util.module_from_spec(spec)
@@ -136,6 +150,11 @@ class Registry:
             self.problems.append(PluginProblem(name, None, f"failed to load {path}: {type(exc).__name__}: {exc}"))
             return
         self.add_plugin(module, name, None, None, source=f"local file {path}")
+
+    def local_plugin(self, key: str | os.PathLike[str]) -> Any:
+        """The loaded module of the local plugin file known as ``key`` (its resolved path), or None."""
+        name = self.local_files.get(str(key)) or self.local_files.get(str(Path(key).resolve()))
+        return None if name is None else self.pm.get_plugin(name)
 
     def add_plugin(
         self,
@@ -444,7 +463,7 @@ def _load_file_function(path: str, qualname: str) -> Callable[..., Any]:
     other hooks, such as extractors, are registered here too): how a worker process finds it."""
     registry = get_registry()
     registry.load_file(path)
-    target: Any = registry.pm.get_plugin(f"local:{Path(path).name}")
+    target: Any = registry.local_plugin(path)
     if target is None:
         raise ImportError(f"could not load plugin file {path} in this process")
     for part in qualname.split("."):

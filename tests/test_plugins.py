@@ -156,6 +156,24 @@ def test_local_plugin_file_that_crashes_is_reported(tmp_path):
         get_registry(refresh=True)
 
 
+def test_two_local_plugin_files_of_the_same_name_are_two_plugins(tmp_path):
+    """A file is known by its resolved path: a same-named file from another folder is loaded too
+    (it used to be skipped without a word, its rewards unknown), and each keeps its own name."""
+    for folder, name in (("a", "twin.one"), ("b", "twin.two")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "rewards.py").write_text(textwrap.dedent(GOOD_PLUGIN.format(name=name)))
+    try:
+        registry = load_plugin_files([tmp_path / "a" / "rewards.py", tmp_path / "b" / "rewards.py"])
+        assert {"twin.one", "twin.two"} <= set(registry.rewards)
+        first, second = registry.rewards["twin.one"].plugin, registry.rewards["twin.two"].plugin
+        assert first == "local:rewards.py" and second == f"local:{(tmp_path / 'b' / 'rewards.py').resolve()}"
+        load_plugin_files([tmp_path / "a" / ".." / "a" / "rewards.py"])  # the same file again: loaded once
+        assert [p for p in registry.problems if p.plugin in (first, second)] == []
+        assert registry.local_plugin(tmp_path / "b" / "rewards.py") is registry.pm.get_plugin(second)
+    finally:
+        get_registry(refresh=True)
+
+
 def test_hook_that_raises_is_reported(registry):
     class Exploding:
         from grpo_rewards import hookimpl
