@@ -13,9 +13,11 @@ machine cannot change test results.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
@@ -36,6 +38,7 @@ ENV_PLUGINS = "GRPO_REWARDS_PLUGINS"
 ENV_LOCAL = "GRPO_REWARDS_LOCAL_PLUGINS"
 LOCAL_PLUGIN_FILE = "grpo_rewards_plugins.py"
 OWN_DISTRIBUTION = "grpo-rewards"
+SHIPPED_DIR = "grpo-rewards-shipped"  # under the temporary folder: local plugin files sent by another process
 
 
 @dataclass
@@ -150,6 +153,33 @@ class Registry:
             self.problems.append(PluginProblem(name, None, f"failed to load {path}: {type(exc).__name__}: {exc}"))
             return
         self.add_plugin(module, name, None, None, source=f"local file {path}")
+
+    def local_file_sources(self) -> list[tuple[str, str]]:
+        """(key, source) of every local plugin file loaded here: what a worker process or a Ray
+        worker on another machine loads first (:meth:`load_shipped`)."""
+        return [(key, text) for key, text in self.local_sources.items() if self.local_files.get(key) in self.plugins]
+
+    def load_shipped(self, files: Iterable[tuple[str, str]]) -> None:
+        """Load another process's local plugin files, each known by the key it had there: from its
+        path when that file here holds the same source, else from a private copy of the source
+        (the file is missing on this machine, or was edited since)."""
+        for key, source in files:
+            if key in self.local_files:
+                continue
+            path = Path(key)
+            try:
+                same = path.is_file() and path.read_text(encoding="utf-8") == source
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                folder = Path(tempfile.gettempdir()) / SHIPPED_DIR / hashlib.sha256(source.encode()).hexdigest()[:20]
+                path = folder / Path(key).name
+                if not path.is_file():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    partial = folder / f".{path.name}.{os.getpid()}"
+                    partial.write_text(source, encoding="utf-8")
+                    partial.replace(path)
+            self.load_file(path, key=key)
 
     def local_plugin(self, key: str | os.PathLike[str]) -> Any:
         """The loaded module of the local plugin file known as ``key`` (its resolved path), or None."""

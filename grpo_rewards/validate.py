@@ -24,7 +24,7 @@ from .registry import get_registry
 from .rewardset import ENTRY_KEYS, RewardSet, plugin_paths, reward_set_from_config
 from .sections import ConfigSection, SectionCheck
 
-CORE_TABLES = ("rewards", "plugins")
+CORE_TABLES = ("rewards", "plugins", "executor", "ray")  # executor and [ray]: see grpo_rewards.cluster
 # Messages of a key that is not allowed where it is: a trap may have put it there.
 _MISPLACED = ("unknown key", "unknown parameter", "not a GRPOConfig field")
 _ENTRY_SUFFIX = re.compile(r" \(use = .*\)$")
