@@ -174,6 +174,27 @@ def test_two_local_plugin_files_of_the_same_name_are_two_plugins(tmp_path):
         get_registry(refresh=True)
 
 
+def test_an_extractor_from_a_local_file_reaches_process_workers(tmp_path):
+    """math.correct runs in worker processes; an extractor a local file registers, bound through
+    `extractors`, must resolve there too (the worker loads the file before unpickling the job)."""
+    from grpo_rewards import Sample, Scorer, parse_reward_set
+
+    (tmp_path / "colon.py").write_text(
+        "from grpo_rewards import hookimpl\n\n"
+        "@hookimpl\ndef register_extractors(register):\n"
+        "    register('colon.after', lambda text: text.rsplit('A:', 1)[1].strip() if 'A:' in text else None)\n"
+    )
+    try:
+        load_plugin_files([tmp_path / "colon.py"])
+        reward_set = parse_reward_set([{"use": "math.correct", "params": {"extractors": ["colon.after"]}}])
+        assert reward_set.functions()[0].executor == "process"
+        rows = [Sample(f"12 then A: {a}", "q", {"answer": "7"}) for a in ("7", "12", "7.0")]
+        batch = Scorer(reward_set).score(rows)
+        assert batch.values["math.correct"] == [1.0, 0.0, 1.0], batch.stats["math.correct"].first_error
+    finally:
+        get_registry(refresh=True)
+
+
 def test_hook_that_raises_is_reported(registry):
     class Exploding:
         from grpo_rewards import hookimpl
