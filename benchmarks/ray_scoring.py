@@ -190,6 +190,11 @@ def main() -> None:
         same = all(results[(workload, e)] == first for e in executors)
         ones = sum(v == 1.0 for v in first)
         print(f"{workload}: identical values across {', '.join(executors)}: {same} ({ones} rows score 1)")
+        samples = workloads[workload][1]
+        for i, value in enumerate(first):
+            others = {e: results[(workload, e)][i] for e in executors}
+            if any(v != value for v in others.values()):
+                print(f"  row {i} differs: {others}; {samples[i].completion[:300]!r}")
     if "ray" in executors and not args.no_kill:
         entry, samples, batch = workloads["math.correct"]
         reference = results[("math.correct", "ray")]

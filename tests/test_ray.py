@@ -4,6 +4,7 @@ read it, a worker killed mid-run costing only its rows, and the per-row time lim
 
 from __future__ import annotations
 
+import socket
 import textwrap
 
 import pytest
@@ -13,8 +14,10 @@ from grpo_rewards import Sample, Scorer
 from grpo_rewards.cli import main as cli
 from grpo_rewards.errors import ConfigError
 from grpo_rewards.registry import get_registry
+from grpo_rewards.reward import CallStats
 from grpo_rewards.rewardset import reward_set_from_config
-from grpo_rewards.runtime import get_executor
+from grpo_rewards.runtime import Job, get_executor
+from grpo_rewards.runtime.ray_executor import RayExecutor
 
 # A plugin file that lives in a folder the workers never see: it is deleted once this process loaded it.
 FAR_PLUGIN = """
@@ -47,6 +50,23 @@ def register_rewards(register):
 def register_extractors(register):
     register("far.after_colon", after_colon)
 """
+
+
+def test_an_address_where_nothing_answers_fails_every_row_at_once_not_after_minutes():
+    """First in the file: before the module's cluster is started in this process."""
+    import ray
+
+    assert not ray.is_initialized(), "this test must run before the module's cluster starts"
+    with socket.socket() as probe:  # a loopback port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {"rewards": [{"use": "length.target"}], "executor": "ray", "ray": {"address": f"127.0.0.1:{port}"}}
+    executor = RayExecutor()  # its own: the process's shared one may be connected already
+    (fn,) = reward_set_from_config(config, "c.toml").functions()
+    stats = CallStats()
+    values = executor.submit(Job(fn, [Sample("a", "q"), Sample("bb", "q")], stats)).result(60)
+    assert values == [None, None] and stats.errors == 2
+    assert f"nothing answers at Ray address '127.0.0.1:{port}'" in stats.first_error
 
 
 @pytest.fixture(scope="module")

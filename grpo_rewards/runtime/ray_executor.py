@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
 import threading
 import time
 from collections import deque
@@ -92,6 +93,7 @@ class RayExecutor:
         self._remote: Any = None
         self.connect_seconds: float | None = None  # how long ray.init took here (None: not by us)
         self.restarts = 0  # pieces run again after a worker died or was cancelled
+        self._refused: str | None = None  # why ray.init failed: later batches fail at once, not after its wait
 
     def submit(self, job: Job) -> Future[list[Any]]:
         if not job.samples:
@@ -103,6 +105,8 @@ class RayExecutor:
         import ray
 
         with self._lock:
+            if self._refused is not None and not ray.is_initialized():
+                raise RuntimeError(f"{self._refused} (an earlier try in this process)")
             if not ray.is_initialized():
                 address = options.get("address")
                 start_local = address == LOCAL or (address is None and not os.environ.get("RAY_ADDRESS"))
@@ -111,11 +115,17 @@ class RayExecutor:
                 if env:
                     kwargs["runtime_env"] = {"env_vars": env}
                 started = time.perf_counter()
-                if start_local:
-                    cpus = options.get("num_cpus") or os.cpu_count() or 1
-                    ray.init(address=LOCAL, num_cpus=cpus, include_dashboard=False, **kwargs)
-                else:
-                    ray.init(address=address, **kwargs)
+                try:
+                    if start_local:
+                        cpus = options.get("num_cpus") or os.cpu_count() or 1
+                        ray.init(address=LOCAL, num_cpus=cpus, include_dashboard=False, **kwargs)
+                    else:
+                        # Ray itself retries an unreachable address for many minutes
+                        _reachable(str(address or os.environ.get("RAY_ADDRESS", "auto")))
+                        ray.init(address=address, **kwargs)
+                except Exception as exc:
+                    self._refused = describe(exc)
+                    raise
                 self.connect_seconds = time.perf_counter() - started
             if self._remote is None:
                 self._remote = ray.remote(num_cpus=1, max_retries=0)(score_chunk)
@@ -186,3 +196,14 @@ class RayExecutor:
                 stats.first_error = f"{why}; the row was cancelled and its worker killed"
         else:
             note_error(stats, f"{why} while scoring this row, on every try")
+
+
+def _reachable(address: str, seconds: float = 10.0) -> None:
+    """Raise ConnectionError when nothing answers at a ``host:port`` address (``auto`` is Ray's to find)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(f"nothing answers at Ray address {address!r} ({exc})") from None
