@@ -131,18 +131,29 @@ class Registry:
         A file is known by its resolved path (``key``, when given: the path it had where it was
         first loaded, for a copy shipped to a worker on another machine), so two files of the same
         name in different folders are two plugins. Its plugin name is ``local:<file name>``, or
-        ``local:<path>`` when another local file already took that name.
+        ``local:<path>`` when another local file already took that name. A copy (same file name,
+        same source) of a file loaded already is that plugin again, not a second one whose rewards
+        would clash with the first's.
         """
         path = Path(path).resolve()
         key = key or str(path)
         if key in self.local_files:
             return
         name = f"local:{path.name}"
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            source = None
+        for other, text in self.local_sources.items():
+            if text == source and Path(other).name == path.name and self.local_files[other] in self.plugins:
+                self.local_files[key], self.local_sources[key] = self.local_files[other], text
+                return
         if name in self.plugins or any(p.plugin == name for p in self.problems):
             name = f"local:{key}"
         self.local_files[key] = name
         try:
-            source = path.read_text(encoding="utf-8")
+            if source is None:
+                raise OSError(f"cannot read {path} as UTF-8 text")
             self.local_sources[key] = source
             spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(key))}", path)
             if spec is None or spec.loader is None:

@@ -162,13 +162,19 @@ def test_two_local_plugin_files_of_the_same_name_are_two_plugins(tmp_path):
     for folder, name in (("a", "twin.one"), ("b", "twin.two")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "rewards.py").write_text(textwrap.dedent(GOOD_PLUGIN.format(name=name)))
+    get_registry(refresh=True)
     try:
         registry = load_plugin_files([tmp_path / "a" / "rewards.py", tmp_path / "b" / "rewards.py"])
         assert {"twin.one", "twin.two"} <= set(registry.rewards)
         first, second = registry.rewards["twin.one"].plugin, registry.rewards["twin.two"].plugin
         assert first == "local:rewards.py" and second == f"local:{(tmp_path / 'b' / 'rewards.py').resolve()}"
         load_plugin_files([tmp_path / "a" / ".." / "a" / "rewards.py"])  # the same file again: loaded once
-        assert [p for p in registry.problems if p.plugin in (first, second)] == []
+        (tmp_path / "c").mkdir()  # a copy of a's file elsewhere: the same plugin, not a clash of twin.one
+        (tmp_path / "c" / "rewards.py").write_text((tmp_path / "a" / "rewards.py").read_text())
+        load_plugin_files([tmp_path / "c" / "rewards.py"])
+        assert registry.local_plugin(tmp_path / "c" / "rewards.py") is registry.pm.get_plugin(first)
+        assert len([p for p in registry.plugins if p.startswith("local:")]) == 2
+        assert [p for p in registry.problems if p.plugin.startswith("local:")] == []
         assert registry.local_plugin(tmp_path / "b" / "rewards.py") is registry.pm.get_plugin(second)
     finally:
         get_registry(refresh=True)
