@@ -30,6 +30,7 @@ import importlib
 import inspect
 import multiprocessing
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -43,6 +44,7 @@ from typing import Any
 
 from .guard import as_score, call_guarded, describe, mark_worker_process, note_error
 from .portable import LOCAL_MODULE_PREFIX, FileFunction
+from .registry import get_registry
 from .reward import Scored
 
 MEMORY_ENV = "GRPO_REWARDS_WORKER_MEMORY_MB"
@@ -120,8 +122,11 @@ def serve(fd: int) -> None:
         except BaseException as exc:  # the job could not be unpickled (a module that fails to import)
             conn.send(("failed", describe(exc)))
             continue
-        kind, fn, params, samples, seconds = message
-        try:  # a local plugin file loads here, before any row's clock starts
+        kind, files, job, seconds = message
+        try:  # local plugin files load here (extractors bound to params first), before any row's clock starts
+            if files:
+                get_registry().load_shipped(files)
+            fn, params, samples = pickle.loads(job)
             fn = fn.resolve() if isinstance(fn, FileFunction) else fn
         except BaseException as exc:
             conn.send(("failed", describe(exc)))
@@ -132,20 +137,20 @@ def serve(fd: int) -> None:
         if kind == "rows":
             for sample in samples:
                 stats = _Stats()
-                value = _sendable(call_guarded(lambda: fn(sample, **params), seconds, stats), stats)
+                value = sendable(call_guarded(lambda: fn(sample, **params), seconds, stats), stats)
                 conn.send((value, stats.errors, stats.timeouts, stats.first_error))
         else:
             stats = _Stats()
             values = call_guarded(lambda: list(fn(list(samples), **params)), seconds, stats)
             if values is not None and len(values) == len(samples):
-                values = [_sendable(v, stats) for v in values]
+                values = [sendable(v, stats) for v in values]
             elif values is not None:
                 note_error(stats, f"returned {len(values)} scores for {len(samples)} samples")
                 values = None
             conn.send((values, stats.errors, stats.timeouts, stats.first_error))
 
 
-def _sendable(value: Any, stats: Any) -> Any:
+def sendable(value: Any, stats: Any) -> Any:
     """A worker's result for the parent: a score, or a :class:`Scored` whose details are plain
     values (whatever a reward put there must survive pickling, and stay small)."""
     if value.__class__ is not Scored:
@@ -300,7 +305,7 @@ class WorkerPool:
             worker: _Worker | None = acquired
             done = start
             try:
-                acquired.conn.send(("rows", fn, params, list(samples[start:]), seconds))
+                acquired.conn.send(("rows", *_job(fn, params, samples[start:]), seconds))
                 limit = None if seconds is None else seconds + grace(seconds)
                 started = self._receive(acquired, START_TIMEOUT, stats, seconds)
                 if started is None:  # died loading the reward: that row is counted, the rest retried
@@ -344,7 +349,7 @@ class WorkerPool:
         """A batched reward's whole call in one worker; None when it failed (counted)."""
         worker = self._acquire()
         try:
-            worker.conn.send(("batch", fn, params, list(samples), seconds))
+            worker.conn.send(("batch", *_job(fn, params, samples), seconds))
             reply = self._receive(worker, START_TIMEOUT, stats, seconds)
             if reply is not None and reply[0] == "started":
                 reply = self._receive(worker, None if seconds is None else seconds + grace(seconds), stats, seconds)
@@ -390,9 +395,22 @@ class WorkerPool:
         return None
 
 
+def _job(fn: Callable[..., Any], params: dict[str, Any], samples: Sequence[Any]) -> tuple[list[tuple[str, str]], bytes]:
+    """A job for a worker: this process's local plugin files (loaded there first, so that an
+    extractor a file registers resolves when the parameters are unpickled) and the pickled job."""
+    return get_registry().local_file_sources(), pickle.dumps((fn, params, list(samples)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 _pool: WorkerPool | None = None
 _pool_pid = -1
 _pool_lock = threading.Lock()
+_pool_size: list[int | None] = [None]
+
+
+def size_pool(workers: int) -> None:
+    """How many worker processes this process's pool may start (before its first use): a Ray
+    worker holds one CPU of the cluster, so its pool keeps to one."""
+    _pool_size[0] = workers
 
 
 def worker_pool() -> WorkerPool:
@@ -400,7 +418,7 @@ def worker_pool() -> WorkerPool:
     global _pool, _pool_pid
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():
-            _pool, _pool_pid = WorkerPool(), os.getpid()
+            _pool, _pool_pid = WorkerPool(_pool_size[0]), os.getpid()
         return _pool
 
 

@@ -13,9 +13,11 @@ machine cannot change test results.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
@@ -36,6 +38,7 @@ ENV_PLUGINS = "GRPO_REWARDS_PLUGINS"
 ENV_LOCAL = "GRPO_REWARDS_LOCAL_PLUGINS"
 LOCAL_PLUGIN_FILE = "grpo_rewards_plugins.py"
 OWN_DISTRIBUTION = "grpo-rewards"
+SHIPPED_DIR = "grpo-rewards-shipped"  # under the temporary folder: local plugin files sent by another process
 
 
 @dataclass
@@ -98,6 +101,8 @@ class Registry:
         self.sections: list[Any] = []  # grpo_rewards.sections.ConfigSection, from register_config_sections
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
         self._command_groups: set[int] = set()
+        self.local_files: dict[str, str] = {}  # resolved path (or the key it was shipped under) -> plugin name
+        self.local_sources: dict[str, str] = {}  # the same key -> the source text that was loaded
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, allowed: set[str] | None) -> None:
@@ -120,14 +125,37 @@ class Registry:
                 continue
             self.add_plugin(module, ep.name, dist, ep.dist.version if ep.dist else None)
 
-    def load_file(self, path: str | os.PathLike[str]) -> None:
-        """Load a local plugin file (like pytest's conftest.py): no packaging needed."""
+    def load_file(self, path: str | os.PathLike[str], *, key: str | None = None) -> None:
+        """Load a local plugin file (like pytest's conftest.py): no packaging needed.
+
+        A file is known by its resolved path (``key``, when given: the path it had where it was
+        first loaded, for a copy shipped to a worker on another machine), so two files of the same
+        name in different folders are two plugins. Its plugin name is ``local:<file name>``, or
+        ``local:<path>`` when another local file already took that name. A copy (same file name,
+        same source) of a file loaded already is that plugin again, not a second one whose rewards
+        would clash with the first's.
+        """
         path = Path(path).resolve()
-        name = f"local:{path.name}"
-        if name in self.plugins or any(p.plugin == name for p in self.problems):
+        key = key or str(path)
+        if key in self.local_files:
             return
+        name = f"local:{path.name}"
         try:
-            spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(str(path)))}", path)
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            source = None
+        for other, text in self.local_sources.items():
+            if text == source and Path(other).name == path.name and self.local_files[other] in self.plugins:
+                self.local_files[key], self.local_sources[key] = self.local_files[other], text
+                return
+        if name in self.plugins or any(p.plugin == name for p in self.problems):
+            name = f"local:{key}"
+        self.local_files[key] = name
+        try:
+            if source is None:
+                raise OSError(f"cannot read {path} as UTF-8 text")
+            self.local_sources[key] = source
+            spec = importlib.util.spec_from_file_location(f"grpo_rewards_local_{abs(hash(key))}", path)
             if spec is None or spec.loader is None:
                 raise ImportError("not a Python file")
             module = importlib.util.module_from_spec(spec)
@@ -136,6 +164,38 @@ class Registry:
             self.problems.append(PluginProblem(name, None, f"failed to load {path}: {type(exc).__name__}: {exc}"))
             return
         self.add_plugin(module, name, None, None, source=f"local file {path}")
+
+    def local_file_sources(self) -> list[tuple[str, str]]:
+        """(key, source) of every local plugin file loaded here: what a worker process or a Ray
+        worker on another machine loads first (:meth:`load_shipped`)."""
+        return [(key, text) for key, text in self.local_sources.items() if self.local_files.get(key) in self.plugins]
+
+    def load_shipped(self, files: Iterable[tuple[str, str]]) -> None:
+        """Load another process's local plugin files, each known by the key it had there: from its
+        path when that file here holds the same source, else from a private copy of the source
+        (the file is missing on this machine, or was edited since)."""
+        for key, source in files:
+            if key in self.local_files:
+                continue
+            path = Path(key)
+            try:
+                same = path.is_file() and path.read_text(encoding="utf-8") == source
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                folder = Path(tempfile.gettempdir()) / SHIPPED_DIR / hashlib.sha256(source.encode()).hexdigest()[:20]
+                path = folder / Path(key).name
+                if not path.is_file():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    partial = folder / f".{path.name}.{os.getpid()}"
+                    partial.write_text(source, encoding="utf-8")
+                    partial.replace(path)
+            self.load_file(path, key=key)
+
+    def local_plugin(self, key: str | os.PathLike[str]) -> Any:
+        """The loaded module of the local plugin file known as ``key`` (its resolved path), or None."""
+        name = self.local_files.get(str(key)) or self.local_files.get(str(Path(key).resolve()))
+        return None if name is None else self.pm.get_plugin(name)
 
     def add_plugin(
         self,
@@ -486,7 +546,7 @@ def _load_file_function(path: str, qualname: str) -> Callable[..., Any]:
     other hooks, such as extractors, are registered here too): how a worker process finds it."""
     registry = get_registry()
     registry.load_file(path)
-    target: Any = registry.pm.get_plugin(f"local:{Path(path).name}")
+    target: Any = registry.local_plugin(path)
     if target is None:
         raise ImportError(f"could not load plugin file {path} in this process")
     for part in qualname.split("."):

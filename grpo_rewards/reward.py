@@ -30,6 +30,8 @@ ISOLATIONS = ("inline", "process")
 # How a reward's rows run (grpo_rewards.runtime.executors); more can be registered there (Ray).
 # A plugin's executor (Ray) joins this list when it registers (grpo_rewards.runtime.register_executor).
 EXECUTORS = ["inline", "threads", "process", "asyncio"]
+# executor -> (module it needs, how to install it): checked when a reward set names the executor.
+EXECUTOR_REQUIRES: dict[str, tuple[str, str]] = {}
 KINDS = ("correctness", "content", "format", "length", "style", "other")
 
 
@@ -186,20 +188,23 @@ class RewardSpec:
         isolation: str | None = None,
         max_input_chars: int | None | str = "default",
         executor: str | None = None,
+        executor_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RewardFunction:
         """Validate ``params`` and return the TRL-compatible callable.
 
         ``concurrent`` (default: the spec's own flag, and always for ``async def`` rewards) builds an
         :class:`AsyncRewardFunction`; ``executor``, ``isolation`` (its older alias: ``process`` is the
-        process executor) and ``max_input_chars`` override the spec's own.
+        process executor) and ``max_input_chars`` override the spec's own. ``executor_options``
+        (executor name -> settings, such as the ``[ray]`` table) go with the reward to its executor.
         """
         resolved = self.params.resolve(params)
-        if executor:
-            chosen = executor
-        elif isolation:  # the reward set's older knob overrides the declaration
-            chosen = default_executor(self.fn, isolation)
+        if isolation:  # the reward set's older knob overrides the declaration
+            own = default_executor(self.fn, isolation)
         else:
-            chosen = self.executor or default_executor(self.fn, self.isolation)
+            own = self.executor or default_executor(self.fn, self.isolation)
+        chosen = executor or own
+        # what its rows run on inside a remote worker (Ray): its own executor, never the remote one again
+        home = own if own != chosen else default_executor(self.fn, isolation or self.isolation)
         concurrent = (self.concurrent or chosen == "asyncio") if concurrent is None else concurrent
         return (AsyncRewardFunction if concurrent else RewardFunction)(
             fn=self.fn,
@@ -212,6 +217,8 @@ class RewardSpec:
             concurrency=self.concurrency,
             deterministic=self.deterministic,
             columns=self.required_columns(resolved),
+            home_executor=home,
+            executor_options=(executor_options or {}).get(chosen),
         )
 
 
@@ -428,6 +435,8 @@ class RewardFunction:
         concurrency: int | None = None,
         deterministic: bool = True,
         columns: Sequence[str] = (),
+        home_executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.fn = fn
         self.params = dict(params)
@@ -439,6 +448,9 @@ class RewardFunction:
         self.concurrency = concurrency
         self.deterministic = deterministic
         self.columns = tuple(columns)
+        # a remote executor (Ray) runs the rows on this one inside its workers, with these settings
+        self.home_executor = home_executor or default_executor(fn, isolation)
+        self.executor_options = dict(executor_options or {})
 
     @property
     def isolation(self) -> str:

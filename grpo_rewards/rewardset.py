@@ -30,7 +30,9 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     canary = true             # weight 0, watched by the trainer against the optimised total
     canary_every = 5          # optional: score it every 5 steps only (a costly canary)
 
-A ``weight = 0`` reward is scored and reported but never moves the advantage.
+A ``weight = 0`` reward is scored and reported but never moves the advantage. A top-level
+``executor = "ray"`` (before any table) runs every entry that names no executor of its own on
+that executor, and a ``[ray]`` table says which cluster (see :mod:`grpo_rewards.cluster`).
 
 The list may also sit under ``rewards`` in a trainer or benchmark config, or ``rewards`` may be a
 path to a reward-set file.
@@ -39,6 +41,7 @@ path to a reward-set file.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import inspect
 import os
 from collections.abc import Iterable, Mapping
@@ -49,10 +52,11 @@ from typing import Any
 import numpy as np
 
 from . import gates as gates_mod
+from .cluster import ray_options
 from .config import as_finite_number, brief, check_keys, load_config_file
 from .errors import ConfigError, ConfigProblem, ParamErrors, UnknownNameError, UnknownRewardError
 from .registry import Registry, get_registry, load_plugin_files
-from .reward import EXECUTORS, ISOLATIONS, RewardFunction, RewardSpec
+from .reward import EXECUTOR_REQUIRES, EXECUTORS, ISOLATIONS, RewardFunction, RewardSpec
 from .schedules import Schedule, ScheduleError, parse_schedule, weight_problem
 
 ENTRY_KEYS = (
@@ -95,6 +99,7 @@ class WeightedReward:
     closed: float | None = None  # the entry's ``closed``, as written
     canary: bool = False  # weight 0, watched by the trainer against the optimised total
     canary_every: int = 1  # a canary is scored every N steps (costly ones)
+    executor_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # executor -> settings ([ray])
 
     @property
     def closed_value(self) -> float | None:
@@ -132,6 +137,7 @@ class WeightedReward:
             isolation=self.isolation,
             max_input_chars=self.max_input_chars,
             executor=self.executor,
+            executor_options=self.executor_options,
         )
 
 
@@ -166,6 +172,16 @@ class RewardSet:
             concurrent = True if waits else None
             self._functions = [r.build(concurrent) for r in self.rewards]
         return self._functions
+
+    def use_executor(self, name: str) -> None:
+        """Run every reward on executor ``name`` (``--executor`` of score and bench); raises
+        ConfigError when it is unknown or its module is not installed."""
+        problem = executor_problem(name)
+        if problem:
+            raise ConfigError.single(self.source, "", "executor", problem)
+        for entry in self.rewards:
+            entry.executor = name
+        self._functions = None
 
     def to_trl(self) -> tuple[list[RewardFunction], list[float]]:
         """Exactly what TRL's GRPOTrainer takes: ``reward_funcs`` and ``reward_weights``.
@@ -365,12 +381,9 @@ def parse_reward_set(
             )
             isolation = None
         executor = raw.get("executor")
-        if executor is not None and executor not in EXECUTORS:
-            problems.append(
-                ConfigProblem(
-                    source, entry, "executor", f"expected one of {', '.join(map(repr, EXECUTORS))}, got {brief(executor)}"
-                )
-            )
+        problem = None if executor is None else executor_problem(executor)
+        if problem:
+            problems.append(ConfigProblem(source, entry, "executor", problem))
             executor = None
         max_chars = raw.get("max_input_chars", "default")
         if (
@@ -422,6 +435,38 @@ def parse_reward_set(
     if problems:
         raise ConfigError(problems)
     return RewardSet(rewards, source)
+
+
+def executor_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be an executor here (unknown, or its module is not installed), or None."""
+    if name not in EXECUTORS:
+        return f"expected one of {', '.join(map(repr, EXECUTORS))}, got {brief(name)}"
+    module, install = EXECUTOR_REQUIRES.get(name, ("", ""))
+    if module and importlib.util.find_spec(module) is None:
+        return f"executor {name!r} needs the {module!r} module: {install}"
+    return None
+
+
+def _runtime_keys(config: Mapping[str, Any], source: str) -> tuple[str | None, dict[str, Any], list[ConfigProblem]]:
+    """The config's top-level ``executor`` and its ``[ray]`` table, checked."""
+    options, problems = ray_options(config.get("ray"), source)
+    executor = config.get("executor")
+    problem = None if executor is None else executor_problem(executor)
+    if problem:
+        problems.append(ConfigProblem(source, "", "executor", problem))
+        executor = None
+    return executor, options, problems
+
+
+def _apply_runtime(reward_set: RewardSet, executor: str | None, ray: dict[str, Any]) -> RewardSet:
+    """A set-level executor for the entries that name none, and the ``[ray]`` settings on every entry."""
+    for entry in reward_set.rewards:
+        if executor is not None and entry.executor is None and entry.isolation is None:
+            entry.executor = executor
+        if ray:
+            entry.executor_options["ray"] = {**entry.executor_options.get("ray", {}), **ray}
+    reward_set._functions = None
+    return reward_set
 
 
 def _canary_keys(raw: Mapping[str, Any], eval_only: bool, source: str, entry: str) -> tuple[bool, int, list[ConfigProblem]]:
@@ -576,6 +621,17 @@ def reward_set_from_config(
     file already being read is reported as a cycle.
     """
     base_dir = base_dir or Path(source).parent
+    executor, ray, runtime_problems = _runtime_keys(config, source)
+    try:
+        reward_set = _reward_set_of(config, source, base_dir, _including)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems + runtime_problems) from None
+    if runtime_problems:
+        raise ConfigError(runtime_problems)
+    return _apply_runtime(reward_set, executor, ray)
+
+
+def _reward_set_of(config: Mapping[str, Any], source: str, base_dir: Path, _including: tuple[Path, ...]) -> RewardSet:
     plugin_files = config.get("plugins", [])
     if plugin_files:
         root = _including[0].parent if _including else base_dir

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .explain import explain_batch
 from .rewardset import RewardSet
 from .rows import LINE_KEY, check_writable, completion_ids_problem, read_rows, summarise, write_atomically
@@ -156,13 +156,26 @@ def summary_table(result: ScoreResult) -> Table:
     help="Apply weight schedules at this TRL global step (default: the end of every schedule).",
 )
 @click.option(
+    "--executor",
+    default=None,
+    metavar="NAME",
+    help="Run every reward on this executor (inline, threads, process, asyncio, ray), whatever the config says.",
+)
+@click.option(
     "--explain",
     "with_explain",
     is_flag=True,
     help="Add 'explain' to each row: per reward what it read, why a None, its gate, weight and contribution.",
 )
 def score(
-    config: Path, input_path: Path, output_path: Path, force: bool, workers: int, step: int | None, with_explain: bool
+    config: Path,
+    input_path: Path,
+    output_path: Path,
+    force: bool,
+    workers: int,
+    step: int | None,
+    executor: str | None,
+    with_explain: bool,
 ) -> None:
     """Score pre-generated completions with the reward set in CONFIG."""
     from .terminal import console, fail, labelled, load_reward_set_or_fail, out
@@ -175,6 +188,11 @@ def score(
         fail(f"{output_path} exists; pass --force to overwrite it")
     reward_set = load_reward_set_or_fail(config)
     reward_set.step = step  # weights of every schedule at this step; gates always apply
+    if executor is not None:
+        try:
+            reward_set.use_executor(executor)
+        except ConfigError as exc:
+            fail(f"--executor: {exc.problems[0].message}")
     try:
         raw_rows = read_rows(input_path)
         rows = rows_for_scoring(raw_rows, reward_set, input_path)

@@ -90,8 +90,11 @@ def score_rows(
                 progress(len(chunk))
         return ScoreBatch(names, reward_set.weights, values, stats, reward_set.gate, details)
 
-    inline = [i for i, fn in enumerate(functions) if fn.isolation != "process"]
-    isolated = [i for i, fn in enumerate(functions) if fn.isolation == "process"]
+    # rewards that already run elsewhere (worker processes, Ray) are driven from threads, so that
+    # worker processes never nest and each pool process does not start a Ray cluster of its own
+    elsewhere = ("process", "ray")
+    inline = [i for i, fn in enumerate(functions) if fn.executor not in elsewhere]
+    isolated = [i for i, fn in enumerate(functions) if fn.executor in elsewhere]
     parts: dict[int, list[tuple[list[float | None], CallStats]]] = {i: [] for i in range(len(functions))}
 
     def collect(indices: list[int], report: bool) -> Callable[[list[list[float | None]], list[CallStats], int], None]:

@@ -24,7 +24,7 @@ from .registry import get_registry
 from .rewardset import ENTRY_KEYS, RewardSet, plugin_paths, reward_set_from_config
 from .sections import ConfigSection, SectionCheck
 
-CORE_TABLES = ("rewards", "plugins")
+CORE_TABLES = ("rewards", "plugins", "executor", "ray")  # executor and [ray]: see grpo_rewards.cluster
 # Messages of a key that is not allowed where it is: a trap may have put it there.
 _MISPLACED = ("unknown key", "unknown parameter", "not a GRPOConfig field")
 _ENTRY_SUFFIX = re.compile(r" \(use = .*\)$")
@@ -116,10 +116,11 @@ def _plugin_problems(raw: Mapping[str, Any], source: str, base_dir: Path) -> lis
         paths = plugin_paths(raw.get("plugins", []), source, base_dir) if raw.get("plugins") else []
     except ConfigError:
         return []  # already reported by the reward set
-    by_name = {f"local:{p.resolve().name}": i for i, p in enumerate(paths)}
+    registry = get_registry()
+    by_name = {registry.local_files.get(str(p.resolve()), ""): i for i, p in enumerate(paths)}
     return [
         ConfigProblem(source, f"plugins[{by_name[p.plugin]}]", None, f"{p.message}")
-        for p in get_registry().problems
+        for p in registry.problems
         if p.plugin in by_name
     ]
 

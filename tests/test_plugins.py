@@ -156,6 +156,51 @@ def test_local_plugin_file_that_crashes_is_reported(tmp_path):
         get_registry(refresh=True)
 
 
+def test_two_local_plugin_files_of_the_same_name_are_two_plugins(tmp_path):
+    """A file is known by its resolved path: a same-named file from another folder is loaded too
+    (it used to be skipped without a word, its rewards unknown), and each keeps its own name."""
+    for folder, name in (("a", "twin.one"), ("b", "twin.two")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "rewards.py").write_text(textwrap.dedent(GOOD_PLUGIN.format(name=name)))
+    get_registry(refresh=True)
+    try:
+        registry = load_plugin_files([tmp_path / "a" / "rewards.py", tmp_path / "b" / "rewards.py"])
+        assert {"twin.one", "twin.two"} <= set(registry.rewards)
+        first, second = registry.rewards["twin.one"].plugin, registry.rewards["twin.two"].plugin
+        assert first == "local:rewards.py" and second == f"local:{(tmp_path / 'b' / 'rewards.py').resolve()}"
+        load_plugin_files([tmp_path / "a" / ".." / "a" / "rewards.py"])  # the same file again: loaded once
+        (tmp_path / "c").mkdir()  # a copy of a's file elsewhere: the same plugin, not a clash of twin.one
+        (tmp_path / "c" / "rewards.py").write_text((tmp_path / "a" / "rewards.py").read_text())
+        load_plugin_files([tmp_path / "c" / "rewards.py"])
+        assert registry.local_plugin(tmp_path / "c" / "rewards.py") is registry.pm.get_plugin(first)
+        assert len([p for p in registry.plugins if p.startswith("local:")]) == 2
+        assert [p for p in registry.problems if p.plugin.startswith("local:")] == []
+        assert registry.local_plugin(tmp_path / "b" / "rewards.py") is registry.pm.get_plugin(second)
+    finally:
+        get_registry(refresh=True)
+
+
+def test_an_extractor_from_a_local_file_reaches_process_workers(tmp_path):
+    """math.correct runs in worker processes; an extractor a local file registers, bound through
+    `extractors`, must resolve there too (the worker loads the file before unpickling the job)."""
+    from grpo_rewards import Sample, Scorer, parse_reward_set
+
+    (tmp_path / "colon.py").write_text(
+        "from grpo_rewards import hookimpl\n\n"
+        "@hookimpl\ndef register_extractors(register):\n"
+        "    register('colon.after', lambda text: text.rsplit('A:', 1)[1].strip() if 'A:' in text else None)\n"
+    )
+    try:
+        load_plugin_files([tmp_path / "colon.py"])
+        reward_set = parse_reward_set([{"use": "math.correct", "params": {"extractors": ["colon.after"]}}])
+        assert reward_set.functions()[0].executor == "process"
+        rows = [Sample(f"12 then A: {a}", "q", {"answer": "7"}) for a in ("7", "12", "7.0")]
+        batch = Scorer(reward_set).score(rows)
+        assert batch.values["math.correct"] == [1.0, 0.0, 1.0], batch.stats["math.correct"].first_error
+    finally:
+        get_registry(refresh=True)
+
+
 def test_hook_that_raises_is_reported(registry):
     class Exploding:
         from grpo_rewards import hookimpl

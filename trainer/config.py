@@ -27,7 +27,7 @@ from .dynamic_sampling import DynamicSamplingSettings
 
 # [bench] belongs to `grpo-rewards bench` (it validates it); the trainer accepts and ignores it, so one
 # file can describe both the run and how to benchmark its reward set.
-TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench", "dynamic_sampling", "canaries")
+TOP_KEYS = ("model", "data", "rewards", "plugins", "grpo", "output", "bench", "dynamic_sampling", "canaries", "executor", "ray")
 
 DEFAULT_MODEL = "builtin:smollm2"
 

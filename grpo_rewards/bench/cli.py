@@ -63,6 +63,12 @@ import click
     help="Apply weight schedules at this TRL global step (default: the end of every schedule).",
 )
 @click.option(
+    "--executor",
+    default=None,
+    metavar="NAME",
+    help="Run every reward on this executor (inline, threads, process, asyncio, ray), whatever the config says.",
+)
+@click.option(
     "--fail-on",
     "fail_on",
     default=None,
@@ -86,6 +92,7 @@ def bench(
     no_plots: bool,
     as_json: bool,
     step: int | None,
+    executor: str | None,
     fail_on: str | None,
 ) -> None:
     """Benchmark the reward set of CONFIG on held-out prompts before training: per-reward statistics,
@@ -120,6 +127,7 @@ def bench(
             cache_dir=cache_dir,
             log=say,
             step=step,
+            executor=executor,
         )
     except ConfigError as exc:
         fail_config(exc)

@@ -88,11 +88,14 @@ def run_bench(
     cache_dir: str | Path | None = None,
     log: Callable[[str], None] = print,
     step: int | None = None,
+    executor: str | None = None,
 ) -> BenchResult:
     """Benchmark the reward set of ``config_path`` on ``prompts``. Raises ConfigError / InputError
     for problems in the config or the prompts, before any model is loaded."""
     cfg = load_bench_config(config_path)
     cfg.reward_set.step = step  # weights at this TRL global step (None: the end of every schedule)
+    if executor is not None:
+        cfg.reward_set.use_executor(executor)  # every reward on it (--executor); ConfigError when unknown
     workers = workers or cfg.workers
     seed = cfg.seed if seed is None else seed
     factory = sampler_factory()

@@ -33,7 +33,7 @@ from ..rewardset import RewardSet, reward_set_from_config
 from ..schema import Key, check_section
 
 TRAINER_SECTIONS = ("model", "data", "grpo", "output")
-TOP_KEYS = ("rewards", "plugins", "bench", *TRAINER_SECTIONS)
+TOP_KEYS = ("rewards", "plugins", "bench", "executor", "ray", *TRAINER_SECTIONS)
 
 SAMPLING_KEYS = {
     "num_generations": Key((int,), min=1),

@@ -17,8 +17,9 @@ happen around the executor (:mod:`grpo_rewards.runtime.run`), so they hold the s
 
 ``isolation = "process"`` (the older knob) is the ``process`` executor; ``isolation = "inline"``
 is the default choice (``asyncio`` for ``async def`` rewards, ``inline`` for the rest). Another
-executor (Ray, from a plugin) registers with :func:`register_executor` and is then accepted as
-``executor = "<name>"``.
+executor registers with :func:`register_executor` and is then accepted as ``executor = "<name>"``;
+``ray`` (:mod:`grpo_rewards.runtime.ray_executor`) is registered so by the package, and imports Ray
+only on first use.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from ..guard import call_guarded, install_sigint_marker, note_error
 from ..isolation import announce, can_isolate, worker_pool
 from ..portable import portable
-from ..reward import EXECUTORS, CallStats, Sample
+from ..reward import EXECUTOR_REQUIRES, EXECUTORS, CallStats, Sample
 from .aio import AsyncioExecutor
 from .job import Executor, Job, done, is_async, split
 
@@ -167,10 +168,13 @@ _lock = threading.Lock()
 _pid = os.getpid()
 
 
-def register_executor(name: str, factory: Callable[[], Executor]) -> None:
-    """Make ``executor = name`` available (created on first use, once per process)."""
+def register_executor(name: str, factory: Callable[[], Executor], requires: tuple[str, str] | None = None) -> None:
+    """Make ``executor = name`` available (created on first use, once per process); ``requires``
+    is (module, install line) when it needs an optional module, checked where a config names it."""
     with _lock:
         _factories[name] = factory
+        if requires:
+            EXECUTOR_REQUIRES[name] = requires
         _executors.pop(name, None)
         if name not in EXECUTORS:
             EXECUTORS.append(name)
