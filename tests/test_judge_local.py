@@ -86,7 +86,7 @@ def _stop_in_process_servers():
 
 
 def judge_entry(use: str, base_url: str, model: str, **params):
-    base = {"base_url": base_url, "model": model, "retries": 0, "deadline": 60.0, "device": "cpu"}
+    base = {"base_url": base_url, "model": model, "retries": 0, "deadline": 280.0, "request_timeout": 280.0, "device": "cpu"}
     if base_url != "local":
         base["guided"] = "choice"  # a remote endpoint is guided only when asked: vLLM and our server honour it
     if use == "judge.rubric":

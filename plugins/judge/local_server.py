@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_NEW_TOKENS = 4096
 LOCAL = "local"
+LOCAL_IN_FLIGHT = 2  # calls a judge keeps in flight to its in-process server: one answered, one queued
 
 
 class BadRequest(ValueError):

@@ -92,15 +92,19 @@ async def endpoint_of(params: Mapping[str, Any]) -> Endpoint:
     """The endpoint to call; ``base_url = "local"`` becomes this process's loopback server (started,
     its model loaded, on first use, off the event loop)."""
     base_url = params["base_url"]
+    concurrency = params["max_concurrency"]
     if base_url == "local":
-        from .local_server import local_base_url
+        from .local_server import LOCAL_IN_FLIGHT, local_base_url
 
         base_url = await asyncio.to_thread(local_base_url, params["model"], params["device"])
+        # the local server answers one request at a time: more in flight would only queue there,
+        # inside each request's time limit, instead of here
+        concurrency = min(concurrency, LOCAL_IN_FLIGHT)
     return Endpoint(
         base_url=base_url,
         model=params["model"],
         api_key_env=params["api_key_env"],
-        max_concurrency=params["max_concurrency"],
+        max_concurrency=concurrency,
         retries=params["retries"],
         deadline=params["deadline"],
         request_timeout=params["request_timeout"],
