@@ -56,8 +56,7 @@ def parse_request(body: Any, served: str) -> dict[str, Any]:
         raise BadRequest(f"'model' must be {served!r}, the model this server serves")
     if body.get("stream"):
         raise BadRequest("'stream' is not supported")
-    if _field(body, "n", int, 1, 1, 1) != 1:
-        raise BadRequest("'n' must be 1")
+    _field(body, "n", int, 1, 1, 1)  # one answer per request
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequest("'messages' must be a non-empty list")
