@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml requirements-offline.txt requirements-verl.tx
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[train,dev,code,gym,serve,ray]'
+	$(PY) -m pip install --quiet -e '.[train,dev,code,gym,serve,ray,judge]'
 	$(PY) -m pip install --quiet --no-deps -r requirements-offline.txt
 	# verl's own reward-loading code, for tests/test_verl.py (docs/verl.md): its import deps, then verl --no-deps
 	$(PY) -m pip install --quiet -e '.[verl-test]'

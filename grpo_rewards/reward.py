@@ -164,7 +164,9 @@ class RewardSpec:
     answer_domain: Any = None
     executor: str | None = None  # None: from the function and ``isolation`` (default_executor)
     concurrency: int | None = None  # rows in flight at once on the threads and asyncio executors
-    deterministic: bool = True  # False: identical rows of a batch are each scored (no de-duplication)
+    # False: identical rows of a batch are each scored (no de-duplication); a callable decides from the
+    # resolved parameters (a judge that samples at temperature > 0 is not deterministic)
+    deterministic: bool | Callable[[Mapping[str, Any]], bool] = True
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -215,7 +217,7 @@ class RewardSpec:
             max_input_chars=self.max_input_chars if isinstance(max_input_chars, str) else max_input_chars,
             executor=chosen,
             concurrency=self.concurrency,
-            deterministic=self.deterministic,
+            deterministic=bool(self.deterministic(resolved)) if callable(self.deterministic) else self.deterministic,
             columns=self.required_columns(resolved),
             home_executor=home,
             executor_options=(executor_options or {}).get(chosen),
@@ -240,7 +242,7 @@ def reward(
     answer_domain: Any = None,
     executor: str | None = None,
     concurrency: int | None = None,
-    deterministic: bool = True,
+    deterministic: bool | Callable[[Mapping[str, Any]], bool] = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -251,7 +253,8 @@ def reward(
     The function may be ``async def`` (awaited on the runtime's event loop, ``concurrency`` rows in
     flight, a time limit cancelling the awaiting coroutine). ``executor`` picks how rows run
     (``inline``, ``threads``, ``process``, ``asyncio``; ``isolation="process"`` is the same as
-    ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once.
+    ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once; a callable given the
+    resolved parameters decides per entry (e.g. a judge sampling at temperature > 0 is not).
     """
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")

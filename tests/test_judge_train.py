@@ -41,3 +41,53 @@ def test_judges_train_with_the_others(tmp_path):
     groups = [p for p in prompts if "Score each of the" in p]
     assert len(groups) == 2 * 2 * 2 and all("candidate_4" in p and "candidate_5" not in p for p in groups)
     assert 0 < len(prompts) - len(groups) <= 2 * (8 + 8)  # rubric and reference: identical rows are judged once
+
+
+def test_judges_on_a_real_model_train_served_and_in_process(tmp_path, monkeypatch):
+    """The judge model is the tiny random Llama too: the reference judge over loopback HTTP from the
+    server of `judge serve`, the rubric and group judges in-process (base_url = "local"); guided
+    verdicts parse, usage reaches the logs, and the API key reaches none of the run's files."""
+    pytest.importorskip("starlette")
+    from grpo_rewards.plugins.judge.local_model import LocalModel
+    from grpo_rewards.plugins.judge.local_server import LocalServer, stop_local_servers
+
+    secret = "sk-train-judge-key-5a4b3c2d1e"
+    monkeypatch.setenv("TRAIN_JUDGE_KEY", secret)
+    model = build_tiny_model(tmp_path / "model")
+    judge_model = str(build_tiny_model(tmp_path / "judge"))
+    server = LocalServer(LocalModel(judge_model, "cpu"), judge_model).start()
+    try:
+        # generous time limits: the judge shares the CPU with the training step (no timed assert here)
+        common = (
+            f'model = "{judge_model}"\nretries = 0\ndevice = "cpu"\napi_key_env = "TRAIN_JUDGE_KEY"\n'
+            "deadline = 280.0\nrequest_timeout = 280.0\n"
+        )
+        rewards = (
+            '[[rewards]]\nuse = "tiny.chars"\nname = "chars"\n\n'
+            f'[[rewards]]\nuse = "judge.rubric"\nname = "rubric"\nweight = 0.5\n[rewards.params]\nbase_url = "local"\n{common}'
+            'criteria = ["fox: mentions the fox", "dog=2: mentions the dog"]\n\n'
+            f'[[rewards]]\nuse = "judge.group"\nname = "group"\nweight = 0.5\n[rewards.params]\nbase_url = "local"\n{common}'
+            "group_size = 4\nscale_max = 3\n\n"
+            f'[[rewards]]\nuse = "judge.reference"\nname = "reference"\nweight = 0.5\n[rewards.params]\n'
+            f'base_url = "{server.base_url}"\nguided = "choice"\n{common}reference_column = "text"\n'
+        )
+        config = write_run_files(tmp_path, model, rewards=rewards, grpo="max_steps = 2")
+        train(config)
+    finally:
+        server.stop()
+        stop_local_servers()
+    records = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "rewards/rubric/mean" in r]
+    assert len(steps) == 2, records[-1]
+    for record in steps:
+        for name in ("rubric", "group", "reference"):
+            assert record[f"rewards/{name}/none_rate"] == 0.0 and record[f"rewards/{name}/error_rate"] == 0.0, name
+            assert 0.0 <= record[f"rewards/{name}/mean"] <= 1.0
+            assert (
+                record[f"rewards/{name}/calls"] >= 1 and record[f"rewards/{name}/tokens"] > 100 * record[f"rewards/{name}/calls"]
+            )
+        assert record["rewards/group/calls"] == 2 * 2  # two groups of 4, each judged whole in two orders
+    written = "".join(
+        p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file() and p.stat().st_size < 5e6
+    )
+    assert secret not in written

@@ -83,7 +83,7 @@ def test_no_spread_anywhere_gives_an_undefined_share_not_a_crash():
 def test_call_stats_of_our_rewards_and_of_plain_callables():
     # our reward's statistics come from the step's ScoreBatch; a plain callable has none
     table, timed = call_stats_rows([CallStats(rows=8, nones=2, errors=1, timeouts=1, seconds=0.5), None], rows=8)
-    assert table == [[8.0, 2.0, 1.0, 1.0, 0.5], [8.0, 0.0, 0.0, 0.0, 0.0]]
+    assert table == [[8.0, 2.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0], [8.0] + [0.0] * 7]
     assert timed == [True, False]
     metrics = RewardMetrics(["scored", "plain"], [1.0, 1.0], group_size=4)
     metrics.add(np.zeros((8, 2)), np.array(table), timed)
@@ -108,3 +108,14 @@ def test_batches_at_different_weights_and_a_gate_pool_into_one_window():
     one = share_terms(compute_advantages(gated, [1.0, 0.5], 2))
     two = share_terms(compute_advantages(gated, [1.0, 0.0], 2))
     assert out["rewards/b/share"] == pytest.approx((one[0][1] + two[0][1]) / (one[1] + two[1]))
+
+
+def test_a_judges_calls_tokens_and_cost_are_summed_over_the_window():
+    first, _ = call_stats_rows([CallStats(rows=4, calls=6, tokens=1200, cost=0.5), None], rows=4)
+    second, _ = call_stats_rows([CallStats(rows=4, calls=2, tokens=300, cost=0.25), None], rows=4)
+    metrics = RewardMetrics(["judge", "plain"], [1.0, 1.0], group_size=2)
+    metrics.add(np.zeros((4, 2)), np.array(first))
+    metrics.add(np.zeros((4, 2)), np.array(second))
+    out = metrics.flush(step=1)
+    assert (out["rewards/judge/calls"], out["rewards/judge/tokens"], out["rewards/judge/cost"]) == (8.0, 1500.0, 0.75)
+    assert "rewards/plain/calls" not in out  # a reward that reports no usage logs none

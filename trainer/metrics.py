@@ -12,7 +12,7 @@ rewards report per row (``Scored`` details) goes to TRL's ``log_extra`` / ``log_
 
 :class:`RewardMetrics` turns the matrices of one logging window into
 ``rewards/<name>/{weight,weighted_mean,share,zero_spread,none_rate,error_rate,timeout_rate,latency_ms}``
-(``gated_rate`` for a gated reward, ``amplified`` under GDPO, and ``rewards/corr/<a>~<b>`` every
+(``calls``, ``tokens`` and ``cost`` summed over the window for a reward that reports them, ``gated_rate`` for a gated reward, ``amplified`` under GDPO, and ``rewards/corr/<a>~<b>`` every
 ``correlation_steps`` steps), which are put into TRL's metrics so that every ``report_to``
 backend, the console and ``metrics.jsonl`` get them. The shares decompose the advantage of the
 aggregation mode TRL was configured with (see :mod:`grpo_rewards.aggregation`).
@@ -42,7 +42,8 @@ from grpo_rewards.runtime import ScoreBatch, Scorer
 from .canary import Alarm, CanarySettings, CanaryWatch
 from .dynamic_sampling import DynamicSamplingSettings, RoundScores, check_dynamic_sampling, generate_step
 
-STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds")
+STAT_FIELDS = ("rows", "nones", "errors", "timeouts", "seconds", "calls", "tokens", "cost")
+USAGE_FIELDS = ("calls", "tokens", "cost")  # what a reward reports through Scored (an LLM judge's requests)
 
 
 class RewardMetrics:
@@ -94,7 +95,10 @@ class RewardMetrics:
         self._weights.append(np.broadcast_to(np.asarray(self.weights, dtype=float), values.shape))
         self._open.append(np.ones(values.shape, dtype=bool) if gate_open is None else np.asarray(gate_open, dtype=bool))
         self._corr_values.append(values)
-        self._stats += np.asarray(stats, dtype=float).reshape(len(self.names), len(STAT_FIELDS))
+        table = np.asarray(stats, dtype=float).reshape(len(self.names), -1)
+        if table.shape[1] < len(STAT_FIELDS):  # a table without the usage columns: none was reported
+            table = np.pad(table, ((0, 0), (0, len(STAT_FIELDS) - table.shape[1])))
+        self._stats += table
         if timed is not None:
             self._timed &= np.asarray(timed, dtype=bool)
 
@@ -118,8 +122,12 @@ class RewardMetrics:
         out = contributions.as_metrics()
         for name, weight in zip(self.names, self.weights):  # the weights of the window's last batch
             out[f"rewards/{name}/weight"] = weight
-        rows, _, errors, timeouts, seconds = (self._stats[:, i] for i in range(len(STAT_FIELDS)))
+        rows, _, errors, timeouts, seconds = (self._stats[:, i] for i in range(5))
+        usage = {field: self._stats[:, STAT_FIELDS.index(field)] for field in USAGE_FIELDS}
         for k, name in enumerate(self.names):
+            for field, sums in usage.items():
+                if sums[k]:  # only rewards that report usage (an LLM judge): calls, tokens, cost of the window
+                    out[f"rewards/{name}/{field}"] = sums[k]
             out[f"rewards/{name}/error_rate"] = errors[k] / rows[k] if rows[k] else math.nan
             out[f"rewards/{name}/timeout_rate"] = timeouts[k] / rows[k] if rows[k] else math.nan
             out[f"rewards/{name}/latency_ms"] = 1000.0 * seconds[k] / rows[k] if rows[k] and self._timed[k] else math.nan
@@ -144,7 +152,7 @@ def call_stats_rows(batch_stats: Sequence[CallStats | None], rows: int) -> tuple
     table, timed = [], []
     for stats in batch_stats:
         if stats is None:
-            table.append([float(rows), 0.0, 0.0, 0.0, 0.0])
+            table.append([float(rows)] + [0.0] * (len(STAT_FIELDS) - 1))
             timed.append(False)
         else:
             table.append([float(getattr(stats, f)) for f in STAT_FIELDS])

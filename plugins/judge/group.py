@@ -23,7 +23,7 @@ from grpo_rewards import Param, Sample, Scored, reward
 from .client import chat
 from .fence import imitates_fence
 from .prompts import group_prompt
-from .rewards import ENDPOINT_PARAMS, INSTALL, _payload, _usage, endpoint_of
+from .rewards import ENDPOINT_PARAMS, INSTALL, _payload, _usage, endpoint_of, guided, score_grid, verdict_choices
 from .verdict import VerdictError, rubric_reader
 
 
@@ -69,7 +69,7 @@ async def judge_group(
     for index, sample in enumerate(samples):
         groups.setdefault(group_key(sample), []).append(index)
     out: list[Scored | None] = [None] * len(samples)
-    endpoint = endpoint_of(params)
+    endpoint = await endpoint_of(params)
     defences = params["defences"]
     rng = random.Random(secrets.randbits(64))
 
@@ -92,7 +92,8 @@ async def judge_group(
         async def ask(order: list[int]) -> tuple[Any, Any]:
             shown = [samples[judged[k]].completion for k in order]
             prompt = group_prompt(samples[judged[0]].prompt, shown, instruction, scale_min, scale_max, defences=defences)
-            return prompt, await chat(endpoint, prompt.messages)
+            grid = score_grid([f"candidate_{p + 1}" for p in range(len(shown))], scale_min, scale_max) if guided(params) else None
+            return prompt, await chat(endpoint, prompt.messages, choices=verdict_choices(prompt, params, grid))
 
         asked = await asyncio.gather(*(ask(order) for order in rounds))
         usage = _usage([reply for _, reply in asked], endpoint)
