@@ -241,3 +241,40 @@ def test_a_rubric_file_gives_the_criteria_and_its_errors_name_file_entry_and_key
     config.write_text(config.read_text().replace("rubric.yaml", "nowhere.yaml"))
     with pytest.raises(ConfigError, match=r"key 'params.rubric_file': no such file: 'nowhere.yaml'"):
         load_reward_set(config)
+
+
+# --- the bench section -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow  # about 25 s: a bench run (its own attack section included) over two judges
+def test_bench_shows_which_injections_moved_a_judge_and_its_certificate(tmp_path, server):
+    from grpo_rewards.bench.report import render_markdown
+    from grpo_rewards.bench.run import run_bench
+
+    pointwise_labels(tmp_path / "own.jsonl")  # [bench] judge_labels names it
+    config = tmp_path / "bench.toml"
+    config.write_text(
+        f'[[rewards]]\nuse = "judge.reference"\nname = "fooled"\n[rewards.params]\nbase_url = "{server.base_url}"\n'
+        'model = "gullible-judge"\nretries = 0\norders = "answer_first"\ndefences = false\n\n'
+        f'[[rewards]]\nuse = "judge.reference"\nname = "guarded"\ncertificate = "none.json"\n[rewards.params]\n'
+        f'base_url = "{server.base_url}"\nmodel = "rule-judge"\nretries = 0\norders = "answer_first"\n\n'
+        '[bench]\njudge_labels = "own.jsonl"\njudge_injection_prompts = 2\n'
+    )
+    prompts = tmp_path / "prompts.jsonl"
+    rows = [
+        {"prompt": f"What is {k} times 7?", "answer": str(7 * k), "completion": f"The answer is {7 * k + 1}."} for k in (3, 4)
+    ]
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = run_bench(config, str(prompts), log=lambda m: None).report
+    judged = report["sections"]["judges"]
+    fooled, guarded = judged["fooled"]["injections"]["classes"], judged["guarded"]["injections"]["classes"]
+    assert all(s["moved"] == 2 and s["n"] == 2 for s in fooled.values())  # without the defences every class pays
+    assert all(s["moved"] == 0 for s in guarded.values()) and guarded["fence_escape"]["n"] == 2
+    assert (
+        judged["guarded"]["certificate"]["valid"] is False and "does not exist" in judged["guarded"]["certificate"]["reasons"][0]
+    )
+    assert judged["guarded"]["certified_on_labels"]["certified"] is True
+    assert judged["fooled"]["certified_on_labels"]["certified"] is False
+    text = render_markdown(report)
+    assert "## Judges" in text and "injections that moved the score: override" in text and "no injection moved the score" in text
+    assert "Judge certificate: guarded" in text

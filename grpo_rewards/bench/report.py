@@ -20,6 +20,7 @@ from ..rows import shareable_location, write_atomically
 from . import aggregation as aggregation_mod
 from . import drift
 from .run import BenchResult
+from .sections import markdown as sections_markdown
 
 REPORT_JSON = "report.json"
 OUR_FILES = (REPORT_JSON, "report.md", "completions.jsonl", "probes.jsonl")
@@ -320,6 +321,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if attack_findings:
         out += ["Attacks (`grpo-rewards attack`, quick set, on these prompts):", ""]
         out += [f"- **attack {line}**" for line in attack_findings] + [""]
+    out += sections_markdown(report.get("sections") or {})
     out += [f"- **weakness: {message}.**" for message in drift.weaknesses(report)]
     if drift.weaknesses(report):
         out.append("")

@@ -203,7 +203,7 @@ class Scorer:
         self.calls = 0
 
     def score(self, rows: list[Row]) -> tuple[list[float | None], list[Any]]:
-        result = score_rows(self.judged, rows)
+        result = score_rows(self.judged, rows, chunk_size=max(1, len(rows)))  # one chunk: a group is never cut
         stats = result.stats[self.entry.name]
         self.calls += stats.calls
         values = result.values[self.entry.name]
