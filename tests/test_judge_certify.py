@@ -278,3 +278,22 @@ def test_bench_shows_which_injections_moved_a_judge_and_its_certificate(tmp_path
     text = render_markdown(report)
     assert "## Judges" in text and "injections that moved the score: override" in text and "no injection moved the score" in text
     assert "Judge certificate: guarded" in text
+
+
+def test_score_reports_each_rubric_criterion_as_its_own_metric(tmp_path, server):
+    config = write_config(tmp_path, server, "rule-judge", "judge.rubric")
+    config.write_text(
+        config.read_text().replace('criteria = ["because: gives a reason"]', 'criteria = ["units=2: units", "steps: steps"]')
+    )
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps({"prompt": "8 rows of 9?", "completion": c}) + "\n" for c in ("72 units", "72 units, steps"))
+    )
+    result = CliRunner().invoke(cli, ["score", str(config), "-i", str(rows), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    cells = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:]]
+        for line in result.output.splitlines()
+        if line.count("│") > 3
+    }
+    assert cells["judge/units"][:3] == ["", "5", "0"] and cells["judge/steps"][:3] == ["", "3", "2"]  # units 5, 5; steps 1, 5
