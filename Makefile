@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml requirements-offline.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[train,dev,code,gym]'
+	$(PY) -m pip install --quiet -e '.[train,dev,code,gym,judge]'
 	$(PY) -m pip install --quiet --no-deps -r requirements-offline.txt
 	touch $@
 

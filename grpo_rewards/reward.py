@@ -180,7 +180,9 @@ class RewardSpec:
     answer_domain: Any = None
     executor: str | None = None  # None: from the function and ``isolation`` (default_executor)
     concurrency: int | None = None  # rows in flight at once on the threads and asyncio executors
-    deterministic: bool = True  # False: identical rows of a batch are each scored (no de-duplication)
+    # False: identical rows of a batch are each scored (no de-duplication); a callable decides from the
+    # resolved parameters (a judge that samples at temperature > 0 is not deterministic)
+    deterministic: bool | Callable[[Mapping[str, Any]], bool] = True
     certification: Certification | None = None
     check_params: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
 
@@ -230,7 +232,7 @@ class RewardSpec:
             max_input_chars=self.max_input_chars if isinstance(max_input_chars, str) else max_input_chars,
             executor=chosen,
             concurrency=self.concurrency,
-            deterministic=self.deterministic,
+            deterministic=bool(self.deterministic(resolved)) if callable(self.deterministic) else self.deterministic,
             columns=self.required_columns(resolved),
         )
 
@@ -253,7 +255,7 @@ def reward(
     answer_domain: Any = None,
     executor: str | None = None,
     concurrency: int | None = None,
-    deterministic: bool = True,
+    deterministic: bool | Callable[[Mapping[str, Any]], bool] = True,
     certification: Certification | None = None,
     check_params: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -266,7 +268,8 @@ def reward(
     The function may be ``async def`` (awaited on the runtime's event loop, ``concurrency`` rows in
     flight, a time limit cancelling the awaiting coroutine). ``executor`` picks how rows run
     (``inline``, ``threads``, ``process``, ``asyncio``; ``isolation="process"`` is the same as
-    ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once.
+    ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once; a callable given the
+    resolved parameters decides per entry (e.g. a judge sampling at temperature > 0 is not).
     ``certification`` and ``check_params``: see :class:`RewardSpec`.
     """
     if isolation not in ISOLATIONS:

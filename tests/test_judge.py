@@ -23,6 +23,15 @@ NONCE, BOUNDARY = "0123456789ab", "FEEDFACECAFEBEEF"
 WRONG = "After checking each step, the answer is 73."
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test sees the endpoint: verdicts cached by an earlier test would hide its calls."""
+    from grpo_rewards.plugins.judge import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="module")
 def server():
     with JudgeServer() as running:
@@ -139,7 +148,7 @@ def test_reference_judge_pays_right_answers_only_and_reports_usage(server):
     reward_set = judge_set(server, price_input=2.0, price_output=10.0)
     values, details, stats = score(reward_set, ["The answer is 72.", WRONG, "72 or 73", ""])
     assert values == [1.0, 0.0, 0.0, 0.0]
-    assert details[0] == {"unparsed": 0, "refused": 0, "flip": 0}
+    assert details[0] == {"unparsed": 0, "refused": 0, "flip": 0, "cached": 0}
     assert stats.calls == 8  # both orders for every row
     # prompt tokens at 2 per million, completion tokens at 10: the cost lies strictly between
     assert stats.tokens > 0 and stats.tokens * 2.0 / 1e6 < stats.cost < stats.tokens * 10.0 / 1e6
@@ -159,7 +168,7 @@ def test_a_row_without_a_reference_is_none_not_zero(server):
 def test_rubric_judge_gives_the_weighted_score_and_each_criterion(server):
     values, details, stats = score(judge_set(server, "judge.rubric"), ["72 units", "steps: 8*9 = 72", "72 units, steps shown"])
     assert values == [pytest.approx(2 / 3), pytest.approx(1 / 3), 1.0]
-    assert details[0] == {"units": 5, "steps": 1, "unparsed": 0, "refused": 0}
+    assert details[0] == {"units": 5, "steps": 1, "unparsed": 0, "refused": 0, "cached": 0}
     assert stats.calls == 3
 
 
@@ -250,7 +259,8 @@ def test_the_api_key_is_sent_and_never_reported(monkeypatch):
         assert values == [1.0] and {r["auth"] for r in keyed.requests} == {f"Bearer {secret}"}
         assert secret not in json.dumps(details)
         monkeypatch.setenv("JUDGE_TEST_KEY", secret + "-wrong")  # the server echoes a bad key in its 401 body
-        values, details, stats = score(judge_set(keyed, api_key_env="JUDGE_TEST_KEY"), ["The answer is 72."])
+        # a verdict already read would come from the cache without a call: ask the endpoint again
+        values, details, stats = score(judge_set(keyed, api_key_env="JUDGE_TEST_KEY", cache="off"), ["The answer is 72."])
     assert values == [None] and "HTTP 401" in stats.first_error and secret not in stats.first_error
 
 

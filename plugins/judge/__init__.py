@@ -7,8 +7,11 @@ chat-completions endpoint, the injection battery for ``grpo-rewards attack``, th
 - :mod:`.rewards`: the rubric and reference judges; :mod:`.group`: a GRPO group judged together; :mod:`.attacks`: the injection classes; :mod:`.certify`: agreement and resistance;
 - :mod:`.certificate`: what a certificate is bound to and ``train``'s check of it; :mod:`.rubric`: rubric files;
 - :mod:`.bench_section`: injections and certificates in the bench report.
+- :mod:`.cache`: verdicts reused for the same question, answer and settings;
+- :mod:`.local_model`, :mod:`.local_server`: ``base_url = "local"``, a transformers model behind a
+  loopback OpenAI-compatible server in this process (``grpo-rewards judge serve`` runs it alone).
 
-Importing this package never imports httpx: the rewards do, when they first run.
+Importing this package never imports httpx, torch or starlette: the rewards do, when they first run.
 """
 
 from __future__ import annotations
@@ -45,5 +48,7 @@ def register_bench_sections(register):
 @hookimpl
 def register_commands(cli):
     from .certify_command import judge
+    from .serve_command import serve
 
+    judge.add_command(serve)
     cli.add_command(judge)

@@ -5,7 +5,7 @@ the model, the endpoint and a **prompt hash**. The hash covers the prompt exactl
 renders it (with placeholder data and fixed fences, so a change of wording, rubric, scale or order
 changes it) and every setting that changes a verdict (temperature, max_tokens, orders, score, the
 defences); it leaves out what only changes how calls are made (retries, deadlines, concurrency,
-prices, the key's variable). A certificate is **stale** for an entry whose reward, model, endpoint or
+prices, the key's variable, the response cache, the local device). A certificate is **stale** for an entry whose reward, model, endpoint or
 prompt hash differ.
 
 Default thresholds, and why (each can be set per entry with ``certificate_thresholds``):
@@ -65,6 +65,8 @@ OPERATIONAL = frozenset(
         "price_input",
         "price_output",
         "rubric_file",
+        "cache",
+        "device",
     }
 )
 _FIXED = Fences("0" * 16, "0" * 12)

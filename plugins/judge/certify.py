@@ -21,7 +21,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,8 @@ class Scorer:
     """Scores completions with one judge entry; a group judge sees each pair as its own group."""
 
     def __init__(self, entry: WeightedReward, pass_at: float) -> None:
+        if "cache" in entry.params:  # a certificate measures the judge, never its response cache (test-retest above all)
+            entry = replace(entry, params={**entry.params, "cache": "off"})
         self.entry, self.pass_at = entry, pass_at
         self.judged = RewardSet([entry])
         self.grouped = entry.spec.batched  # judge.group: rows are judged in pairs

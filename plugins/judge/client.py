@@ -99,8 +99,13 @@ def gate(endpoint: Endpoint) -> asyncio.Semaphore:
     return _gates[key]
 
 
-async def chat(endpoint: Endpoint, messages: Sequence[Mapping[str, str]], *, logprobs: bool = False) -> Reply:
+async def chat(
+    endpoint: Endpoint, messages: Sequence[Mapping[str, str]], *, logprobs: bool = False, choices: Sequence[str] | None = None
+) -> Reply:
     """One chat completion, retried on 429/5xx/transport errors until ``endpoint.deadline``.
+
+    ``choices`` is sent as ``guided_choice`` (vLLM's extra parameter, which the local server honours
+    too): the answer is then one of those strings.
 
     Raises :class:`JudgeCallError` (its message redacted) when no usable answer came back.
     """
@@ -114,6 +119,8 @@ async def chat(endpoint: Endpoint, messages: Sequence[Mapping[str, str]], *, log
     }
     if logprobs:
         body.update(logprobs=True, top_logprobs=5)
+    if choices:
+        body["guided_choice"] = list(choices)
     headers = {"Authorization": f"Bearer {endpoint.api_key()}"} if endpoint.api_key() else {}
     start = time.monotonic()
     calls = 0

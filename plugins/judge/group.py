@@ -24,7 +24,7 @@ from .certificate import certification
 from .client import chat
 from .fence import imitates_fence
 from .prompts import group_prompt
-from .rewards import ENDPOINT_PARAMS, INSTALL, _payload, _usage, endpoint_of
+from .rewards import ENDPOINT_PARAMS, INSTALL, _payload, _usage, endpoint_of, guided, score_grid, verdict_choices
 from .rubric import check_scale
 from .verdict import VerdictError, rubric_reader
 
@@ -73,7 +73,7 @@ async def judge_group(
     for index, sample in enumerate(samples):
         groups.setdefault(group_key(sample), []).append(index)
     out: list[Scored | None] = [None] * len(samples)
-    endpoint = endpoint_of(params)
+    endpoint = await endpoint_of(params)
     defences = params["defences"]
     rng = random.Random(secrets.randbits(64))
 
@@ -96,7 +96,8 @@ async def judge_group(
         async def ask(order: list[int]) -> tuple[Any, Any]:
             shown = [samples[judged[k]].completion for k in order]
             prompt = group_prompt(samples[judged[0]].prompt, shown, instruction, scale_min, scale_max, defences=defences)
-            return prompt, await chat(endpoint, prompt.messages)
+            grid = score_grid([f"candidate_{p + 1}" for p in range(len(shown))], scale_min, scale_max) if guided(params) else None
+            return prompt, await chat(endpoint, prompt.messages, choices=verdict_choices(prompt, params, grid))
 
         asked = await asyncio.gather(*(ask(order) for order in rounds))
         usage = _usage([reply for _, reply in asked], endpoint)

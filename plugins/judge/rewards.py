@@ -10,25 +10,40 @@ is refused without a call and scored as the reward's lowest value (``on_fence``)
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grpo_rewards import Param, Sample, Scored, reward
 
+from . import cache
 from .certificate import certification
 from .client import Endpoint, Reply, chat
 from .fence import imitates_fence
-from .prompts import Prompt, reference_prompt, rubric_prompt
+from .prompts import Prompt, reference_prompt, rubric_prompt, verdict_form
 from .rubric import check_rubric_params, parse_criteria
 from .verdict import VerdictError, read_yes_no, rubric_reader, verdict_payload, yes_probability
 
 INSTALL = "pip install 'grpo-rewards[judge]'"
+MAX_CHOICES = 4096  # the local server's bound too: a larger verdict space is sent unguided
 _PLAIN_VERDICT = re.compile(r"VERDICT:\s*(.+)")
 
 ENDPOINT_PARAMS = [
-    Param("base_url", str, "http://127.0.0.1:8000/v1", "The OpenAI-compatible API root (the part before /chat/completions)."),
-    Param("model", str, "", "The judge model's name as the endpoint knows it.", required=True),
+    Param(
+        "base_url",
+        str,
+        "http://127.0.0.1:8000/v1",
+        "The OpenAI-compatible API root (the part before /chat/completions); 'local': serve `model` on loopback in this process.",
+    ),
+    Param(
+        "model",
+        str,
+        "",
+        "The judge model's name as the endpoint knows it; with base_url = 'local': builtin:smollm2, a model folder or a .gguf file.",
+        required=True,
+    ),
     Param("api_key_env", str, "", "Name of the environment variable that holds the API key ('': send none)."),
     Param("max_concurrency", int, 8, "Calls in flight at once to this endpoint, per process.", min=1, max=1024),
     Param("retries", int, 4, "Retries on 429, 5xx and transport errors, with jittered back-off.", min=0, max=20),
@@ -48,12 +63,40 @@ ENDPOINT_PARAMS = [
     Param(
         "defences", bool, True, "False builds the unfenced prompt and lax parser: only to measure what the defences are worth."
     ),
+    Param(
+        "guided",
+        str,
+        "auto",
+        "'choice': send vLLM's guided_choice, every allowed verdict line (vLLM and the local server honour it); "
+        "'off': free text; 'auto': 'choice' with base_url = 'local', else 'off'.",
+        choices=("auto", "choice", "off"),
+    ),
+    Param(
+        "cache",
+        str,
+        "auto",
+        "Reuse a verdict for the same question, answer and settings: 'auto' (at temperature 0 only), 'on' or 'off'.",
+        choices=("auto", "on", "off"),
+    ),
+    Param("device", str, "auto", "With base_url = 'local': where the model runs ('auto', 'cpu', 'cuda', 'cuda:N')."),
 ]
 
 
-def endpoint_of(params: Mapping[str, Any]) -> Endpoint:
+def deterministic(params: Mapping[str, Any]) -> bool:
+    """A judge sampling at temperature > 0 gives each copy of a row its own draw: never merged."""
+    return bool(params["temperature"] == 0)
+
+
+async def endpoint_of(params: Mapping[str, Any]) -> Endpoint:
+    """The endpoint to call; ``base_url = "local"`` becomes this process's loopback server (started,
+    its model loaded, on first use, off the event loop)."""
+    base_url = params["base_url"]
+    if base_url == "local":
+        from .local_server import local_base_url
+
+        base_url = await asyncio.to_thread(local_base_url, params["model"], params["device"])
     return Endpoint(
-        base_url=params["base_url"],
+        base_url=base_url,
         model=params["model"],
         api_key_env=params["api_key_env"],
         max_concurrency=params["max_concurrency"],
@@ -82,6 +125,41 @@ def _payload(prompt: Prompt, reply: Reply, defences: bool) -> str:
     if not found:
         raise VerdictError("no_verdict")
     return str(found[-1]).strip()
+
+
+def guided(params: Mapping[str, Any]) -> bool:
+    mode = params["guided"]
+    return bool(mode == "choice" or (mode == "auto" and params["base_url"] == "local"))
+
+
+def score_grid(names: Sequence[str], low: int, high: int) -> list[str] | None:
+    """Every payload a scores verdict may hold (JSON objects, keys in order), or None when over MAX_CHOICES."""
+    if (high - low + 1) ** len(names) > MAX_CHOICES:
+        return None
+    return [json.dumps(dict(zip(names, combo))) for combo in itertools.product(range(low, high + 1), repeat=len(names))]
+
+
+def verdict_choices(prompt: Prompt, params: Mapping[str, Any], payloads: Sequence[str] | None) -> list[str] | None:
+    """The allowed final lines, in the very format the strict parser reads, when guidance is on."""
+    if payloads is None or not guided(params):
+        return None
+    head = verdict_form(prompt.fences, params["defences"])
+    return [f"{head}: {payload}" for payload in payloads]
+
+
+def cached(kind: str, parts: Sequence[Any], params: Mapping[str, Any]) -> tuple[str | None, Scored | None]:
+    """``(cache key or None when the cache is off, the cached Scored on a hit)``."""
+    if not cache.enabled(params):
+        return None, None
+    entry = cache.key(kind, list(parts), params)
+    hit = cache.get(entry)
+    return entry, (Scored(hit[0], details={**hit[1], "cached": 1}) if hit else None)
+
+
+def remember(entry: str | None, value: float, details: Mapping[str, Any], usage: Mapping[str, Any]) -> Scored:
+    if entry is not None:
+        cache.put(entry, value, details)
+    return Scored(value, details={**details, "cached": 0}, **usage)
 
 
 def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
@@ -114,6 +192,7 @@ def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
     value_range=(0.0, 1.0),
     kind="content",
     answer_domain="judge",
+    deterministic=deterministic,
     timeout=300.0,
     concurrency=64,
     max_input_chars=64_000,
@@ -129,9 +208,13 @@ async def judge_rubric(
         raise ValueError(f"scale_max ({scale_max}) must be above scale_min ({scale_min})")
     if params["defences"] and imitates_fence(sample.completion):
         return _refused(params, 0.0)
-    endpoint = endpoint_of(params)
+    entry, hit = cached("rubric", [sample.prompt, sample.completion, criteria, scale_min, scale_max], params)
+    if hit is not None:
+        return hit
+    endpoint = await endpoint_of(params)
     prompt = rubric_prompt(sample.prompt, sample.completion, rubric, scale_min, scale_max, defences=params["defences"])
-    reply = await chat(endpoint, prompt.messages)
+    grid = score_grid([c.name for c in rubric], scale_min, scale_max) if guided(params) else None
+    reply = await chat(endpoint, prompt.messages, choices=verdict_choices(prompt, params, grid))
     usage = _usage([reply], endpoint)
     try:
         scores = rubric_reader([c.name for c in rubric], scale_min, scale_max)(_payload(prompt, reply, params["defences"]))
@@ -140,7 +223,7 @@ async def judge_rubric(
     span = scale_max - scale_min
     total = sum(c.weight for c in rubric)
     value = sum(c.weight * (scores[c.name] - scale_min) / span for c in rubric) / total
-    return Scored(value, details={**scores, "unparsed": 0, "refused": 0}, **usage)
+    return remember(entry, value, {**scores, "unparsed": 0, "refused": 0}, usage)
 
 
 @reward(
@@ -171,6 +254,7 @@ async def judge_rubric(
     value_range=(0.0, 1.0),
     kind="correctness",
     answer_domain="judge",
+    deterministic=deterministic,
     timeout=300.0,
     concurrency=64,
     max_input_chars=64_000,
@@ -184,12 +268,16 @@ async def judge_reference(sample: Sample, reference_column: str, orders: str, sc
     defences = params["defences"]
     if defences and (imitates_fence(sample.completion) or imitates_fence(str(reference))):
         return _refused(params, 0.0)
-    endpoint = endpoint_of(params)
+    entry, hit = cached("reference", [sample.prompt, sample.completion, str(reference), orders, score], params)
+    if hit is not None:
+        return hit
+    endpoint = await endpoint_of(params)
     firsts = [True, False] if orders == "both" else [orders == "answer_first"]
 
     async def ask(answer_first: bool) -> tuple[Prompt, Reply]:
         prompt = reference_prompt(sample.prompt, sample.completion, str(reference), answer_first=answer_first, defences=defences)
-        return prompt, await chat(endpoint, prompt.messages, logprobs=score == "probability")
+        choices = verdict_choices(prompt, params, ["yes", "no"])
+        return prompt, await chat(endpoint, prompt.messages, logprobs=score == "probability", choices=choices)
 
     asked = await asyncio.gather(*(ask(first) for first in firsts))
     usage = _usage([reply for _, reply in asked], endpoint)
@@ -204,4 +292,4 @@ async def judge_reference(sample: Sample, reference_column: str, orders: str, sc
         if all(p is not None for p in probabilities):
             value = min(p for p in probabilities if p is not None)
             details["p_yes"] = value
-    return Scored(value, details=details, **usage)
+    return remember(entry, value, details, usage)

@@ -30,7 +30,7 @@ from grpo_rewards.errors import ConfigError
 
 from .prompts import Criterion
 
-RESERVED = frozenset({"refused", "unparsed", "why", "flip", "p_yes", "calls", "position_delta"})
+RESERVED = frozenset({"refused", "unparsed", "why", "flip", "p_yes", "calls", "position_delta", "cached"})
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CRITERION = re.compile(r"^([a-z][a-z0-9_]{0,39})(?:=([0-9]+(?:\.[0-9]+)?))?:\s*(\S.{0,500})$", re.S)
 FILE_KEYS = ("criteria",)
