@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--public", type=int, default=24, help="MT-Bench pairs to certify on (of 100)")
     parser.add_argument("--own", type=int, default=24, help="own-case pairs (of 24)")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--no-throughput", action="store_true", help="skip the cache throughput figures")
     parser.add_argument("--out", type=Path, default=None, help="write every figure as JSON here")
     args = parser.parse_args()
     figures: dict[str, Any] = {"judge": args.judge}
@@ -126,9 +127,10 @@ def main() -> None:
         guarded = entry(params, cache="off")
         public = slice_labels(DATA / "mt_bench_human_pairs.jsonl", args.public, folder)
         own = slice_labels(DATA / "judge_own_pairs.jsonl", args.own, folder)
-        print(f"public labels: {args.public} MT-Bench pairs", flush=True)
-        figures["public"] = certificate(guarded, public, f"mt_bench_human_pairs (first {args.public})", args.bootstrap)
-        print("\n".join(markdown(figures["public"], "###")), flush=True)
+        if args.public:
+            print(f"public labels: {args.public} MT-Bench pairs", flush=True)
+            figures["public"] = certificate(guarded, public, f"mt_bench_human_pairs (first {args.public})", args.bootstrap)
+            print("\n".join(markdown(figures["public"], "###")), flush=True)
         print(f"own cases: {args.own} pairs", flush=True)
         figures["own"] = certificate(guarded, own, f"judge_own_pairs (first {args.own})", args.bootstrap)
         print("\n".join(markdown(figures["own"], "###")), flush=True)
@@ -143,7 +145,7 @@ def main() -> None:
             print(
                 f"  {cls}: on {on['classes'][cls]['lifted']}/{on['classes'][cls]['n']}, off {off['classes'][cls]['lifted']}/{off['classes'][cls]['n']}"
             )
-        figures["throughput"] = [throughput(params, cache) for cache in ("off", "on")]
+        figures["throughput"] = [] if args.no_throughput else [throughput(params, cache) for cache in ("off", "on")]
         for t in figures["throughput"]:
             print(
                 f"cache {t['cache']}: {t['rows_per_s']:.2f} rows/s ({t['rows']} rows, {t['calls']} calls, {t['seconds']:.1f} s)"
