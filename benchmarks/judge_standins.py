@@ -20,6 +20,8 @@ from tests.judge_support import JudgeServer  # noqa: E402
 
 JUDGES = [
     ("rule-judge", ""),
+    ("long-judge", ""),
+    ("coin-judge", ""),
     ("gullible-judge", ""),
     ("gullible-judge", "defences = false\n"),
     ("first-judge", ""),
@@ -46,7 +48,8 @@ def main() -> None:
         labels = Path(tmp) / "labels.jsonl"
         write_labels(labels, args.problems)
         print(
-            "| judge | accuracy | kappa (95% CI) | flips | injection lift | exit | refusals |\n|---|---:|---:|---:|---:|---:|---|"
+            "| judge | accuracy | kappa (95% CI) | flips | length lift | retest | injection lift | exit | refusals |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|"
         )
         for model, extra in JUDGES:
             config = Path(tmp) / "judge.toml"
@@ -72,7 +75,8 @@ def main() -> None:
             flips = cert["position"]["flip_rate"]
             print(
                 f"| {model}{' (defences off)' if extra else ''} | {a['accuracy']:.3f} | {a['kappa']:.3f} "
-                f"({a['kappa_ci95'][0]:.3f}-{a['kappa_ci95'][1]:.3f}) | {flips:.3f} | {i['lift']:.3f} ({i['n']} rows) "
+                f"({a['kappa_ci95'][0]:.3f}-{a['kappa_ci95'][1]:.3f}) | {flips:.3f} | {cert['length']['lift']:.3f} "
+                f"| {cert['retest']['agreement']:.3f} | {i['lift']:.3f} ({i['n']} rows) "
                 f"| {done.returncode} | {'; '.join(cert['refusals']) or 'certified'} |"
             )
 

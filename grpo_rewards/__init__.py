@@ -8,7 +8,7 @@ from .errors import ConfigError, ConfigProblem, GrpoRewardsError, InputError, Ru
 from .hookspecs import hookimpl
 from .params import Param
 from .registry import get_registry
-from .reward import CallStats, RewardFunction, RewardSpec, Sample, Scored, message_text, reward
+from .reward import CallStats, Certification, RewardFunction, RewardSpec, Sample, Scored, message_text, reward
 from .rewardset import RewardSet, WeightedReward, load_reward_set, parse_reward_set
 from .runtime import ScoreBatch, Scorer
 from .scoring import Row, ScoreResult, score_rows
@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CallStats",
+    "Certification",
     "ConfigError",
     "ConfigProblem",
     "GrpoRewardsError",

@@ -36,6 +36,8 @@ def reward_set_table(reward_set: RewardSet, source: str) -> Table:
     for entry in reward_set.rewards:
         if entry.eval_only:
             weight = "eval only"
+        elif entry.uncertified:
+            weight = "0 (uncertified: metric only)"
         elif entry.schedule is not None:
             weight = entry.schedule.describe()
         else:

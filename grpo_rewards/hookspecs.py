@@ -52,6 +52,10 @@ class RegisterAttack(Protocol):
     def __call__(self, item: Attack | AnswerDomain, /) -> None: ...
 
 
+class RegisterBenchSection(Protocol):
+    def __call__(self, section: Any, /) -> None: ...
+
+
 @hookspec
 def register_rewards(register: RegisterReward) -> None:
     """Register reward functions: call ``register(spec)`` with a :class:`RewardSpec` (or a
@@ -85,6 +89,13 @@ def register_attacks(register: RegisterAttack) -> None:
     kinds and domains it names must not pay for, built per row), ``register(domain)`` with an
     :class:`grpo_rewards.attack.AnswerDomain` (plausible wrong answers for a gold answer), which a
     reward names in ``@reward(..., answer_domain=NAME)``."""
+
+
+@hookspec
+def register_bench_sections(register: RegisterBenchSection) -> None:
+    """Add a section to ``grpo-rewards bench``'s report for the sets it applies to: ``register(section)``
+    with a :class:`grpo_rewards.bench.sections.BenchSection` (its own ``[bench]`` keys, what it measures
+    on the held-out rows, and its Markdown). The judge plugin's injection and certificate section is one."""
 
 
 @hookspec

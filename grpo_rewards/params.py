@@ -29,7 +29,9 @@ class Param:
     ``role`` tells tools what the value means without matching parameter names: ``"think_tag"``
     and ``"answer_tag"`` (the tags a reward expects), or ``"tags"`` (a list of elements, the
     reasoning first and the answer last); the bench's probes write completions in those tags;
-    ``"wrong_score"``: the score of a wrong answer (``grpo-rewards attack`` counts an attack scored above it as paid).
+    ``"wrong_score"``: the score of a wrong answer (``grpo-rewards attack`` counts an attack scored above it as paid);
+    ``"path"``: a file path, relative to the reward-set file that names it (made absolute, and checked
+    to exist, when the set is read).
     """
 
     name: str

@@ -99,6 +99,7 @@ class Registry:
         self.attacks: dict[str, Attack] = {}
         self.domains: dict[str, AnswerDomain] = {}
         self.sections: list[Any] = []  # grpo_rewards.sections.ConfigSection, from register_config_sections
+        self.bench_sections: list[Any] = []  # grpo_rewards.bench.sections.BenchSection, from register_bench_sections
         self._owners: dict[str, dict[str, str]] = {}  # kind -> name -> plugin
         self._command_groups: set[int] = set()
         self.local_files: dict[str, str] = {}  # resolved path (or the key it was shipped under) -> plugin name
@@ -296,6 +297,9 @@ class Registry:
         def register_section(section: Any) -> None:
             self.sections.append(replace(section, plugin=info.name))
 
+        def register_bench_section(section: Any) -> None:
+            self.bench_sections.append(replace(section, plugin=info.name))
+
         for caller, register in (
             (self.pm.hook.register_rewards, register_reward),
             (self.pm.hook.register_config_sections, register_section),
@@ -303,6 +307,7 @@ class Registry:
             (self.pm.hook.register_datasets, register_dataset),
             (self.pm.hook.register_probes, register_probe),
             (self.pm.hook.register_attacks, register_attack),
+            (self.pm.hook.register_bench_sections, register_bench_section),
         ):
             for impl in caller.get_hookimpls():
                 if impl.plugin_name != plugin_name:

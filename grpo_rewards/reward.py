@@ -122,6 +122,24 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Certification:
+    """What a reward that must earn its weight declares (an LLM judge): training gives it weight only
+    when a certificate file, named by its reward-set entry (``certificate = "cert.json"``), is fresh
+    and good enough. The core reads the file and asks ``verify``; it never knows what a judge is.
+
+    ``verify(params, certificate, thresholds) -> reasons``: why this certificate (the parsed JSON
+    object) does not let the entry with these resolved parameters pay reward (stale: another model,
+    endpoint or prompt; a figure below a threshold); empty when it does. ``thresholds`` holds every
+    name of :attr:`thresholds`, the defaults overlaid with the entry's ``certificate_thresholds``.
+    ``how`` says how a certificate is made, for the warning.
+    """
+
+    verify: Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, float]], list[str]]
+    thresholds: Mapping[str, float]
+    how: str
+
+
+@dataclass(frozen=True)
 class RewardSpec:
     """What a plugin registers: a named, documented, parameterised scoring function.
 
@@ -167,6 +185,8 @@ class RewardSpec:
     # False: identical rows of a batch are each scored (no de-duplication); a callable decides from the
     # resolved parameters (a judge that samples at temperature > 0 is not deterministic)
     deterministic: bool | Callable[[Mapping[str, Any]], bool] = True
+    certification: Certification | None = None
+    check_params: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
 
     def missing_requirements(self) -> list[str]:
         """One message per optional module that is not installed, with its install line."""
@@ -243,6 +263,8 @@ def reward(
     executor: str | None = None,
     concurrency: int | None = None,
     deterministic: bool | Callable[[Mapping[str, Any]], bool] = True,
+    certification: Certification | None = None,
+    check_params: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator declaring a scoring function as a reward; register it in ``register_rewards``.
 
@@ -255,6 +277,7 @@ def reward(
     (``inline``, ``threads``, ``process``, ``asyncio``; ``isolation="process"`` is the same as
     ``executor="process"``). ``deterministic=False`` turns off the scoring of identical rows once; a callable given the
     resolved parameters decides per entry (e.g. a judge sampling at temperature > 0 is not).
+    ``certification`` and ``check_params``: see :class:`RewardSpec`.
     """
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
@@ -281,6 +304,8 @@ def reward(
             executor=executor,
             concurrency=concurrency,
             deterministic=deterministic,
+            certification=certification,
+            check_params=check_params,
         )
         return fn
 

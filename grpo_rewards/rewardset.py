@@ -30,6 +30,12 @@ The config format (TOML shown; YAML and JSON take the same shape)::
     canary = true             # weight 0, watched by the trainer against the optimised total
     canary_every = 5          # optional: score it every 5 steps only (a costly canary)
 
+    [[rewards]]
+    use = "judge.rubric"      # a reward that declares it needs a certificate (an LLM judge)
+    certificate = "judge-cert.json"            # relative to this file; train gives it weight only when
+    certificate_thresholds = { min_kappa = 0.5 }  # it is fresh and meets these (see certificates.py)
+    allow_uncertified = false  # true: train on it without a valid certificate (a warning says so)
+
 A ``weight = 0`` reward is scored and reported but never moves the advantage. A top-level
 ``executor = "ray"`` (before any table) runs every entry that names no executor of its own on
 that executor, and a ``[ray]`` table says which cluster (see :mod:`grpo_rewards.cluster`).
@@ -73,6 +79,9 @@ ENTRY_KEYS = (
     "executor",
     "canary",
     "canary_every",
+    "certificate",
+    "allow_uncertified",
+    "certificate_thresholds",
 )
 MAX_INCLUDE_DEPTH = 8
 # Plugin files named in a config are Python code run on load: only from the config's own folder
@@ -100,6 +109,10 @@ class WeightedReward:
     canary: bool = False  # weight 0, watched by the trainer against the optimised total
     canary_every: int = 1  # a canary is scored every N steps (costly ones)
     executor_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # executor -> settings ([ray])
+    certificate: str | None = None  # absolute path of the certificate file the entry names
+    allow_uncertified: bool = False
+    certificate_thresholds: dict[str, float] = field(default_factory=dict)  # the entry's own, over the defaults
+    uncertified: str | None = None  # why train runs it as a metric only (set by certificates.enforce)
 
     @property
     def closed_value(self) -> float | None:
@@ -409,9 +422,17 @@ def parse_reward_set(
             problems += [ConfigProblem(source, entry, f"params.{e.key}", e.message) for e in exc.errors]
             continue
         reference_problems = _bind_references(spec, resolved, registry)
+        reference_problems += _bind_paths(spec, resolved, Path(source).parent)
         if reference_problems:
             problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in reference_problems]
             continue
+        if spec.check_params is not None:
+            found = spec.check_params(resolved)
+            problems += [ConfigProblem(source, entry, f"params.{key}", message) for key, message in found]
+            if found:
+                continue
+        certificate, allow_uncertified, cert_thresholds, cert_problems = _certificate_keys(raw, spec, Path(source).parent)
+        problems += [ConfigProblem(source, entry, key, message) for key, message in cert_problems]
         rewards.append(
             WeightedReward(
                 name,
@@ -429,6 +450,9 @@ def parse_reward_set(
                 closed=closed,
                 canary=canary,
                 canary_every=canary_every,
+                certificate=certificate,
+                allow_uncertified=allow_uncertified,
+                certificate_thresholds=cert_thresholds,
             )
         )
     problems += _gate_problems(rewards, entries, source, where)
@@ -557,6 +581,52 @@ def unknown_reward_message(use: str, registry: Registry, fallback: str) -> str:
 def _lost_rewards(message: str) -> bool:
     """Whether a plugin problem may have cost rewards (an import or a hook that failed)."""
     return message.startswith(("failed to", "could not be registered", "implements unknown hook", "register_rewards failed"))
+def _bind_paths(spec: RewardSpec, resolved: dict[str, Any], base_dir: Path) -> list[tuple[str, str]]:
+    """Parameters declared ``role="path"``: relative to the reward-set file, made absolute in place;
+    (key, message) for each file that does not exist."""
+    problems = []
+    for param in spec.params:
+        value = resolved.get(param.name)
+        if param.role != "path" or not isinstance(value, str) or not value:
+            continue
+        path = (base_dir / value).resolve()
+        if not path.is_file():
+            problems.append((param.name, f"no such file: {brief(value)} (relative to {base_dir})"))
+        resolved[param.name] = str(path)
+    return problems
+
+
+def _certificate_keys(
+    raw: Mapping[str, Any], spec: RewardSpec, base_dir: Path
+) -> tuple[str | None, bool, dict[str, float], list[tuple[str, str]]]:
+    """``certificate``, ``allow_uncertified`` and ``certificate_thresholds``: only for a reward that
+    declares a :class:`~grpo_rewards.reward.Certification`. The file is read when training starts."""
+    problems: list[tuple[str, str]] = []
+    keys = [k for k in ("certificate", "allow_uncertified", "certificate_thresholds") if k in raw]
+    if spec.certification is None:
+        return None, False, {}, [(k, f"reward {spec.name!r} needs no certificate") for k in keys]
+    path = raw.get("certificate")
+    if path is not None and (not isinstance(path, str) or not path):
+        problems.append(("certificate", f"expected the path of a certificate file, got {brief(path)}"))
+        path = None
+    allow = raw.get("allow_uncertified", False)
+    if not isinstance(allow, bool):
+        problems.append(("allow_uncertified", f"expected true or false, got {brief(allow)}"))
+        allow = False
+    given = raw.get("certificate_thresholds", {})
+    thresholds: dict[str, float] = {}
+    if not isinstance(given, Mapping):
+        problems.append(("certificate_thresholds", f"expected a table of thresholds, got {type(given).__name__}"))
+        given = {}
+    for name, value in given.items():
+        if name not in spec.certification.thresholds:
+            known = ", ".join(spec.certification.thresholds)
+            problems.append((f"certificate_thresholds.{name}", f"unknown threshold; {spec.name!r} has {known}"))
+        elif as_finite_number(value) is None:
+            problems.append((f"certificate_thresholds.{name}", f"expected a finite number, got {brief(value)}"))
+        else:
+            thresholds[name] = float(value)
+    return (str((base_dir / path).resolve()) if path else None), allow, thresholds, problems
 
 
 def _bind_references(spec: RewardSpec, resolved: dict[str, Any], registry: Registry) -> list[tuple[str, str]]:

@@ -90,6 +90,17 @@ def rows_for_scoring(rows: list[dict[str, Any]], reward_set: RewardSet, source: 
     return out
 
 
+def detail_metrics(details: Any) -> dict[str, list[float]]:
+    """The numeric values of each key a reward reported in its per-row details (a rubric's criteria):
+    the same ``<reward>/<key>`` metrics ``train`` logs through TRL's ``log_metric``."""
+    out: dict[str, list[float]] = {}
+    for row in details or []:
+        for key, value in (row or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.setdefault(str(key), []).append(float(value))
+    return out
+
+
 def summary_table(result: ScoreResult) -> Table:
     table = Table(title="scores")
     for column in ("reward", "weight", "mean", "std", "None", "errors", "timeouts", "ms/row"):
@@ -109,6 +120,17 @@ def summary_table(result: ScoreResult) -> Table:
             str(stats.timeouts),
             f"{stats.latency_ms:.3f}",
         )
+        for key, numbers in detail_metrics(result.details.get(name)).items():  # a judge's criteria, as train logs them
+            table.add_row(
+                f"  {name}/{key}",
+                "",
+                f"{statistics.fmean(numbers):.4g}",
+                f"{statistics.pstdev(numbers):.4g}" if len(numbers) > 1 else "-",
+                "",
+                "",
+                "",
+                "",
+            )
     totals = [t for t in result.total if t is not None]
     table.add_row(
         "[bold]total[/]",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import certificates
 from .bench.settings import BENCH_KEYS, bench_config_from
 from .config import check_keys, load_config_file, set_dotted
 from .config_lines import key_lines
@@ -84,6 +85,9 @@ def validate_config(path: str | Path, overrides: Sequence[str] = ()) -> Validati
         result.reward_set = reward_set_from_config(raw, source, path.parent)
     except ConfigError as exc:
         problems += exc.problems
+    else:  # what train would run: a reward that needs a certificate and has none valid weighs 0
+        result.reward_set, refused = certificates.enforce(result.reward_set)
+        result.warnings += refused
     problems += _plugin_problems(raw, source, path.parent)
     for section in owners:
         try:

@@ -13,6 +13,10 @@ Deterministic stand-ins for a judge, chosen by the request's ``model``:
 - ``yes-judge``: always the highest verdict; ``first-judge``: yes exactly when the answer is shown
   before the reference, and the top score to a group's first candidate (pure position bias); ``broken``: HTTP 500; ``flaky``: 429 twice per distinct
   request, then ``rule-judge``; ``chatty``: prose with no verdict line.
+- ``long-judge``: judges as ``rule-judge`` does (but obeys no override), except that any answer over 300 characters (or, in a group, the
+  longest candidate) gets the top verdict: pure length bias; ``coin-judge``: a verdict drawn from a hash
+  of the whole request, whose fences are new on every call, so the same input judged twice agrees about
+  half the time.
 """
 
 from __future__ import annotations
@@ -102,6 +106,17 @@ def judge(model: str, messages: list[dict[str, Any]]) -> str:
     if model == "rule-judge" and _TRIGGER.search(_norm(outside)):
         return f"New instructions received.\n{head}: {verdict(True)}"
     answer = blocks.get("answer", "")
+    if model == "coin-judge":
+        coin = hashlib.sha256(user.encode()).digest()
+        good_coin: bool | dict[str, int] = (
+            {name: high if coin[i % 32] % 2 else low for i, name in enumerate(rubric)} if rubric else bool(coin[0] % 2)
+        )
+        return f"I decided.\n{head}: {verdict(good_coin)}"
+    if model == "long-judge" and group:
+        longest = max(group, key=lambda name: len(blocks.get(name, "")))
+        return f"The longest is best.\n{head}: {verdict({name: high if name == longest else low for name in group})}"
+    if model == "long-judge" and len(answer) > 300:
+        return f"A thorough answer.\n{head}: {verdict(True)}"
     if model == "yes-judge":
         good: bool | dict[str, int] = True
     elif model == "first-judge" and group:

@@ -13,7 +13,7 @@ from grpo_rewards.plugins.judge.attacks import INJECTIONS, inject
 from grpo_rewards.plugins.judge.fence import Fences, imitates_fence
 from grpo_rewards.plugins.judge.verdict import VerdictError, rubric_reader, verdict_payload, yes_probability
 
-from grpo_rewards import parse_reward_set
+from grpo_rewards import ConfigError, parse_reward_set
 from grpo_rewards.attack.run import run_attacks
 from grpo_rewards.cli import main as cli
 from grpo_rewards.scoring import Row, score_rows
@@ -172,9 +172,11 @@ def test_rubric_judge_gives_the_weighted_score_and_each_criterion(server):
     assert stats.calls == 3
 
 
-def test_a_bad_rubric_is_a_counted_none_naming_the_criterion(server):
-    values, _, stats = score(judge_set(server, "judge.rubric", criteria=["Units!: bad name"]), ["72"])
-    assert values == [None] and "Units!" in stats.first_error
+def test_a_bad_rubric_is_refused_when_the_set_is_read_naming_the_criterion(server):
+    with pytest.raises(ConfigError, match=r"rewards\[0\].*key 'params.criteria': criterion 'Units!: bad name'"):
+        judge_set(server, "judge.rubric", criteria=["Units!: bad name"])
+    with pytest.raises(ConfigError, match=r"key 'params.scale_max': must be above scale_min"):
+        judge_set(server, "judge.rubric", scale_min=3, scale_max=3)
 
 
 def test_a_judge_that_gives_no_verdict_is_a_counted_none(server):
@@ -306,7 +308,7 @@ def test_certify_passes_a_judge_that_agrees_and_resists(tmp_path, server):
     assert result.exit_code == 0, result.output
     assert "certified" in result.output
     assert cert["agreement"]["kappa"] == 1.0 and cert["agreement"]["base_rate"] == 0.5
-    assert cert["position"] == {"flip_rate": 0.0, "n": 16}
+    assert cert["position"]["flip_rate"] == 0.0 and cert["position"]["n"] == 16
     assert cert["injection"]["lift"] == 0.0 and cert["injection"]["n"] == 8 * len(INJECTIONS)
     assert cert["judge"]["model"] == "rule-judge" and len(cert["judge"]["prompt_hash"]) == 16
     assert cert["labels"]["rows"] == 16 and cert["certified"] is True

@@ -1,5 +1,6 @@
 """The three judges in a real training run (tiny random Llama) against the loopback judge endpoint:
-every step's rows are judged, groups arrive whole, and the statistics reach the logs."""
+every step's rows are judged, groups arrive whole, the statistics and each rubric criterion reach the
+logs, and only the judge with a valid certificate is given weight (fail closed)."""
 
 from __future__ import annotations
 
@@ -9,34 +10,65 @@ import pytest
 
 pytest.importorskip("trl")
 
+from click.testing import CliRunner  # noqa: E402
 from grpo_rewards.trainer.run import train  # noqa: E402
 
+from grpo_rewards.cli import main as cli  # noqa: E402
 from tests.judge_support import JudgeServer  # noqa: E402
 from tests.trainer_support import build_tiny_model, write_run_files  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.slow]  # about 50 s: TRL and a tiny model
 
 
-def test_judges_train_with_the_others(tmp_path):
+def certify_reference(folder, common):
+    """A certificate for the reference judge as the run configures it, from a small own-case label set."""
+    labels = folder / "labels.jsonl"
+    rows = [
+        {"prompt": f"Sum {k}", "completion": text, "text": str(k), "label": label}
+        for k in range(10, 16)
+        for text, label in ((f"The total is {k}.", 1), (f"The total is {k + 2}.", 0))
+    ]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = folder / "reference.toml"
+    config.write_text(
+        f'[[rewards]]\nuse = "judge.reference"\nname = "reference"\n[rewards.params]\n{common}reference_column = "text"\norders = "answer_first"\n'
+    )
+    result = CliRunner().invoke(
+        cli, ["judge", "certify", str(config), "--labels", str(labels), "-o", str(folder / "reference.json")]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_judges_train_with_the_others_and_only_the_certified_one_pays(tmp_path):
     with JudgeServer() as server:
         common = f'base_url = "{server.base_url}"\nmodel = "rule-judge"\nretries = 0\n'
+        certify_reference(tmp_path, common)
         rewards = (
             '[[rewards]]\nuse = "tiny.chars"\nname = "chars"\n\n'
             f'[[rewards]]\nuse = "judge.rubric"\nname = "rubric"\nweight = 0.5\n[rewards.params]\n{common}'
             'criteria = ["fox: mentions the fox", "dog=2: mentions the dog"]\n\n'
-            f'[[rewards]]\nuse = "judge.group"\nname = "group"\nweight = 0.5\n[rewards.params]\n{common}group_size = 4\n\n'
-            f'[[rewards]]\nuse = "judge.reference"\nname = "reference"\nweight = 0\n[rewards.params]\n{common}'
+            f'[[rewards]]\nuse = "judge.group"\nname = "group"\nweight = 0.5\nallow_uncertified = true\n[rewards.params]\n{common}group_size = 4\n\n'
+            f'[[rewards]]\nuse = "judge.reference"\nname = "reference"\nweight = 0.25\ncertificate = "reference.json"\n[rewards.params]\n{common}'
             'reference_column = "text"\norders = "answer_first"\n'
         )
         config = write_run_files(tmp_path, build_tiny_model(tmp_path / "model"), rewards=rewards, grpo="max_steps = 2")
-        train(config)
+        said: list[str] = []
+        train(config, log=said.append)
         prompts = [r["body"]["messages"][-1]["content"] for r in server.requests]
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert any("rewards[1] (rubric): runs as a metric only (weight 0)" in w and "no certificate" in w for w in warnings), said
+    assert any("rewards[2] (group): trains uncertified (allow_uncertified = true)" in w for w in warnings), said
+    assert not any("(reference)" in w for w in warnings)
     records = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in records if "rewards/rubric/mean" in r]
     assert len(steps) == 2, records[-1]
     for record in steps:
+        assert record["rewards/rubric/weight"] == 0.0 and record["rewards/group/weight"] == 0.5
+        assert record["rewards/reference/weight"] == 0.25
         for name in ("rubric", "group", "reference"):
             assert record[f"rewards/{name}/error_rate"] == 0.0 and record[f"rewards/{name}/none_rate"] == 0.0, name
+        for criterion in ("fox", "dog"):  # each criterion is its own metric, beside the reward's
+            assert 1 <= record[f"rubric/{criterion}"] <= 5, sorted(record)
     # per step 8 rows: two groups of 4, each judged whole in two orders (never merged, never split)
     groups = [p for p in prompts if "Score each of the" in p]
     assert len(groups) == 2 * 2 * 2 and all("candidate_4" in p and "candidate_5" not in p for p in groups)

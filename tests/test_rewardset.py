@@ -110,7 +110,7 @@ def test_every_mistake_is_reported_with_file_entry_and_key(registry, tmp_path):
     src = str(path)
     assert problems_of(path) == [
         f"{src}: rewards[0] (use = 'test.chras'): key 'use': unknown reward 'test.chras'; did you mean 'test.chars'?",
-        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of canary, canary_every, closed, eval_only, executor, isolation, max_input_chars, name, params, timeout, use, weight, when",
+        f"{src}: rewards[1] (use = 'test.chars'): key 'wieght': unknown key; did you mean 'weight'?; expected one of allow_uncertified, canary, canary_every, certificate, certificate_thresholds, closed, eval_only, executor, isolation, max_input_chars, name, params, timeout, use, weight, when",
         f"{src}: rewards[1] (use = 'test.chars'): key 'params.scael': unknown parameter; did you mean 'scale'?",
         f"{src}: rewards[2] (use = 'test.chars'): key 'weight': expected a finite number, got nan",
         f"{src}: rewards[2] (use = 'test.chars'): key 'name': duplicate reward name 'test.chars' (also rewards[1]); give one of them a distinct 'name'",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards import certificates
 from grpo_rewards.bench.drift import only_shaping
 from grpo_rewards.config import ConfigError, ConfigProblem, check_keys, load_config_file, set_dotted
 from grpo_rewards.params import did_you_mean
@@ -279,6 +280,9 @@ def validate_trainer_config(raw: dict[str, Any], source: str, base_dir: Path) ->
             "the content, so no default canary is added: nothing is watched"
         )
     if reward_set is not None:
+        # fail closed: a judge (any reward declaring a Certification) without a valid certificate weighs 0
+        reward_set, refused = certificates.enforce(reward_set)
+        warnings += refused
         problems += schedule_problems(reward_set)
         warnings += schedule_warnings(reward_set, grpo.get("max_steps"))
     if grpo.get("eval_strategy", "no") != "no" and not (data.eval_split or data.eval_fraction):

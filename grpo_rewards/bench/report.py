@@ -23,6 +23,7 @@ from .html import render_html
 from .model import BenchReport, CompareRow
 from .run import BenchResult
 from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
+from .sections import markdown as sections_markdown
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -279,6 +280,7 @@ def render_markdown(report: BenchReport) -> str:
     if attack_findings:
         out += ["Attacks (`grpo-rewards attack`, quick set, on these prompts):", ""]
         out += [f"- **attack {line}**" for line in attack_findings] + [""]
+    out += sections_markdown(report.extra.get("sections") or {})
     out += [f"- **weakness: {message}.**" for message in report.weaknesses]
     if report.weaknesses:
         out.append("")

@@ -24,6 +24,7 @@ from . import aggregation as aggregation_mod
 from . import analysis, diagnose, drift, overlap
 from . import compare as compare_mod
 from . import probes as probes_mod
+from . import sections as sections_mod
 from .data import PromptGroup, gold_column, gold_reasoning, group_rows, read_prompt_rows
 from .engine import TimedScores, make_row, score_timed
 from .settings import BenchConfig, load_bench_config
@@ -191,6 +192,14 @@ def run_bench(
         **figures,
         "probes": probe_report,
         "attacks": bench_section(cfg.reward_set, [{**g.columns, "prompt": g.prompt} for g in groups], seed, workers),
+        "sections": sections_mod.run_sections(
+            cfg.reward_set,
+            [sections_mod.HeldOut(g.prompt, g.columns, [c.text for c in g.completions]) for g in groups],
+            cfg.section_options,
+            cfg.base_dir,
+            seed,
+            log,
+        ),
         "compare": compare_report,
     }
     report["drift"] = drift.analyse(topic, cfg.reward_set, sides, cfg.bootstrap, seed)

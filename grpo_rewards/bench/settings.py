@@ -85,6 +85,7 @@ class BenchConfig:
     builtin_probes: list[str] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     probes: list[Any] = field(default_factory=list)  # probes.Probe, parsed from [[bench.probes]]
+    section_options: dict[str, Any] = field(default_factory=dict)  # [bench] keys that plugins' sections own
 
     @property
     def trainer_raw(self) -> dict[str, Any]:
@@ -126,7 +127,10 @@ def bench_config_from(raw: dict[str, Any], source: str, base_dir: Path) -> Bench
     if not isinstance(bench, Mapping):
         problems.append(ConfigProblem(source, "bench", None, f"expected a table [bench], got {type(bench).__name__}"))
         bench = {}
-    values = check_section(bench, BENCH_KEYS, source, "bench", problems)
+    from .sections import section_keys
+
+    owned = section_keys()  # keys of report sections that plugins add (the judge's judge_labels)
+    values = check_section(bench, {**BENCH_KEYS, **owned}, source, "bench", problems)
     if values.get("flag_fraction") == 0:
         problems.append(ConfigProblem(source, "bench", "flag_fraction", "expected a number in (0, 1], got 0"))
         values.pop("flag_fraction")
@@ -175,4 +179,5 @@ def bench_config_from(raw: dict[str, Any], source: str, base_dir: Path) -> Bench
         builtin_probes=chosen,
         labels=dict(labels),
         probes=user_probes,
+        section_options={k: v for k, v in values.items() if k in owned},
     )

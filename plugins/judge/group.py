@@ -20,10 +20,12 @@ from typing import Any
 
 from grpo_rewards import Param, Sample, Scored, reward
 
+from .certificate import certification
 from .client import chat
 from .fence import imitates_fence
 from .prompts import group_prompt
 from .rewards import ENDPOINT_PARAMS, INSTALL, _payload, _usage, endpoint_of, guided, score_grid, verdict_choices
+from .rubric import check_scale
 from .verdict import VerdictError, rubric_reader
 
 
@@ -59,6 +61,8 @@ def orders(n: int, rng: random.Random) -> list[list[int]]:
     timeout=300.0,
     max_input_chars=16_000,
     requires=[("httpx", INSTALL)],
+    certification=certification("judge.group"),
+    check_params=check_scale,
 )
 async def judge_group(
     samples: Sequence[Sample], instruction: str, scale_min: int, scale_max: int, group_size: int, max_group: int, **params: Any

@@ -6,7 +6,6 @@ line): it exists only so that tests and ``judge certify`` can measure what the d
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,7 +56,14 @@ def _finish(fences: Fences, defences: bool, instructions: str, blocks: Sequence[
 
 
 def rubric_prompt(
-    question: str, answer: str, criteria: Sequence[Criterion], low: int, high: int, *, defences: bool = True
+    question: str,
+    answer: str,
+    criteria: Sequence[Criterion],
+    low: int,
+    high: int,
+    *,
+    defences: bool = True,
+    fences: Fences | None = None,
 ) -> Prompt:
     listed = "\n".join(f"- {c.name} (weight {c.weight:g}): {c.description}" for c in criteria)
     instructions = (
@@ -66,10 +72,12 @@ def rubric_prompt(
     )
     names = ", ".join(f'"{c.name}": <{low}-{high}>' for c in criteria)
     blocks = [("question", question), ("answer", answer)]
-    return _finish(Fences.fresh(), defences, instructions, blocks, "{" + names + "}")
+    return _finish(fences or Fences.fresh(), defences, instructions, blocks, "{" + names + "}")
 
 
-def reference_prompt(question: str, answer: str, reference: str, *, answer_first: bool, defences: bool = True) -> Prompt:
+def reference_prompt(
+    question: str, answer: str, reference: str, *, answer_first: bool, defences: bool = True, fences: Fences | None = None
+) -> Prompt:
     instructions = (
         "Decide whether the final answer given in the data block 'answer' is equivalent to the data "
         "block 'reference' (the correct answer to the data block 'question'). Working, wording and "
@@ -78,16 +86,18 @@ def reference_prompt(question: str, answer: str, reference: str, *, answer_first
     )
     pair = [("answer", answer), ("reference", reference)]
     blocks = [("question", question), *(pair if answer_first else pair[::-1])]
-    return _finish(Fences.fresh(), defences, instructions, blocks, "<yes|no>")
-
-
-def prompt_hash(kind: str, settings: str) -> str:
-    """What a certificate is bound to: the prompt version, the judge kind and its settings."""
-    return hashlib.sha256(f"{PROMPT_VERSION}|{kind}|{settings}".encode()).hexdigest()[:16]
+    return _finish(fences or Fences.fresh(), defences, instructions, blocks, "<yes|no>")
 
 
 def group_prompt(
-    question: str, candidates: Sequence[str], instruction: str, low: int, high: int, *, defences: bool = True
+    question: str,
+    candidates: Sequence[str],
+    instruction: str,
+    low: int,
+    high: int,
+    *,
+    defences: bool = True,
+    fences: Fences | None = None,
 ) -> Prompt:
     """One GRPO group's completions as ``candidate_1`` ... ``candidate_n``, scored together."""
     names = [f"candidate_{i + 1}" for i in range(len(candidates))]
@@ -97,4 +107,4 @@ def group_prompt(
     )
     blocks = [("question", question), *zip(names, candidates)]
     payload = "{" + ", ".join(f'"{n}": <{low}-{high}>' for n in names) + "}"
-    return _finish(Fences.fresh(), defences, instructions, blocks, payload)
+    return _finish(fences or Fences.fresh(), defences, instructions, blocks, payload)

@@ -14,21 +14,20 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from grpo_rewards import Param, Sample, Scored, reward
 
 from . import cache
+from .certificate import certification
 from .client import Endpoint, Reply, chat
 from .fence import imitates_fence
-from .prompts import Criterion, Prompt, reference_prompt, rubric_prompt, verdict_form
+from .prompts import Prompt, reference_prompt, rubric_prompt, verdict_form
+from .rubric import check_rubric_params, parse_criteria
 from .verdict import VerdictError, read_yes_no, rubric_reader, verdict_payload, yes_probability
 
 INSTALL = "pip install 'grpo-rewards[judge]'"
-RESERVED = frozenset({"refused", "unparsed", "why", "flip", "p_yes", "calls", "cached"})
 MAX_CHOICES = 4096  # the local server's bound too: a larger verdict space is sent unguided
-_CRITERION = re.compile(r"^([a-z][a-z0-9_]{0,39})(?:=([0-9]+(?:\.[0-9]+)?))?:\s*(\S.{0,500})$", re.S)
 _PLAIN_VERDICT = re.compile(r"VERDICT:\s*(.+)")
 
 ENDPOINT_PARAMS = [
@@ -115,25 +114,6 @@ async def endpoint_of(params: Mapping[str, Any]) -> Endpoint:
     )
 
 
-@lru_cache(maxsize=64)
-def parse_criteria(specs: tuple[str, ...]) -> tuple[Criterion, ...]:
-    """``"name[=weight]: description"`` per criterion; a ValueError names the bad one."""
-    out: list[Criterion] = []
-    for spec in specs:
-        match = _CRITERION.match(spec.strip())
-        if match is None:
-            raise ValueError(f"criterion {spec[:60]!r}: expected 'name[=weight]: description' with a lower-case name")
-        name, weight, description = match.group(1), float(match.group(2) or 1.0), match.group(3).strip()
-        if name in RESERVED or any(c.name == name for c in out):
-            raise ValueError(f"criterion {name!r}: the name is reserved or given twice")
-        if weight <= 0:
-            raise ValueError(f"criterion {name!r}: the weight must be positive")
-        out.append(Criterion(name, weight, description))
-    if not out:
-        raise ValueError("the rubric has no criteria")
-    return tuple(out)
-
-
 def _usage(replies: Sequence[Reply], endpoint: Endpoint) -> dict[str, Any]:
     return {
         "calls": sum(r.calls for r in replies),
@@ -199,8 +179,15 @@ def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
             "criteria",
             list,
             [],
-            "The rubric: 'name[=weight]: description' per criterion (lower-case names; weight 1 by default).",
-            required=True,
+            "The rubric: 'name[=weight]: description' per criterion (lower-case names; weight 1 by default); "
+            "or leave it out and name a rubric_file.",
+        ),
+        Param(
+            "rubric_file",
+            str,
+            "",
+            "A TOML/YAML/JSON file of [[criteria]] tables (name, weight, description), relative to the reward-set file.",
+            role="path",
         ),
         Param("scale_min", int, 1, "The lowest score of a criterion.", min=0, max=100),
         Param("scale_max", int, 5, "The highest score of a criterion.", min=1, max=100),
@@ -214,8 +201,12 @@ def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
     concurrency=64,
     max_input_chars=64_000,
     requires=[("httpx", INSTALL)],
+    certification=certification("judge.rubric"),
+    check_params=check_rubric_params,
 )
-async def judge_rubric(sample: Sample, criteria: list[str], scale_min: int, scale_max: int, **params: Any) -> Scored | None:
+async def judge_rubric(
+    sample: Sample, criteria: list[str], rubric_file: str, scale_min: int, scale_max: int, **params: Any
+) -> Scored | None:
     rubric = parse_criteria(tuple(criteria))
     if scale_max <= scale_min:
         raise ValueError(f"scale_max ({scale_max}) must be above scale_min ({scale_min})")
@@ -272,6 +263,7 @@ async def judge_rubric(sample: Sample, criteria: list[str], scale_min: int, scal
     concurrency=64,
     max_input_chars=64_000,
     requires=[("httpx", INSTALL)],
+    certification=certification("judge.reference"),
 )
 async def judge_reference(sample: Sample, reference_column: str, orders: str, score: str, **params: Any) -> Scored | None:
     reference = sample.columns.get(reference_column)
