@@ -581,6 +581,8 @@ def unknown_reward_message(use: str, registry: Registry, fallback: str) -> str:
 def _lost_rewards(message: str) -> bool:
     """Whether a plugin problem may have cost rewards (an import or a hook that failed)."""
     return message.startswith(("failed to", "could not be registered", "implements unknown hook", "register_rewards failed"))
+
+
 def _bind_paths(spec: RewardSpec, resolved: dict[str, Any], base_dir: Path) -> list[tuple[str, str]]:
     """Parameters declared ``role="path"``: relative to the reward-set file, made absolute in place;
     (key, message) for each file that does not exist."""

@@ -22,8 +22,8 @@ from . import drift
 from .html import render_html
 from .model import BenchReport, CompareRow
 from .run import BenchResult
-from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
 from .sections import markdown as sections_markdown
+from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
