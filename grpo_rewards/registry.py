@@ -485,8 +485,8 @@ def _load_carried(entries: Iterable[Any]) -> None:
     """Load the local plugin files that defined carried entries (an extractor of ``my_rewards.py``),
     so that they are registered in this process before the names are looked up."""
     for entry in entries:
-        if isinstance(entry, FileFunction):
-            entry.resolve()
+        if isinstance(entry, FileFunction):  # the file, not the function: an extractor may be a lambda
+            get_registry().load_file(entry.path)
 
 
 def _refs_again(kind: str, names: list[str], carried: Iterable[Any] = ()) -> Refs:

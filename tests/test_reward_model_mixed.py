@@ -66,4 +66,4 @@ def test_mixed_reward_set_scores_and_survives_a_dead_endpoint(tmp_path):
     assert [r["rewards"]["remote"] for r in down] == [None] * 4
     for name in ("preference", "faithful", "length", "no_loops"):
         assert [r["rewards"][name] for r in down] == pytest.approx([r["rewards"][name] for r in rows], abs=1e-6)
-    assert "remote: first error: RemoteError: POST http://127.0.0.1:" in " ".join(summary.split())
+    assert "remote (plugin reward_model): first error: RemoteError: POST http://127.0.0.1:" in " ".join(summary.split())
