@@ -21,7 +21,7 @@ from .analysis import repeated_words
 from .drift import REPEAT_RISE
 from .model import BenchReport
 from .run import BenchResult, Side
-from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
+from .tables import COMPARE_COLUMNS, REWARD_COLUMNS, compare_rows, describe_flag, pct, reward_rows
 
 ON_TOPIC_FALL = 0.1  # a prompt whose on-topic mean falls by this much under B is flagged
 CAPTIONS = {
@@ -58,20 +58,7 @@ def summary(report: BenchReport, folder: Path) -> str:
         out += [
             "<h2>Compare</h2>",
             f"<p>{h(side_label(c.a))}; {h(side_label(c.b))}. Paired bootstrap over prompts; * = the 95% interval excludes 0.</p>",
-            table(
-                ["metric", "A", "B", "B - A", "95% CI", "prompts"],
-                [
-                    [
-                        r.metric,
-                        fmt(r.a),
-                        fmt(r.b),
-                        fmt(r.delta),
-                        "-" if r.low is None else f"[{fmt(r.low)}, {fmt(r.high)}]{' *' if r.significant else ''}",
-                        r.prompts,
-                    ]
-                    for r in c.rows
-                ],
-            ),
+            table(COMPARE_COLUMNS, compare_rows(c.rows)),
         ]
     if report.agreement:
         out += [

@@ -23,7 +23,7 @@ from .html import render_html
 from .model import BenchReport, CompareRow
 from .run import BenchResult
 from .sections import markdown as sections_markdown
-from .tables import REWARD_COLUMNS, describe_flag, fmt, pct, reward_rows
+from .tables import COMPARE_COLUMNS, REWARD_COLUMNS, compare_rows, describe_flag, fmt, pct, reward_rows
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -221,21 +221,8 @@ def _md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     return "\n".join(lines)
 
 
-def _compare_table(rows: Iterable[CompareRow]) -> str:
-    return _md_table(
-        ["metric", "A", "B", "B - A", "95% CI", "prompts"],
-        [
-            [
-                r.metric,
-                fmt(r.a),
-                fmt(r.b),
-                fmt(r.delta),
-                "-" if r.low is None else f"[{fmt(r.low)}, {fmt(r.high)}]{' *' if r.significant else ''}",
-                str(r.prompts),
-            ]
-            for r in rows
-        ],
-    )
+def _compare_table(rows: list[CompareRow]) -> str:
+    return _md_table(list(COMPARE_COLUMNS), compare_rows(rows))
 
 
 def render_markdown(report: BenchReport) -> str:

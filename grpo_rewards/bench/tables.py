@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import BenchReport, ProbeFinding
+from .model import BenchReport, CompareRow, ProbeFinding
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -73,3 +73,21 @@ def reward_rows(report: BenchReport) -> list[list[str]]:
     total = report.total
     rows.append(["total", "", fmt(total.mean), fmt(total.std), "", "", "", pct(total.spread), "", "", "", ""])
     return rows
+
+
+COMPARE_COLUMNS = ("metric", "A", "B", "B - A", "95% CI", "prompts")
+
+
+def compare_rows(rows: list[CompareRow]) -> list[list[str]]:
+    """The --compare table's cells (* marks an interval that excludes 0)."""
+    return [
+        [
+            r.metric,
+            fmt(r.a),
+            fmt(r.b),
+            fmt(r.delta),
+            "-" if r.low is None else f"[{fmt(r.low)}, {fmt(r.high)}]{' *' if r.significant else ''}",
+            str(r.prompts),
+        ]
+        for r in rows
+    ]

@@ -20,20 +20,13 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_ENTRIES = 65_536
-# parameters that change how a call is made, never what it answers
-NOT_IN_KEY = frozenset(
-    {
-        "max_concurrency",
-        "retries",
-        "deadline",
-        "request_timeout",
-        "price_input",
-        "price_output",
-        "api_key_env",
-        "cache",
-        "on_fence",
-    }
+# parameters that change how a call is made, never what it answers (the certificate's hash leaves
+# them out too)
+CALL_SETTINGS = frozenset(
+    {"max_concurrency", "retries", "deadline", "request_timeout", "price_input", "price_output", "api_key_env", "cache"}
 )
+# a fenced completion is refused before any call, so what is done then is not part of a cached verdict
+NOT_IN_KEY = CALL_SETTINGS | {"on_fence"}
 
 _entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
 _lock = threading.Lock()

@@ -38,6 +38,7 @@ from typing import Any
 
 from grpo_rewards import Certification
 
+from .cache import CALL_SETTINGS
 from .fence import Fences
 from .prompts import PROMPT_VERSION, group_prompt, reference_prompt, rubric_prompt
 from .rubric import parse_criteria
@@ -52,23 +53,9 @@ THRESHOLDS: dict[str, float] = {
     "max_unscored": 0.1,
 }
 HOW = "write one with `grpo-rewards judge certify CONFIG --labels FILE -o cert.json`"
-# settings that change how calls are made, never what the judge is asked or answers
-OPERATIONAL = frozenset(
-    {
-        "base_url",
-        "model",
-        "api_key_env",
-        "max_concurrency",
-        "retries",
-        "deadline",
-        "request_timeout",
-        "price_input",
-        "price_output",
-        "rubric_file",
-        "cache",
-        "device",
-    }
-)
+# how calls are made, plus what the certificate names on its own (endpoint, model) or holds already
+# (a rubric file's criteria are copied into `criteria`): none of it is hashed as a setting
+OPERATIONAL = CALL_SETTINGS | {"base_url", "model", "rubric_file", "device"}
 _FIXED = Fences("0" * 16, "0" * 12)
 _USERINFO = re.compile(r"(//)[^/@\s]+@")
 
