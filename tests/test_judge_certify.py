@@ -248,6 +248,7 @@ def test_a_rubric_file_gives_the_criteria_and_its_errors_name_file_entry_and_key
 
 @pytest.mark.slow  # about 25 s: a bench run (its own attack section included) over two judges
 def test_bench_shows_which_injections_moved_a_judge_and_its_certificate(tmp_path, server):
+    from grpo_rewards.bench.model import BenchReport
     from grpo_rewards.bench.report import render_markdown
     from grpo_rewards.bench.run import run_bench
 
@@ -275,7 +276,7 @@ def test_bench_shows_which_injections_moved_a_judge_and_its_certificate(tmp_path
     )
     assert judged["guarded"]["certified_on_labels"]["certified"] is True
     assert judged["fooled"]["certified_on_labels"]["certified"] is False
-    text = render_markdown(report)
+    text = render_markdown(BenchReport.from_dict(report))
     assert "## Judges" in text and "injections that moved the score: override" in text and "no injection moved the score" in text
     assert "Judge certificate: guarded" in text
 

@@ -43,6 +43,7 @@ def test_judges_train_with_the_others_and_only_the_certified_one_pays(tmp_path):
     with JudgeServer() as server:
         common = f'base_url = "{server.base_url}"\nmodel = "rule-judge"\nretries = 0\n'
         certify_reference(tmp_path, common)
+        certified = len(server.requests)  # the certification's calls, before training
         rewards = (
             '[[rewards]]\nuse = "tiny.chars"\nname = "chars"\n\n'
             f'[[rewards]]\nuse = "judge.rubric"\nname = "rubric"\nweight = 0.5\n[rewards.params]\n{common}'
@@ -54,7 +55,7 @@ def test_judges_train_with_the_others_and_only_the_certified_one_pays(tmp_path):
         config = write_run_files(tmp_path, build_tiny_model(tmp_path / "model"), rewards=rewards, grpo="max_steps = 2")
         said: list[str] = []
         train(config, log=said.append)
-        prompts = [r["body"]["messages"][-1]["content"] for r in server.requests]
+        prompts = [r["body"]["messages"][-1]["content"] for r in server.requests[certified:]]
     warnings = [line for line in said if line.startswith("warning:")]
     assert any("rewards[1] (rubric): runs as a metric only (weight 0)" in w and "no certificate" in w for w in warnings), said
     assert any("rewards[2] (group): trains uncertified (allow_uncertified = true)" in w for w in warnings), said

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -170,6 +171,13 @@ def stop_workers(ray, manager):
             time.sleep(0.2)
 
 
+def set_loads(log: Path) -> Counter[str]:
+    """Loads of the set in the processes that scored with it (the probe's plugin file is also
+    imported by math.correct's own worker processes, which score no probe batch)."""
+    scoring = {pid for pid, _ in probe_lines(log, "batch")}
+    return Counter(pid for (pid,) in probe_lines(log, "load") if pid in scoring)
+
+
 @pytest.mark.slow
 def test_verl_ray_reward_loop_loads_the_set_once_per_worker(tmp_path, tokenizer_dir, tokenizer, monkeypatch):
     """verl's RewardLoopManager on a real local Ray cluster. With the naive manager and the async
@@ -194,12 +202,12 @@ def test_verl_ray_reward_loop_loads_the_set_once_per_worker(tmp_path, tokenizer_
                 assert list(extra) == keys and extra["grpo_rewards/no_total"].tolist() == [0.0, 0.0, 0.0, 1.0]
             stop_workers(ray, manager)
             if manager_name == "naive":
-                naive_loads = Counter(pid for (pid,) in probe_lines(log, "load"))
+                naive_loads = set_loads(log)
                 assert len(naive_loads) == 2 and set(naive_loads.values()) == {1}, naive_loads
     finally:
         ray.shutdown()
-    loads = Counter(pid for (pid,) in probe_lines(log, "load"))
+    loads = set_loads(log)
     remote = set(loads) - set(naive_loads)
     assert len(remote) == 1 and set(loads.values()) == {1}, loads  # verl's compute actor: one more load
-    assert {pid for pid, _ in probe_lines(log, "batch")} == set(loads)  # each loading process scored
-    assert str(os.getpid()) not in loads  # the driver never loaded it: the workers did
+    every_load = Counter(pid for (pid,) in probe_lines(log, "load"))
+    assert set(every_load.values()) == {1} and str(os.getpid()) not in every_load  # the driver never loaded it
