@@ -236,3 +236,29 @@ def test_a_lookalike_minus_is_a_minus_and_a_refused_marker_ends_the_search():
     ]
     extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
     assert score(row, completions, extractors=extractors) == [0.0, 0.0, 0.0, 1.0]
+
+
+@needs_gym
+def test_a_later_final_marker_with_another_value_is_a_hedge():
+    """restated_wrong in a form the extractor order does not read: 'The answer is G. ... #### W'."""
+    row = rows("basic_arithmetic", split="train", size=1, seed=42)[0]  # -5 * -6 = 30
+    completions = [
+        "The answer is 30. Checking the last step once more, I correct it. #### 31",
+        "The answer is 30. Let me box it differently: \\boxed{29}",
+        "\\boxed{31} was my draft. The answer is 30. #### 30",
+        "<answer>30</answer> #### 30",
+    ]
+    extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
+    assert score(row, completions, extractors=extractors) == [0.0, 0.0, 1.0, 1.0]
+
+
+@needs_gym
+def test_the_echoed_question_is_no_answer_for_the_last_number_reader():
+    """prompt_echo through last_number: the question copied back states its own numbers, and 1 * 7
+    holds the answer. Only the any-number fallback skips the echo: a marked answer is read as written."""
+    row = rows("products", split="train", size=40, seed=0, min_terms=2, max_terms=2, min_digits=1, max_digits=1)
+    one = next(r for r in row if json.loads(r["metadata"])["expression"].startswith("1 *"))
+    question, gold = one["question"], one["answer"]
+    completions = [question, f"Sure. {question}", f"{question} The result is {gold}.", f"{question} <answer>{gold}</answer>"]
+    extractors = ["answer_tag", "boxed", "answer_is", "last_number"]
+    assert score(one, completions, extractors=extractors) == [0.0, 0.0, 1.0, 1.0]

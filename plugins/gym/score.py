@@ -16,6 +16,7 @@ from typing import Any
 from grpo_rewards import Param, Sample, Scored, reward
 from grpo_rewards.timelimit import RewardTimeout, time_limit
 
+from ..math.echo import without_echo
 from ..math.extract import conclusions_after, extract_with_source, final_marker_position
 from .decisions import FOLD_CASE
 from .strict import same_answer, strict_score, unbounded
@@ -34,14 +35,31 @@ def answer_text(completion: str, after_think: bool) -> str | None:
     return None if after_think and "<think>" in completion else completion
 
 
-def concluded_otherwise(text: str, extractor: str | None, answer: str) -> bool:
-    """Whether a concluding statement after the marked final answer states another value ("The
-    answer is 30. Checking once more, we finally get 31"): two final answers are a hedge, whichever
-    an extractor order happens to read first."""
+# Final-answer markers a completion may write, read or not by the reward's extractor order.
+FINAL_MARKERS = ("boxed", "answer_tag", "gsm8k", "answer_is")
+# The fallback that reads any number: it alone would read a number the completion copied from the
+# question ("Solve the following multiplication: 1 * 7"), so for it the echoed question is blanked.
+ANY_NUMBER = "last_number"
+
+
+def stated_otherwise(text: str, extractor: str | None, answer: str) -> str | None:
+    """Why ``answer`` is not the completion's one final answer, or None: a concluding statement after
+    its marker gives another value ("The answer is 30. Checking once more, we finally get 31"), or
+    a final-answer marker written after it states another ("The answer is 30. ... #### 31"), whether
+    or not the reward's extractors read that marker. Two final answers are a hedge, whichever one an
+    extractor order happens to read first."""
     position = final_marker_position(text, [extractor]) if extractor else None
     if position is None:
-        return False
-    return any(not same_answer(concluded, answer) for concluded in conclusions_after(text, position))
+        return None
+    if any(not same_answer(concluded, answer) for concluded in conclusions_after(text, position)):
+        return "a concluding statement after the final answer gives another value"
+    for marker in FINAL_MARKERS:
+        later = final_marker_position(text, [marker])
+        if later is not None and later > position:
+            other = extract_with_source(text[later:], [marker])[0]
+            if other is not None and not same_answer(other, answer):
+                return f"a later final answer ({marker}) gives another value"
+    return None
 
 
 def read_answer(completion: str, extractors: list[str]) -> tuple[str | None, str | None]:
@@ -150,12 +168,15 @@ def _score_one(
         raise ValueError(f"task {task!r} is not scored: {why}")
     completion = answer_text(sample.completion, after_think)
     answer, extractor = read_answer(completion, extractors) if completion is not None else (None, None)
+    if extractor == ANY_NUMBER and completion is not None:  # a number read from the echoed question is no answer
+        answer, extractor = read_answer(without_echo(completion, sample.prompt), extractors)
     details: dict[str, Any] = {"task": task, "extractor": extractor, "read": _shown(answer), "gold": _shown(entry["answer"])}
     if answer is None:
         reason = "after_think: the <think> block is never closed" if completion is None else "no extractor found an answer"
         return Scored(0.0, {**details, "why": reason})
-    if concluded_otherwise(completion, extractor, answer):
-        return Scored(0.0, {**details, "why": "a concluding statement after the final answer gives another value"})
+    hedge = stated_otherwise(completion, extractor, answer) if completion is not None else None
+    if hedge:
+        return Scored(0.0, {**details, "why": hedge})
     if decision(task).kind == "strict":  # bounds its own number reading
         value = strict_score(answer, entry["answer"], fold_case=task in FOLD_CASE)
         return Scored(value, {**details, "scored_by": "exact match (the audit's decision)"})
