@@ -224,7 +224,10 @@ def _spec_json(spec: RewardSpec) -> dict[str, Any]:
         "gold_reader": None if reader is None else _where(reader),
         "isolation": spec.isolation,
         "executor": spec.executor or default_executor(spec.fn, spec.isolation),
-        "deterministic": spec.deterministic,
+        # a callable decides from the resolved parameters (a judge sampling at temperature > 0 is not)
+        "deterministic": spec.deterministic
+        if isinstance(spec.deterministic, bool)
+        else f"depends on the parameters ({_where(spec.deterministic)})",
         "batched": spec.batched,
         "concurrent": spec.concurrent,
         "concurrency": spec.concurrency,

@@ -186,3 +186,14 @@ def test_probes_use_the_declared_answer_domain(example):
     probe = BUILTIN_PROBES["wrong_answer"].make(ProbeContext("q", "C", "r", wrong=wrong))
     assert probe is not None and probe.endswith("<answer>D</answer>")
     assert BUILTIN_PROBES["wrong_answer"].make(ProbeContext("q", "a cat", "r")) is None  # no domain: no invented "a cat+1"
+
+
+def test_rewards_json_says_when_determinism_depends_on_the_parameters():
+    """A judge is deterministic only at temperature 0: its metadata names the rule, not a repr."""
+    result = CliRunner().invoke(main, ["rewards", "judge.rubric", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    shown = shown[0] if isinstance(shown, list) else shown
+    assert shown["deterministic"] == "depends on the parameters (grpo_rewards.plugins.judge.rewards.deterministic)"
+    length = json.loads(CliRunner().invoke(main, ["rewards", "length.target", "--json"]).output)
+    assert (length[0] if isinstance(length, list) else length)["deterministic"] is True

@@ -170,6 +170,18 @@ def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
     return Scored(lowest if params["on_fence"] == "lowest" else None, details={"refused": 1})
 
 
+# What the pointwise judges (rubric, reference) declare alike: one HTTP call or two per row, many in
+# flight, long prompts bounded before they are sent; de-duplicated only when not sampling.
+POINTWISE_JUDGE: dict[str, Any] = {
+    "answer_domain": "judge",
+    "deterministic": deterministic,
+    "timeout": 300.0,
+    "concurrency": 64,
+    "max_input_chars": 64_000,
+    "requires": [("httpx", INSTALL)],
+}
+
+
 @reward(
     "judge.rubric",
     description="An LLM judge's weighted score of the completion on a rubric of criteria, in [0, 1] "
@@ -195,12 +207,7 @@ def _refused(params: Mapping[str, Any], lowest: float) -> Scored:
     ],
     value_range=(0.0, 1.0),
     kind="content",
-    answer_domain="judge",
-    deterministic=deterministic,
-    timeout=300.0,
-    concurrency=64,
-    max_input_chars=64_000,
-    requires=[("httpx", INSTALL)],
+    **POINTWISE_JUDGE,
     certification=certification("judge.rubric"),
     check_params=check_rubric_params,
 )
@@ -257,12 +264,7 @@ async def judge_rubric(
     ],
     value_range=(0.0, 1.0),
     kind="correctness",
-    answer_domain="judge",
-    deterministic=deterministic,
-    timeout=300.0,
-    concurrency=64,
-    max_input_chars=64_000,
-    requires=[("httpx", INSTALL)],
+    **POINTWISE_JUDGE,
     certification=certification("judge.reference"),
 )
 async def judge_reference(sample: Sample, reference_column: str, orders: str, score: str, **params: Any) -> Scored | None:
