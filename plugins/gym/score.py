@@ -62,13 +62,6 @@ def stated_otherwise(text: str, extractor: str | None, answer: str) -> str | Non
     return None
 
 
-def read_answer(completion: str, extractors: list[str]) -> tuple[str | None, str | None]:
-    """(answer, the extractor that found it), or (None, None): math.correct's reading, so a look-alike
-    minus is a minus and an extractor that found its marker but refused the content ends the search
-    (a weaker extractor's stray number is never read instead)."""
-    return extract_with_source(completion, extractors)
-
-
 def entry_of(columns: Mapping[str, Any], answer_column: str, metadata_column: str) -> dict[str, Any] | None:
     """The reasoning-gym item a row was generated from, or None when the row carries no metadata."""
     raw = columns.get(metadata_column)
@@ -167,9 +160,10 @@ def _score_one(
     if why:
         raise ValueError(f"task {task!r} is not scored: {why}")
     completion = answer_text(sample.completion, after_think)
-    answer, extractor = read_answer(completion, extractors) if completion is not None else (None, None)
+    # math.correct's reading: a look-alike minus is a minus, a refused marker ends the search
+    answer, extractor = extract_with_source(completion, extractors) if completion is not None else (None, None)
     if extractor == ANY_NUMBER and completion is not None:  # a number read from the echoed question is no answer
-        answer, extractor = read_answer(without_echo(completion, sample.prompt), extractors)
+        answer, extractor = extract_with_source(without_echo(completion, sample.prompt), extractors)
     details: dict[str, Any] = {"task": task, "extractor": extractor, "read": _shown(answer), "gold": _shown(entry["answer"])}
     if answer is None:
         reason = "after_think: the <think> block is never closed" if completion is None else "no extractor found an answer"
